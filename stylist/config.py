@@ -1,0 +1,142 @@
+"""All configuration in one place: a frozen Config built from STYLIST_* env vars (plus CLI overrides).
+
+No other module reads ``os.environ``. Defaults work out of the box: bundled weights, an embedded
+Chroma store under the user's data dir, and ``../shared/data`` as the data root when present.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+import platformdirs
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+WEIGHTS_DIR = PACKAGE_DIR / "weights"
+
+
+def _default_data_dir() -> Path | None:
+    """``../shared/data`` beside the checkout (developers and CI have it; users usually do not)."""
+    for candidate in (REPO_ROOT.parent / "shared" / "data", Path.cwd().parent / "shared" / "data"):
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def _parse_users(raw: str) -> frozenset[int]:
+    users = set()
+    for part in raw.replace(";", ",").split(","):
+        part = part.strip()
+        if part:
+            if not part.lstrip("-").isdigit():
+                raise ValueError(f"STYLIST_ALLOWED_USERS must be comma-separated numeric user ids, got {part!r}")
+            users.add(int(part))
+    return frozenset(users)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Runtime settings. Every field has a working default; env vars override, CLI flags override env."""
+
+    data_dir: Path | None = field(default_factory=_default_data_dir)  # STYLIST_DATA
+    home: Path = field(default_factory=lambda: Path(platformdirs.user_data_dir("smart-stylist")))  # STYLIST_HOME
+    db_path: Path | None = None  # STYLIST_DB; default <home>/chroma
+    chroma_url: str | None = None  # STYLIST_CHROMA_URL, e.g. http://127.0.0.1:8000
+    collection: str = "catalog"  # STYLIST_COLLECTION
+    detector: str = "yolov5n-fashion"  # STYLIST_DETECTOR: registry name or a .pt path
+    embedder: str = "ae512"  # STYLIST_EMBEDDER: registry name or a checkpoint path
+    clip_model: str = "fashion-lite"  # STYLIST_CLIP_MODEL: registry name or any open_clip model name / hf-hub:...
+    clip_pretrained: str | None = None  # STYLIST_CLIP_PRETRAINED: open_clip pretrained tag or checkpoint path
+    device: str = "cpu"  # STYLIST_DEVICE
+    detect_conf: float = 0.25  # STYLIST_DETECT_CONF
+    imgsz: int = 512  # STYLIST_IMGSZ: detector serving size
+    max_pixels: int = 40_000_000  # STYLIST_MAX_PIXELS: larger images are refused (decompression bombs)
+    top_k: int = 10  # STYLIST_TOP_K
+    candidates: int = 100  # STYLIST_CANDIDATES: visual candidates fetched before re-ranking
+    text_weight: float = 0.5  # STYLIST_TEXT_WEIGHT: CLIP share of the fused score when text is given
+    telegram_token: str | None = field(default=None, repr=False)  # TELEGRAM_BOT_TOKEN (never logged)
+    telegram_api_url: str | None = None  # STYLIST_TELEGRAM_API_URL, e.g. http://127.0.0.1:8081/bot
+    telegram_file_url: str | None = None  # STYLIST_TELEGRAM_FILE_URL, e.g. http://127.0.0.1:8081/file/bot
+    allowed_users: frozenset[int] = frozenset()  # STYLIST_ALLOWED_USERS: comma-separated ids; empty = everyone
+    session_ttl_s: float = 3600.0  # STYLIST_SESSION_TTL: idle seconds before a user's search is forgotten
+
+    @property
+    def db_dir(self) -> Path:
+        return self.db_path or (self.home / "chroma")
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.home / "cache"
+
+    def replace(self, **changes: object) -> "Config":
+        """A copy with CLI overrides applied (None values are ignored, so unset flags keep env/defaults)."""
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+_ENV: dict[str, tuple[str, type]] = {
+    "STYLIST_DATA": ("data_dir", Path),
+    "STYLIST_HOME": ("home", Path),
+    "STYLIST_DB": ("db_path", Path),
+    "STYLIST_CHROMA_URL": ("chroma_url", str),
+    "STYLIST_COLLECTION": ("collection", str),
+    "STYLIST_DETECTOR": ("detector", str),
+    "STYLIST_EMBEDDER": ("embedder", str),
+    "STYLIST_CLIP_MODEL": ("clip_model", str),
+    "STYLIST_CLIP_PRETRAINED": ("clip_pretrained", str),
+    "STYLIST_DEVICE": ("device", str),
+    "STYLIST_DETECT_CONF": ("detect_conf", float),
+    "STYLIST_IMGSZ": ("imgsz", int),
+    "STYLIST_MAX_PIXELS": ("max_pixels", int),
+    "STYLIST_TOP_K": ("top_k", int),
+    "STYLIST_CANDIDATES": ("candidates", int),
+    "STYLIST_TEXT_WEIGHT": ("text_weight", float),
+    "TELEGRAM_BOT_TOKEN": ("telegram_token", str),
+    "STYLIST_TELEGRAM_API_URL": ("telegram_api_url", str),
+    "STYLIST_TELEGRAM_FILE_URL": ("telegram_file_url", str),
+    "STYLIST_SESSION_TTL": ("session_ttl_s", float),
+}
+
+
+def load_config(env: Mapping[str, str] | None = None, **overrides: object) -> Config:
+    """Build the Config from the environment (or ``env``), then apply non-None ``overrides``."""
+    env = os.environ if env is None else env
+    values: dict[str, object] = {}
+    for var, (name, kind) in _ENV.items():
+        raw = env.get(var, "").strip()
+        if raw:
+            try:
+                values[name] = kind(raw).expanduser() if kind is Path else kind(raw)
+            except ValueError as exc:
+                raise ValueError(f"{var}={raw!r} is not a valid {kind.__name__}") from exc
+    if env.get("STYLIST_ALLOWED_USERS", "").strip():
+        values["allowed_users"] = _parse_users(env["STYLIST_ALLOWED_USERS"])
+    return Config(**values).replace(**overrides)
+
+
+def prepare_runtime(env: dict[str, str] | os._Environ = os.environ) -> None:
+    """Make ultralytics and Hugging Face safe offline before they are imported (notes §2).
+
+    ``YOLO_OFFLINE`` stops DNS look-ups at import, ``YOLO_CONFIG_DIR`` points at a writable folder, and
+    a local TTF at ``<config>/Ultralytics/Arial.ttf`` stops every train/val from fetching a font.
+    Values a user already set are kept.
+    """
+    env.setdefault("YOLO_OFFLINE", "1")
+    env.setdefault("YOLO_VERBOSE", "False")
+    home = Path(env.get("STYLIST_HOME") or platformdirs.user_data_dir("smart-stylist"))
+    yolo_dir = Path(env.setdefault("YOLO_CONFIG_DIR", str(home / "ultralytics")))
+    font = yolo_dir / "Ultralytics" / "Arial.ttf"
+    if not font.exists():
+        try:
+            import matplotlib
+
+            src = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
+            font.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, font)
+            shutil.copyfile(src, font.parent / "Arial.Unicode.ttf")
+        except (ImportError, OSError):
+            pass
+    env.setdefault("TOKENIZERS_PARALLELISM", "false")

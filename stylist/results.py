@@ -1,0 +1,75 @@
+"""The plain data the pipeline hands around: detections, parsed text queries, products and results."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One detected item; ``box`` is (x0, y0, x1, y1) in pixels of the upright input image."""
+
+    index: int
+    label: str
+    score: float
+    box: tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    """What the shopper's words were understood as (shown back to them)."""
+
+    text: str | None = None
+    colors: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+    max_price: float | None = None
+    min_price: float | None = None
+    terms: str = ""  # the words left for CLIP once colours/categories/prices are parsed (may be the full text)
+
+    def describe(self) -> str:
+        """'Dresses · red · under 50' — a one-line summary for captions."""
+        parts = [*self.categories, *self.colors]
+        if self.max_price is not None:
+            parts.append(f"under {self.max_price:g}")
+        if self.min_price is not None:
+            parts.append(f"over {self.min_price:g}")
+        return " · ".join(parts)
+
+
+@dataclass(frozen=True)
+class Product:
+    id: str
+    score: float
+    name: str = ""
+    category: str = ""
+    color: str = ""
+    price: float | None = None
+    image: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """Products for one detected item (``detection`` None when the whole image or text alone was used)."""
+
+    detection: int | None
+    query: ParsedQuery
+    products: list[Product]
+
+    def to_json(self) -> dict:
+        q = self.query
+        return {
+            "detection": self.detection,
+            "query": {"text": q.text, "colors": q.colors, "categories": q.categories, "max_price": q.max_price},
+            "products": [
+                {"id": p.id, "score": round(p.score, 4), "name": p.name, "category": p.category,
+                 "color": p.color, "price": p.price, "image": p.image}
+                for p in self.products
+            ],
+        }
+
+
+def detection_json(d: Detection) -> dict:
+    return {"index": d.index, "label": d.label, "score": round(d.score, 4), "box": [round(v, 1) for v in d.box]}
+
+
+__all__ = ["Detection", "ParsedQuery", "Product", "ItemResult", "detection_json", "asdict"]

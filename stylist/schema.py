@@ -1,0 +1,36 @@
+"""Contracts written down once: catalog CSV columns, detection classes, Chroma collection and metadata keys."""
+from __future__ import annotations
+
+# --- Catalog CSV (the one input format the index builder consumes) -------------------------------
+CATALOG_REQUIRED: tuple[str, ...] = ("id", "image")
+CATALOG_OPTIONAL: tuple[str, ...] = ("name", "category", "color", "price", "url", "style_id")
+CATALOG_COLUMNS: tuple[str, ...] = CATALOG_REQUIRED + CATALOG_OPTIONAL
+
+# --- Detection classes ----------------------------------------------------------------------------
+# The 13 Complete the Look labels that have enough crops (>= 470) and boxes in the real layouts to learn.
+CLASSES: tuple[str, ...] = (
+    "Shirts & Tops", "Skirts", "Jewelry", "Shoes", "Pants", "Hats", "Dresses", "Handbags",
+    "Coats & Jackets", "Shorts", "Sunglasses", "Scarves & Shawls", "Watches",
+)
+# Rare CTL labels (< 70 crops, none in the layouts): merged into the nearest class or dropped (None).
+RARE_CLASS_MAP: dict[str, str | None] = {
+    "Rings": "Jewelry",
+    "Belts": None, "Socks": None, "Jumpsuits & Rompers": None, "Swimwear": None,
+    "Gloves & Mittens": None, "Stockings": None, "Neckties": None,
+}
+
+
+def canonical_class(label: str) -> str | None:
+    """Map a CTL label to one of CLASSES, or None when the label is dropped."""
+    if label in CLASSES:
+        return label
+    return RARE_CLASS_MAP.get(label)
+
+
+# --- Chroma store -------------------------------------------------------------------------------
+DEFAULT_COLLECTION = "catalog"
+# Two collections per catalog: visual (autoencoder) vectors and CLIP image vectors, same ids.
+VISUAL_SUFFIX = ""  # <collection>
+CLIP_SUFFIX = "-clip"  # <collection>-clip
+# Metadata keys stored with every product (strings; price float or absent; missing strings are "").
+META_KEYS: tuple[str, ...] = ("name", "category", "color", "price", "url", "style_id", "image", "fingerprint")

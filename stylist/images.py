@@ -70,8 +70,6 @@ def load_image(source: bytes | str | Path, max_pixels: int = DEFAULT_MAX_PIXELS)
         raise BadImageError(f"{name} is not an image we can read (JPEG, PNG, WebP, GIF, BMP, TIFF)") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise BadImageError(f"{name} is corrupt or truncated ({exc})") from exc
-    finally:
-        Image.MAX_IMAGE_PIXELS = previous
     if min(img.size) < MIN_SIDE:
         raise BadImageError(f"{name} is too small ({img.width}×{img.height}); send at least {MIN_SIDE}×{MIN_SIDE} pixels")
     return img

@@ -1,0 +1,26 @@
+"""Shared fixtures: the real-data root (skip when absent) and an isolated STYLIST_HOME per test."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stylist.config import load_config
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data`` (CI has it; a user's clone does not, so such tests skip)."""
+    root = load_config().data_dir
+    if root is None or not (Path(root) / "ctl").is_dir():
+        pytest.skip("needs ../shared/data (the real CTL/FPI/clothing data); not present on this machine")
+    return Path(root)
+
+
+@pytest.fixture()
+def stylist_home(tmp_path, monkeypatch) -> Path:
+    """A private STYLIST_HOME/STYLIST_DB so tests never touch the user's index."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("STYLIST_HOME", str(home))
+    monkeypatch.setenv("STYLIST_DB", str(home / "chroma"))
+    return home

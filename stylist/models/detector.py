@@ -1,0 +1,76 @@
+"""Find fashion items in a photo: an ultralytics YOLO model behind a thread-safe ``detect``."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Sequence
+
+from PIL import Image
+
+from stylist.results import Detection
+from stylist.schema import CLASSES
+
+
+def random_init_yolo(arch: str = "yolov5n.yaml", classes: Sequence[str] = CLASSES):
+    """An untrained YOLO with ``len(classes)`` outputs, built from ultralytics' bundled yaml (no download)."""
+    from ultralytics import YOLO
+    from ultralytics.nn.tasks import DetectionModel, yaml_model_load
+
+    yolo = YOLO(arch, task="detect")
+    cfg = dict(yaml_model_load(arch))
+    cfg["nc"] = len(classes)
+    model = DetectionModel(cfg, nc=len(classes), verbose=False)
+    model.names = {i: name for i, name in enumerate(classes)}
+    model.args, model.task = yolo.model.args, "detect"
+    yolo.model = model
+    return yolo
+
+
+class Detector:
+    """A YOLO model plus its serving settings; ``detect`` holds a lock so concurrent requests never share
+    one predictor's state (a shared ultralytics model returned other requests' boxes: ultralytics#6174)."""
+
+    def __init__(self, yolo, imgsz: int = 512, conf: float = 0.25, device: str = "cpu", name: str = "",
+                 iou: float = 0.5, max_det: int = 30):
+        self.yolo = yolo
+        self.imgsz = imgsz
+        self.conf = conf
+        self.iou = iou
+        self.max_det = max_det
+        self.device = device
+        self.name = name
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_weights(cls, path: str | Path, **kwargs) -> "Detector":
+        """Load an ultralytics checkpoint (.pt); class names come from the checkpoint itself."""
+        from ultralytics import YOLO
+
+        return cls(YOLO(str(path), task="detect"), name=Path(path).stem, **kwargs)
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        names = self.yolo.names
+        return tuple(names[i] for i in sorted(names)) if isinstance(names, dict) else tuple(names)
+
+    def detect(self, img: Image.Image) -> list[Detection]:
+        """Items in ``img``: boxes (x0, y0, x1, y1) in pixels of ``img``, best score first, index 0..n-1."""
+        img = img.convert("RGB")
+        with self._lock:
+            result = self.yolo.predict(
+                img, imgsz=self.imgsz, conf=self.conf, iou=self.iou, max_det=self.max_det,
+                device=self.device, verbose=False,
+            )[0]
+            boxes = result.boxes
+            xyxy = boxes.xyxy.cpu().numpy().tolist()
+            scores = boxes.conf.cpu().numpy().tolist()
+            labels = boxes.cls.cpu().numpy().astype(int).tolist()
+        names = self.classes
+        found = sorted(zip(scores, labels, xyxy), key=lambda t: -t[0])
+        return [
+            Detection(
+                index=i, label=names[c] if 0 <= c < len(names) else str(c), score=float(s),
+                box=(max(0.0, b[0]), max(0.0, b[1]), min(float(img.width), b[2]), min(float(img.height), b[3])),
+            )
+            for i, (s, c, b) in enumerate(found)
+        ]

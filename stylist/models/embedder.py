@@ -1,0 +1,60 @@
+"""Turn product crops into L2-normalised vectors for the visual index (the autoencoder's encoder)."""
+from __future__ import annotations
+
+import threading
+from typing import Sequence
+
+import numpy as np
+import torch
+from PIL import Image
+
+from stylist.models.autoencoder import Autoencoder, Preprocess
+
+
+def l2_normalize(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
+    """Rows scaled to unit length, as float32 (the one home of L2 normalisation for numpy vectors)."""
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim == 1:
+        return x / max(float(np.linalg.norm(x)), eps)
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), eps)
+
+
+class ImageEmbedder:
+    """Autoencoder encoder + its preprocessing; ``embed`` is safe to call from several threads."""
+
+    def __init__(self, model: Autoencoder, preprocess: Preprocess, name: str, device: str = "cpu",
+                 classes: Sequence[str] = (), batch_size: int = 64):
+        self.model = model.eval().to(device)
+        self.preprocess = preprocess
+        self.name = name
+        self.device = device
+        self.classes = tuple(classes)
+        self.batch_size = batch_size
+        self._lock = threading.Lock()
+
+    @property
+    def dim(self) -> int:
+        return self.model.cfg.dim
+
+    @torch.no_grad()
+    def embed(self, imgs: Sequence[Image.Image]) -> np.ndarray:
+        """N crops → N×dim float32, each row L2-normalised."""
+        if not imgs:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        out = []
+        for start in range(0, len(imgs), self.batch_size):
+            batch = torch.stack([self.preprocess(im) for im in imgs[start:start + self.batch_size]]).to(self.device)
+            with self._lock:
+                out.append(self.model.embed(batch).float().cpu().numpy())
+        return l2_normalize(np.concatenate(out))
+
+    @torch.no_grad()
+    def classify(self, imgs: Sequence[Image.Image]) -> list[tuple[str, float]]:
+        """The auxiliary head's (category, probability) per crop; empty labels when the model has no head."""
+        if self.model.classifier is None or not self.classes:
+            return [("", 0.0) for _ in imgs]
+        emb = torch.from_numpy(self.embed(imgs)).to(self.device)
+        with self._lock:
+            probs = torch.softmax(self.model.classifier(emb.to(next(self.model.parameters()).dtype)).float(), 1)
+        p, i = probs.max(1)
+        return [(self.classes[k], float(v)) for k, v in zip(i.tolist(), p.tolist())]

@@ -1,0 +1,127 @@
+"""The model registry: one JSON config per variant in ``configs/``, and the loaders the app calls.
+
+``load_detector`` / ``load_embedder`` / ``load_clip`` take the runtime ``Config`` and return a ready model
+with its preprocessing inside. Bundled weights load by default; a config value may instead be a path to a
+checkpoint. If a bundled weight file is missing, a random-init model is returned with a loud warning, so the
+pipeline and tests run before training lands.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+from stylist.config import Config, load_config
+from stylist.models.checkpoints import bundled_weights, load_checkpoint, resolve_weights, warn_random_init
+
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+_CONFIGS: dict[str, dict[str, Any]] = {p.stem: json.loads(p.read_text()) for p in sorted(CONFIG_DIR.glob("*.json"))}
+
+
+def get_model_config(name: str) -> dict[str, Any]:
+    """A deep copy of a registered model's config (KeyError names the known models)."""
+    if name not in _CONFIGS:
+        raise KeyError(f"unknown model {name!r}; registered: {', '.join(_CONFIGS)}")
+    return copy.deepcopy(_CONFIGS[name])
+
+
+def list_models() -> list[dict[str, Any]]:
+    """Every registered model: name, kind, description, its bundled weight file and whether it is present."""
+    rows = []
+    for name, cfg in _CONFIGS.items():
+        path = bundled_weights(cfg["weights"])
+        rows.append({
+            "name": name, "kind": cfg["kind"], "description": cfg.get("description", ""),
+            "weights": str(path), "present": path.exists(),
+            "size_mb": round(path.stat().st_size / 1e6, 2) if path.exists() else None,
+        })
+    return rows
+
+
+def load_detector(config: Config):
+    """The detector named by ``config.detector`` (registry name or a .pt path), at ``config.imgsz`` /
+    ``config.detect_conf`` on ``config.device``."""
+    from stylist.models.detector import Detector, random_init_yolo
+
+    kwargs = {"imgsz": config.imgsz, "conf": config.detect_conf, "device": config.device}
+    if config.detector in _CONFIGS:
+        cfg = get_model_config(config.detector)
+        path = resolve_weights(None, cfg["weights"])
+        if path is None:
+            warn_random_init(f"detector {config.detector}", bundled_weights(cfg["weights"]))
+            return Detector(random_init_yolo(cfg["arch"]), name=f"{config.detector} (random init)", **kwargs)
+        return Detector.from_weights(path, **kwargs)
+    return Detector.from_weights(resolve_weights(config.detector, None), **kwargs)
+
+
+def load_embedder(config: Config, name: str | None = None):
+    """The crop embedder named by ``name`` or ``config.embedder`` (registry name or a checkpoint path)."""
+    from stylist.models.autoencoder import Autoencoder, AutoencoderConfig, Preprocess
+    from stylist.models.embedder import ImageEmbedder
+    from stylist.schema import CLASSES
+
+    name = name or config.embedder
+    if name in _CONFIGS:
+        cfg = get_model_config(name)
+        path = resolve_weights(None, cfg["weights"])
+        arch = cfg["arch"]
+    else:
+        path = resolve_weights(name, None)
+        arch = None
+    ckpt = load_checkpoint(path) if path is not None else None
+    arch_cfg = AutoencoderConfig.from_dict(ckpt["arch"] if ckpt else arch)
+    model = Autoencoder(arch_cfg)
+    classes = list(CLASSES)
+    if ckpt:
+        model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in ckpt["state_dict"].items()})
+        classes = ckpt.get("classes") or classes
+        label = Path(name).stem
+    else:
+        warn_random_init(f"embedder {name}", bundled_weights(cfg["weights"]))
+        label = f"{name} (random init)"
+    return ImageEmbedder(model, Preprocess(arch_cfg.image_size, arch_cfg.background), label, config.device,
+                         classes=classes)
+
+
+def load_clip(config: Config):
+    """The text–image model: ``fashion-lite`` (bundled, or ``config.clip_pretrained`` = a stylist checkpoint),
+    or any open_clip model name / ``hf-hub:`` / ``local-dir:`` with ``config.clip_pretrained`` as its weights."""
+    from stylist.models.clip import ClipModel, create_fashion_lite, create_open_clip
+
+    name = config.clip_model
+    if name in _CONFIGS and _CONFIGS[name]["kind"] == "clip":
+        cfg = get_model_config(name)
+        path = resolve_weights(config.clip_pretrained, cfg["weights"])
+        trained = None
+        if path is None:
+            warn_random_init(f"clip {name} (image tower ImageNet, projections random)", bundled_weights(cfg["weights"]))
+            label = f"{name} (untrained)"
+        else:
+            ckpt = load_checkpoint(path)
+            trained, label = ckpt["state_dict"], name
+            cfg["arch"] = ckpt.get("arch") or cfg["arch"]
+        model, preprocess, tokenizer = create_fashion_lite(cfg["arch"], trained, name)
+        return ClipModel(model, preprocess, tokenizer, label, config.device)
+    model, preprocess, tokenizer = create_open_clip(name, config.clip_pretrained)
+    return ClipModel(model, preprocess, tokenizer, name, config.device)
+
+
+def cli_list(argv: list[str]) -> int:
+    """``stylist models list``: the registry and which weights are bundled."""
+    parser = argparse.ArgumentParser(prog="stylist models list", description="list registered models and their weights")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = parser.parse_args(argv)
+    rows = list_models()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    config = load_config()
+    active = {config.detector, config.embedder, config.clip_model}
+    for r in rows:
+        state = f"{r['size_mb']:.1f} MB" if r["present"] else "MISSING (random init)"
+        mark = "*" if r["name"] in active else " "
+        print(f"{mark} {r['name']:<16} {r['kind']:<9} {state:<22} {r['description']}")
+    print("\n* = selected by the current configuration (STYLIST_DETECTOR / STYLIST_EMBEDDER / STYLIST_CLIP_MODEL)")
+    return 0

@@ -1,0 +1,216 @@
+"""The catalog index in ChromaDB: two cosine collections (visual and CLIP vectors, same ids) plus metadata.
+
+Embedded ``PersistentClient(config.db_dir)`` by default; a Chroma server (``chroma run``) when
+``config.chroma_url`` is set — the way a user outgrows one machine. Every write is batched within
+``client.get_max_batch_size()`` (notes §4: the limit differs by build). A product counts as indexed
+only when both collections hold it with the same fingerprint, so an interrupted build can resume.
+"""
+from __future__ import annotations
+
+import contextlib
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Mapping, Sequence
+from urllib.parse import urlparse
+
+import numpy as np
+
+from stylist.config import Config
+from stylist.errors import IndexUnavailableError
+from stylist.schema import CLIP_SUFFIX, META_KEYS, VISUAL_SUFFIX
+
+VISUAL, CLIP = "visual", "clip"
+# The CLIP collection keeps only what its `where` filters and the resume check need; the visual
+# collection holds the full metadata (saves ~0.4 KB per product on disk).
+CLIP_META_KEYS = ("category", "color", "price", "fingerprint")
+_SPACE = {"hnsw": {"space": "cosine", "ef_search": 200}}
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One nearest neighbour: cosine similarity (1 - distance) and the stored metadata."""
+
+    id: str
+    similarity: float
+    meta: dict
+
+
+def _settings():
+    import chromadb
+
+    return chromadb.Settings(anonymized_telemetry=False)  # offline: no telemetry calls
+
+
+@contextlib.contextmanager
+def _guard(location: str) -> Iterator[None]:
+    """Turn a dropped server connection into IndexUnavailableError naming where the index lives."""
+    try:
+        yield
+    except IndexUnavailableError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - httpx/chromadb raise many types for a dead server
+        text = f"{type(exc).__name__}: {exc}"
+        if any(word in text.lower() for word in ("connect", "connection", "timed out", "timeout", "refused")):
+            raise IndexUnavailableError(f"cannot reach the Chroma server at {location} ({exc})") from exc
+        raise
+
+
+def clean_metadata(meta: Mapping[str, object]) -> dict:
+    """Only META_KEYS, strings for text, float price (absent when unknown: Chroma stores no None)."""
+    out: dict[str, object] = {}
+    for key in META_KEYS:
+        value = meta.get(key)
+        if key == "price":
+            if value is not None and value != "":
+                out[key] = float(value)  # type: ignore[arg-type]
+        else:
+            out[key] = "" if value is None else str(value)
+    return out
+
+
+class CatalogStore:
+    """Both collections of one catalog; thread-safe (Chroma clients are), one process per embedded path."""
+
+    def __init__(self, client, collection: str, location: str, path: Path | None = None):
+        self.client = client
+        self.name = collection
+        self.location = location
+        self.path = path
+        self._lock = threading.Lock()
+        with _guard(location):
+            self.max_batch = int(client.get_max_batch_size())
+            self.visual = client.get_or_create_collection(collection + VISUAL_SUFFIX, configuration=_SPACE,
+                                                          embedding_function=None)
+            self.clip = client.get_or_create_collection(collection + CLIP_SUFFIX, configuration=_SPACE,
+                                                        embedding_function=None)
+
+    @classmethod
+    def open(cls, config: Config) -> "CatalogStore":
+        """Connect to the server at ``config.chroma_url`` or open the embedded store at ``config.db_dir``."""
+        import chromadb
+
+        if config.chroma_url:
+            url = config.chroma_url
+            parsed = urlparse(url if "://" in url else f"http://{url}")
+            if not parsed.hostname:
+                raise IndexUnavailableError(f"STYLIST_CHROMA_URL={url!r} is not a URL like http://127.0.0.1:8000")
+            port = parsed.port or (443 if parsed.scheme == "https" else 8000)
+            try:
+                client = chromadb.HttpClient(host=parsed.hostname, port=port, ssl=parsed.scheme == "https",
+                                             settings=_settings())
+            except Exception as exc:  # noqa: BLE001 - ValueError/ConnectError/... all mean "not there"
+                raise IndexUnavailableError(f"cannot reach the Chroma server at {url} ({exc})") from exc
+            return cls(client, config.collection, url)
+        path = Path(config.db_dir)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            client = chromadb.PersistentClient(path=str(path), settings=_settings())
+        except Exception as exc:  # noqa: BLE001
+            raise IndexUnavailableError(f"cannot open the index at {path} ({exc})") from exc
+        return cls(client, config.collection, str(path), path)
+
+    def _col(self, kind: str):
+        return self.visual if kind == VISUAL else self.clip
+
+    # --- reading -------------------------------------------------------------------------------------
+    def count(self) -> int:
+        """Products present in both collections (a half-written batch is not counted)."""
+        with _guard(self.location):
+            return min(self.visual.count(), self.clip.count())
+
+    def _pages(self, col, include: list[str]) -> Iterator[dict]:
+        total = col.count()
+        for offset in range(0, total, self.max_batch):
+            yield col.get(limit=self.max_batch, offset=offset, include=include)
+
+    def fingerprints(self) -> dict[str, str]:
+        """id -> fingerprint of products fully indexed (same fingerprint in both collections)."""
+        with _guard(self.location):
+            vis = {i: m.get("fingerprint", "") for p in self._pages(self.visual, ["metadatas"])
+                   for i, m in zip(p["ids"], p["metadatas"])}
+            clip = {i: m.get("fingerprint", "") for p in self._pages(self.clip, ["metadatas"])
+                    for i, m in zip(p["ids"], p["metadatas"])}
+        return {i: fp for i, fp in vis.items() if clip.get(i) == fp and fp}
+
+    def all_metadata(self) -> dict[str, dict]:
+        with _guard(self.location):
+            return {i: m for p in self._pages(self.visual, ["metadatas"]) for i, m in zip(p["ids"], p["metadatas"])}
+
+    def metadatas(self, ids: Sequence[str]) -> dict[str, dict]:
+        """Full metadata (from the visual collection) for ``ids``."""
+        out: dict[str, dict] = {}
+        with _guard(self.location):
+            for start in range(0, len(ids), self.max_batch):
+                res = self.visual.get(ids=list(ids[start:start + self.max_batch]), include=["metadatas"])
+                out.update(zip(res["ids"], (dict(m or {}) for m in res["metadatas"])))
+        return out
+
+    def query(self, kind: str, vector: np.ndarray, n: int, where: dict | None = None) -> list[Hit]:
+        """Nearest ``n`` products to ``vector`` in the visual or CLIP collection, optionally filtered."""
+        col = self._col(kind)
+        with _guard(self.location):
+            n = min(n, col.count())
+            if n <= 0:
+                return []
+            res = col.query(query_embeddings=np.asarray(vector, dtype=np.float32)[None, :], n_results=n,
+                            where=where or None, include=["distances", "metadatas"])
+        return [Hit(i, 1.0 - float(d), dict(m or {}))
+                for i, d, m in zip(res["ids"][0], res["distances"][0], res["metadatas"][0])]
+
+    def vectors(self, kind: str, ids: Sequence[str]) -> np.ndarray:
+        """Stored vectors for ``ids`` in that order (rows of zeros for ids the collection lacks)."""
+        col = self._col(kind)
+        out: dict[str, np.ndarray] = {}
+        with _guard(self.location):
+            for start in range(0, len(ids), self.max_batch):
+                res = col.get(ids=list(ids[start:start + self.max_batch]), include=["embeddings"])
+                out.update(zip(res["ids"], np.asarray(res["embeddings"], dtype=np.float32)))
+        if not out:
+            return np.zeros((len(ids), 0), dtype=np.float32)
+        dim = len(next(iter(out.values())))
+        return np.stack([out.get(i, np.zeros(dim, dtype=np.float32)) for i in ids])
+
+    def models(self) -> dict:
+        """The model names the index was built with (collection metadata), {} for an unbuilt index."""
+        with _guard(self.location):
+            return dict(self.visual.metadata or {})
+
+    # --- writing -------------------------------------------------------------------------------------
+    def set_models(self, info: Mapping[str, str]) -> None:
+        with _guard(self.location):
+            current = dict(self.visual.metadata or {})
+            if any(current.get(k) != v for k, v in info.items()):
+                # chroma refuses hnsw:* keys in modify; ours are plain strings
+                self.visual.modify(metadata={k: v for k, v in {**current, **info}.items() if not k.startswith("hnsw:")})
+
+    def upsert(self, ids: Sequence[str], visual: np.ndarray, clip: np.ndarray,
+               metas: Sequence[Mapping[str, object]]) -> None:
+        """Write products to both collections, CLIP first, in batches within the client's limit."""
+        metas = [clean_metadata(m) for m in metas]
+        slim = [{k: v for k, v in m.items() if k in CLIP_META_KEYS} for m in metas]
+        with self._lock, _guard(self.location):
+            for start in range(0, len(ids), self.max_batch):
+                sl = slice(start, start + self.max_batch)
+                self.clip.upsert(ids=list(ids[sl]), embeddings=np.asarray(clip[sl], dtype=np.float32),
+                                 metadatas=slim[sl])
+                self.visual.upsert(ids=list(ids[sl]), embeddings=np.asarray(visual[sl], dtype=np.float32),
+                                   metadatas=metas[sl])
+
+    def delete(self, ids: Sequence[str]) -> list[str]:
+        """Remove products from both collections; returns the ids that were there."""
+        with self._lock, _guard(self.location):
+            present = set()
+            for start in range(0, len(ids), self.max_batch):
+                chunk = list(ids[start:start + self.max_batch])
+                present |= set(self.visual.get(ids=chunk, include=[])["ids"])
+                present |= set(self.clip.get(ids=chunk, include=[])["ids"])
+                self.clip.delete(ids=chunk)
+                self.visual.delete(ids=chunk)
+        return [i for i in ids if i in present]
+
+    def size_on_disk(self) -> int | None:
+        """Bytes under the embedded store's folder (None for a server: its disk is not ours to read)."""
+        if self.path is None or not self.path.exists():
+            return None
+        return sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file())

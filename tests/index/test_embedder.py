@@ -1,0 +1,39 @@
+"""Product embedding: both vectors per product, model signature, and the stored metadata."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from index.embedder import ProductEmbedder, product_metadata
+from search_helpers import COLORS, draw_product
+from stylist.catalog import CatalogItem
+from stylist.config import load_config
+from stylist.search import load_clip, load_embedder
+
+
+@pytest.fixture(scope="module")
+def products():
+    config = load_config(env={})
+    return ProductEmbedder(load_embedder(config), load_clip(config))
+
+
+def test_embed_gives_two_normalised_matrices(products):
+    imgs = [draw_product("Shoes", COLORS["red"]), draw_product("Dresses", COLORS["blue"])]
+    visual, clip = products.embed(imgs)
+    assert visual.shape == (2, products.embedder.dim) and clip.shape[0] == 2
+    assert np.allclose(np.linalg.norm(visual, axis=1), 1, atol=1e-4)
+    assert np.allclose(np.linalg.norm(clip, axis=1), 1, atol=1e-4)
+
+
+def test_signature_is_stable_and_names_the_models(products):
+    assert products.signature == ProductEmbedder(products.embedder, products.clip).signature
+    info = products.models_info()
+    assert info["embedder"] == products.embedder.name and info["embedder_dim"] == str(products.embedder.dim)
+
+
+def test_metadata_maps_category_and_colour():
+    img = draw_product("Shoes", COLORS["green"])
+    m = product_metadata(CatalogItem(id="x", image="/i.png", category="Sneakers", color="Navy Blue", price=5.0), img, "fp")
+    assert (m["category"], m["color"], m["price"], m["fingerprint"]) == ("Shoes", "navy", 5.0, "fp")
+    m = product_metadata(CatalogItem(id="y", image="/i.png", category="Socks"), img, "fp")
+    assert (m["category"], m["color"], m["name"]) == ("Socks", "green", "y")  # colour from the pixels

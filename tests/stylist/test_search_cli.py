@@ -1,0 +1,100 @@
+"""`stylist search`: the JSON schema of the issue, the table, and clean errors (exit 1, no traceback)."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from stylist.cli import main as stylist_main
+from stylist.config import load_config
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "index"))
+from search_helpers import make_catalog  # noqa: E402
+
+DETECTION_KEYS = {"index", "label", "score", "box"}
+PRODUCT_KEYS = {"id", "score", "name", "category", "color", "price", "image"}
+
+
+@pytest.fixture()
+def indexed(stylist_home, tmp_path):
+    from index.build import build_index
+    from stylist.search import load_clip, load_embedder
+
+    catalog = make_catalog(tmp_path / "cat", per_combo=1)
+    config = load_config()
+    build_index(config, catalog, load_embedder(config), load_clip(config), progress=False)
+    return tmp_path / "cat" / "images"
+
+
+def _check_schema(obj: dict) -> None:
+    assert set(obj) == {"image", "detections", "results"} and isinstance(obj["image"], str)
+    for d in obj["detections"]:
+        assert set(d) == DETECTION_KEYS and len(d["box"]) == 4
+    for r in obj["results"]:
+        assert set(r) == {"detection", "query", "products"}
+        assert r["detection"] is None or isinstance(r["detection"], int)
+        assert set(r["query"]) == {"text", "colors", "categories", "max_price"}
+        for p in r["products"]:
+            assert set(p) == PRODUCT_KEYS
+            assert isinstance(p["score"], float) and (p["price"] is None or isinstance(p["price"], float))
+
+
+def test_json_one_line_per_image_in_the_schema(indexed, capsys):
+    images = [str(indexed / "sho-red-0.png"), str(indexed / "dre-blue-0.png")]
+    assert stylist_main(["search", *images, "--text", "blue shoes under 100", "--top", "3", "--json"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2
+    for line, image in zip(lines, images):
+        obj = json.loads(line)
+        _check_schema(obj)
+        assert obj["image"] == image
+        r = obj["results"][0]
+        assert r["query"] == {"text": "blue shoes under 100", "colors": ["blue"], "categories": ["Shoes"], "max_price": 100.0}
+        assert len(r["products"]) == 3 and all(p["category"] == "Shoes" for p in r["products"])
+        if not obj["detections"]:
+            assert r["detection"] is None
+
+
+def test_table_and_text_only(indexed, capsys):
+    assert stylist_main(["search", str(indexed / "han-green-0.png"), "--top", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "han-green-0" in out or "1." in out
+    assert stylist_main(["search", "--text", "red dress", "--top", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "understood: Dresses · red" in out and "dre-red-0" in out
+
+
+@pytest.mark.parametrize("make,match", [
+    (lambda d: d / "missing.jpg", "does not exist"),
+    (lambda d: (d / "x.jpg").write_bytes(b"garbage") and d / "x.jpg", "not an image"),
+    (lambda d: (d / "e.jpg").write_bytes(b"") or d / "e.jpg", "empty"),
+])
+def test_bad_images_exit_1_with_a_message(indexed, tmp_path, capsys, make, match):
+    path = make(tmp_path)
+    assert stylist_main(["search", str(path), "--json"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and match in captured.err and "Traceback" not in captured.err
+
+
+def test_unknown_item_and_bad_item_flag(indexed, capsys):
+    assert stylist_main(["search", str(indexed / "sho-red-0.png"), "--item", "7"]) == 1
+    assert "item" in capsys.readouterr().err
+    assert stylist_main(["search", str(indexed / "sho-red-0.png"), "--item", "x"]) == 2
+
+
+def test_empty_index_and_unreachable_server(stylist_home, tmp_path, capsys, monkeypatch):
+    img = tmp_path / "p.png"
+    from search_helpers import COLORS, draw_product
+    draw_product("Shoes", COLORS["red"]).save(img)
+    assert stylist_main(["search", str(img)]) == 1
+    assert "empty" in capsys.readouterr().err
+    monkeypatch.setenv("STYLIST_CHROMA_URL", "http://127.0.0.1:9")
+    assert stylist_main(["search", str(img)]) == 1
+    err = capsys.readouterr().err
+    assert "http://127.0.0.1:9" in err and "Traceback" not in err
+
+
+def test_no_arguments_is_a_usage_error(capsys):
+    assert stylist_main(["search"]) == 2

@@ -1,0 +1,240 @@
+"""`stylist eval` end to end on a tiny made-up data root, with the registry's models (random-init until trained)."""
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from stylist import metrics
+from training import evaluate
+
+
+def _load_tiny_root_builder():
+    """The data tests' tiny-root builder (tests/training/data/conftest.py), reused rather than copied."""
+    spec = importlib.util.spec_from_file_location("tiny_data_root", Path(__file__).parent / "data" / "conftest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.build_tiny_root, module.ids_in_split
+
+
+build_tiny_root, ids_in_split = _load_tiny_root_builder()
+
+COLOURS = ("Black", "White", "Red")
+ARTICLES = ("Tshirts", "Jeans")
+
+
+def _add_fpi(root: Path, n_test: int = 12) -> list[str]:
+    """Replace fpi/ with held-out products of 3 colours × 2 article types (titles repeat, as FPI's do)."""
+    fpi = root / "fpi"
+    ids = ids_in_split("", "test", n_test) + ids_in_split("", "train", 6)
+    rgb = {"Black": (20, 20, 20), "White": (235, 235, 235), "Red": (200, 30, 30)}
+    with (fpi / "styles.csv").open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["id", "gender", "masterCategory", "subCategory", "articleType", "baseColour", "season",
+                         "year", "usage", "productDisplayName"])
+        for k, pid in enumerate(ids):
+            colour, article = COLOURS[k % 3], ARTICLES[k % 2]
+            writer.writerow([pid, "Men", "Apparel", "Topwear", article, colour, "Summer", "2012", "Casual",
+                             f"Brand Men {colour} {article} {k % 4}"])
+            img = Image.new("RGB", (60, 80), "white")
+            ImageDraw.Draw(img).rectangle((12, 10, 48, 70) if article == "Tshirts" else (20, 5, 40, 75), fill=rgb[colour])
+            img.save(fpi / "images" / f"{pid}.jpg")
+    return ids[:n_test]
+
+
+@pytest.fixture(scope="module")
+def eval_root(tmp_path_factory) -> Path:
+    root = build_tiny_root(tmp_path_factory.mktemp("eval") / "data")
+    _add_fpi(root)
+    return root
+
+
+@pytest.mark.timeout(300)
+def test_eval_end_to_end_on_tiny_data(eval_root, tmp_path, stylist_home, capsys):
+    bench = tmp_path / "BENCHMARKS.md"
+    bench.write_text("# Benchmarks\n\nThe lead's text stays.\n")
+    out = tmp_path / "reports"
+    rc = evaluate.main(["--data", str(eval_root), "--out", str(out), "--quick", "--n-boards", "3",
+                        "--benchmarks", str(bench), "--skip", "search"])
+    assert rc == 0
+    report = json.loads((out / "metrics.json").read_text())
+
+    keys = {c["key"] for c in report["checks"]}
+    assert {"detector.map50", "detector.ms_per_image_p50", "autoencoder.ae512.p5_with_self",
+            "autoencoder.ae512.p5_without_self", "autoencoder.ae512.recall_at_10", "autoencoder.ae512.mrr",
+            "autoencoder.ae4096.p5_with_self", "clip.colour.top1", "clip.article_type.top1",
+            "clip.text_to_image.recall_at_10"} <= keys
+    for check in report["checks"]:
+        assert {"value", "target", "anchor", "met"} <= set(check)
+        if check["target"] is not None and check["value"] is not None:
+            assert check["met"] in (True, False)
+    by_key = {c["key"]: c for c in report["checks"]}
+    assert by_key["detector.map50"]["target"] == 0.85 and by_key["detector.map50"]["anchor"] == 0.609
+    assert by_key["autoencoder.ae512.p5_with_self"]["anchor"] == 0.531
+
+    det = report["detector"]
+    assert det["boards"]["test_boards"] == 3
+    assert sum(c["instances"] for c in det["per_class"].values()) <= det["instances"]
+    assert 0.0 <= det["map50"] <= 1.0 and det["ms_per_image_p50"] > 0
+    for name in ("ae512", "ae4096"):
+        ae = report["autoencoder"][name]
+        # self counted can only add a correct neighbour: P@5 with self >= P@5 without
+        assert ae["p5_with_self"] >= ae["p5_without_self"] - 1e-9
+        assert ae["p5_with_self"] >= 0.2 - 1e-9  # the query itself is always among its own top 5
+        assert ae["queries"] > 0 and 0.0 <= ae["recall_at_10"] <= 1.0
+        assert ae["index_size"] == report["meta"]["index"]["crops"]
+    assert report["autoencoder"]["ae512"]["dim"] == 512 and report["autoencoder"]["ae4096"]["dim"] == 4096
+    assert report["autoencoder"]["ae512"]["index_mb_per_10k_fp32"] == pytest.approx(20.48)
+    clip = report["clip"]
+    assert clip["test_products"] == 12 and clip["text_to_image"]["gallery"] == 12
+    assert clip["text_to_image"]["queries"] == 12  # "Brand Men <colour> <article> <k%4>": 12 distinct titles
+    assert set(clip["article_type"]["classes"]) == set(ARTICLES)
+    assert clip["colour"]["n"] == 12 and set(COLOURS) <= set(clip["colour"]["classes"])
+
+    assert (out / "detection_examples.png").is_file() and (out / "text_queries.png").is_file()
+    text = bench.read_text()
+    assert text.startswith("# Benchmarks\n\nThe lead's text stays.\n")
+    assert text.count(evaluate.START) == 1 and text.count(evaluate.END) == 1
+    assert "detector mAP50" in text and "--quick" in text
+    printed = capsys.readouterr().out
+    assert "ae512 item Recall@10" in printed and "metrics.json" in printed
+
+
+def test_benchmarks_markers_replace_only_between(tmp_path):
+    bench = tmp_path / "BENCHMARKS.md"
+    evaluate.update_benchmarks(bench, "first")  # missing file: markers created
+    assert bench.read_text() == f"{evaluate.START}\nfirst\n{evaluate.END}\n"
+    bench.write_text(f"# Title\n\nintro\n\n{evaluate.START}\nold\n{evaluate.END}\n\n## Speed\nlead's numbers\n")
+    evaluate.update_benchmarks(bench, "new table")
+    evaluate.update_benchmarks(bench, "newer table")
+    text = bench.read_text()
+    assert text == f"# Title\n\nintro\n\n{evaluate.START}\nnewer table\n{evaluate.END}\n\n## Speed\nlead's numbers\n"
+    bench.write_text("# Only the lead's text\n")
+    evaluate.update_benchmarks(bench, "x")
+    assert bench.read_text() == f"# Only the lead's text\n\n{evaluate.START}\nx\n{evaluate.END}\n"
+
+
+def test_checks_flags_and_table():
+    results = {"detector": {"map50": 0.9, "map50_95": 0.7, "precision": 0.8, "recall": float("nan"),
+                            "ms_per_image_p50": 40.0},
+               "search": {"colour_p5": {"value": 0.75, "target": 0.8, "metric": "colour refinement P@5"},
+                          "boards": {"item_recall_at_10": 0.95, "category_p_at_5": 0.9, "detected": 0.97},
+                          "color_refinement": {"modes": {"full": {"color_p_at_5": 0.85, "category_p_at_5": 0.7}}},
+                          "note": "not a check"}}
+    checks = evaluate.build_checks(evaluate.clean(results), "ae512", "ae4096")
+    by_key = {c["key"]: c for c in checks}
+    assert by_key["detector.map50"]["met"] is True
+    assert by_key["detector.recall"]["value"] is None and by_key["detector.recall"]["met"] is None
+    assert by_key["search.colour_p5"]["met"] is False
+    assert by_key["search.boards.item_recall_at_10"]["met"] is True
+    assert by_key["search.color_refinement.modes.full.color_p_at_5"]["met"] is True
+    assert by_key["search.color_refinement.modes.full.category_p_at_5"]["met"] is False
+    assert "search.color_refinement.modes.clip.color_p_at_5" not in by_key  # not measured: no row
+    assert not any(k.startswith("autoencoder") or k.startswith("clip") for k in by_key)  # skipped parts
+    table = evaluate.format_table(checks)
+    assert "detector mAP50" in table and ">= 0.850" in table and "colour refinement P@5" in table
+    assert evaluate.clean({"a": np.float32(0.5), "_hidden": 1, "b": [np.int64(2), float("inf")]}) == {"a": 0.5, "b": [2, None]}
+
+
+def test_test_boards_match_generate_boards(eval_root, tmp_path):
+    """make_test_boards renders exactly generate_boards' test boards (same seed), skipping train/val."""
+    from training.data.boards import generate_boards
+    from training.eval_detector import load_test_boards, make_test_boards
+
+    generate_boards(eval_root, tmp_path / "all", 40, imgsz=160, seed=3, workers=1, progress=False)
+    full = load_test_boards(tmp_path / "all")
+    only, info = make_test_boards(eval_root, tmp_path / "test", len(full), seed=3, imgsz=160)
+    mine = load_test_boards(only)
+    assert [b.path.name for b in mine] == [b.path.name for b in full]
+    assert [b.boxes for b in mine] == [b.boxes for b in full]
+    assert not any((tmp_path / "test" / "images" / "train").glob("*.jpg"))
+    again, info2 = make_test_boards(eval_root, tmp_path / "test", len(full), seed=3, imgsz=160)
+    assert info2 == info  # a complete cached folder is reused
+
+
+def test_board_queries_and_item_retrieval(tmp_path):
+    """Detector box → query crop; a miss stays a miss; an exact copy of an index image ranks first."""
+    from stylist.config import load_config
+    from stylist.models.registry import load_embedder
+    from stylist.results import Detection
+    from training.eval_detector import EvalBoard
+    from training.eval_embedder import board_queries, item_retrieval
+
+    rng = np.random.default_rng(1)
+    index_imgs = []
+    for k in range(6):
+        img = Image.new("RGB", (64, 80), "white")
+        ImageDraw.Draw(img).rectangle((8 + k, 6, 50, 70 - 3 * k), fill=tuple(int(c) for c in rng.integers(0, 220, 3)))
+        index_imgs.append(img)
+    board_img = Image.new("RGB", (200, 100), "white")
+    board_img.paste(index_imgs[2], (10, 10))
+    board = EvalBoard(tmp_path / "b.jpg", "board", [
+        {"product_id": "p2", "category": "Shoes", "box": [10, 10, 74, 90]},
+        {"product_id": "p4", "category": "Hats", "box": [120, 10, 184, 90]},  # no detection near it
+        {"product_id": "fmnist-test-1", "category": "Shoes", "box": [90, 10, 110, 30]},  # not in the index
+    ])
+    dets = [Detection(0, "Shoes", 0.9, (12.0, 11.0, 74.0, 88.0)), Detection(1, "Hats", 0.5, (150.0, 60.0, 199.0, 99.0))]
+    ids = [f"p{k}" for k in range(6)]
+    queries = board_queries([board], [board_img], [dets], ids)
+    assert queries["targets"].tolist() == [2, 4] and queries["not_indexed"] == 1
+    assert queries["crops"][0] is not None and queries["crops"][1] is None
+
+    embedder = load_embedder(load_config(), "ae512")
+    index_emb = embedder.embed(index_imgs)
+    exact = {"crops": [index_imgs[0], None, index_imgs[3]], "targets": np.array([0, 1, 3])}
+    res = item_retrieval(embedder, exact, index_emb, top=4)
+    assert res["queries"] == 3 and res["detection_rate"] == pytest.approx(2 / 3)
+    q = embedder.embed([index_imgs[0], index_imgs[3]])
+    expected = metrics.rank_of_target(q @ index_emb.T, [0, 3])  # whatever the (maybe untrained) model says
+    assert res["_ranks"].tolist() == [expected[0], -1, expected[1]]
+    assert res["recall_at_10"] == pytest.approx(2 / 3)  # 6 items: every found query is inside the top 10
+    assert res["mrr"] == pytest.approx((1 / (expected[0] + 1) + 1 / (expected[1] + 1)) / 3)
+    assert res["_top"][1].tolist() == [-1] * 4 and sorted(res["_top"][0]) == sorted(set(res["_top"][0]))
+    real = item_retrieval(embedder, queries, index_emb, top=4)
+    assert real["queries"] == 2 and real["detected"] == 1 and real["recall_at_10"] <= 0.5
+
+
+def test_clip_metrics_protocol():
+    """Colour classes are the catalogue's commonest; titles group into one query each."""
+    from types import SimpleNamespace
+
+    from training.eval_clip import top_colours
+
+    items = [SimpleNamespace(color=c) for c in ["Black"] * 5 + ["White"] * 3 + ["Red"] * 2 + ["NA", ""]]
+    assert top_colours(items, 2) == ["Black", "White"]
+    assert top_colours(items) == ["Black", "White", "Red"]
+
+
+def test_index_vectors_reuse_only_when_equal(tmp_path):
+    """Stored vectors (the search eval's index) are used only if they match fresh ones; gaps are embedded."""
+    from stylist.config import load_config
+    from stylist.models.registry import load_embedder
+    from training.eval_embedder import index_vectors
+
+    rng = np.random.default_rng(2)
+    paths = []
+    for k in range(6):
+        img = Image.new("RGB", (40, 50), "white")
+        ImageDraw.Draw(img).ellipse((4, 4, 30 + k, 44), fill=tuple(int(c) for c in rng.integers(0, 220, 3)))
+        paths.append(tmp_path / f"c{k}.png")
+        img.save(paths[-1])
+    ids = [f"c{k}" for k in range(6)]
+    embedder = load_embedder(load_config(), "ae512")
+    fresh, speed, source = index_vectors(embedder, paths, ids, None, sample=2)
+    assert fresh.shape == (6, 512) and speed > 0 and source == "embedded here"
+
+    gappy = fresh.copy()
+    gappy[4] = 0.0  # the store lacks c4
+    vecs, _, source = index_vectors(embedder, paths, ids, lambda asked: gappy if asked == ids else None, sample=2)
+    assert source.startswith("search-eval index") and "1 embedded here" in source
+    np.testing.assert_allclose(vecs, fresh, atol=1e-5)
+
+    wrong = np.roll(fresh, 1, axis=0)  # another model's vectors: rejected
+    vecs, _, source = index_vectors(embedder, paths, ids, lambda asked: wrong, sample=2)
+    assert source == "embedded here"
+    np.testing.assert_allclose(vecs, fresh, atol=1e-5)

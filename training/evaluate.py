@@ -1,0 +1,528 @@
+"""``stylist eval``: recompute every quality number of issues 3 and 4 from the bundled weights on held-out data.
+
+    stylist eval [--data DIR] [--boards DIR] [--out reports/] [--quick]
+
+Writes ``<out>/metrics.json`` (every number with its target, anchor and met flag), the results section of
+``BENCHMARKS.md`` (between ``<!-- eval:start -->`` and ``<!-- eval:end -->``; nothing else is touched), and
+PNG pictures under ``<out>/``. Held-out means the test split of ``training.data.splits.split_of`` — the same
+split for every model. Without ``--boards``, 300 test boards are rendered once into the cache.
+``--quick`` subsamples everything (a smoke test in seconds; it writes to ``reports/quick`` and leaves
+BENCHMARKS.md alone unless ``--benchmarks`` is given).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import inspect
+import json
+import math
+import os
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from stylist.config import REPO_ROOT, WEIGHTS_DIR, Config, load_config
+from stylist.schema import CLASSES
+
+START, END = "<!-- eval:start -->", "<!-- eval:end -->"
+QUICK = {"boards": 12, "index": 400, "fpi": 200}
+FULL_BOARDS = 300
+
+# (results path, label, target, anchor, higher is better, anchor source)
+CHECKS: list[tuple[str, str, float | None, float | None, bool, str]] = [
+    ("detector.map50", "detector mAP50", 0.85, 0.609, True, "original YOLOv5s, real boards"),
+    ("detector.map50_95", "detector mAP50-95", None, 0.511, True, "original"),
+    ("detector.precision", "detector precision", None, 0.548, True, "original"),
+    ("detector.recall", "detector recall", None, 0.648, True, "original"),
+    ("detector.ms_per_image_p50", "detector CPU ms/image (p50)", None, None, False, ""),
+    ("autoencoder.{ae}.p5_with_self", "{ae} category P@5, query counted", 0.70, 0.531, True, "original's metric"),
+    ("autoencoder.{ae}.p5_without_self", "{ae} category P@5, query excluded", 0.60, 0.41, True, "original, estimated"),
+    ("autoencoder.{ae}.recall_at_1", "{ae} item Recall@1 (detector crops)", None, None, True, ""),
+    ("autoencoder.{ae}.recall_at_10", "{ae} item Recall@10 (detector crops)", 0.90, None, True, ""),
+    ("autoencoder.{ae}.mrr", "{ae} item MRR", None, None, True, ""),
+    ("autoencoder.{ae}.detection_rate", "{ae} queries found by the detector", None, None, True, ""),
+    ("autoencoder.{ae}.index_mb_per_10k_fp32", "{ae} index MB / 10k items (fp32)", None, 20.5, False,
+     "original 512-d: 25 MB / 12,225"),
+    ("autoencoder.{ae}.index_mb_per_10k_fp16", "{ae} index MB / 10k items (fp16)", None, None, False, ""),
+    ("autoencoder.{ae}.crops_per_s", "{ae} embedding crops/s (CPU)", None, None, True, ""),
+    ("autoencoder.{base}.p5_with_self", "{base} category P@5, query counted", None, None, True, ""),
+    ("autoencoder.{base}.p5_without_self", "{base} category P@5, query excluded", None, None, True, ""),
+    ("autoencoder.{base}.recall_at_1", "{base} item Recall@1", None, None, True, ""),
+    ("autoencoder.{base}.recall_at_10", "{base} item Recall@10", None, None, True, ""),
+    ("autoencoder.{base}.mrr", "{base} item MRR", None, None, True, ""),
+    ("autoencoder.{base}.index_mb_per_10k_fp32", "{base} index MB / 10k items (fp32)", None, 163.8, False,
+     "original 4096-d baseline"),
+    ("autoencoder.{base}.crops_per_s", "{base} embedding crops/s (CPU)", None, None, True, ""),
+    ("clip.colour.top1", "CLIP zero-shot colour top-1 (12 colours)", 0.70, None, True, ""),
+    ("clip.article_type.top1", "CLIP zero-shot article-type top-1", None, None, True, ""),
+    ("clip.text_to_image.recall_at_1", "CLIP text→image Recall@1", None, 0.121, True,
+     "Marqo-FashionSigLIP, other data"),
+    ("clip.text_to_image.recall_at_10", "CLIP text→image Recall@10", 0.30, 0.340, True,
+     "Marqo-FashionSigLIP, other data"),
+    ("search.boards.detected", "search: held-out items found by the detector", None, None, True, ""),
+    ("search.boards.item_recall_at_10", "search end to end: item Recall@10", 0.90, None, True, ""),
+    ("search.boards.category_p_at_5", "search end to end: category P@5", None, None, True, ""),
+] + [
+    (f"search.color_refinement.modes.{mode}.{what}_p_at_5",
+     f"search 'in <colour>': {what.replace('color', 'colour')} P@5, {label}",
+     0.80 if mode == "full" else None, None, True, "")
+    for mode, label in (("visual", "no re-rank"), ("clip", "CLIP alone"), ("full", "CLIP + parsed filters"))
+    for what in ("color", "category")
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="stylist eval",
+        description="Recompute every quality number of issues 3 and 4 from the bundled weights on held-out data; "
+                    "write <out>/metrics.json, the BENCHMARKS.md results section and PNG pictures.")
+    p.add_argument("--data", help="data root laid out like ../shared/data (default: STYLIST_DATA or ../shared/data)")
+    p.add_argument("--boards", help="boards folder from `stylist data boards` (default: render test boards into the cache)")
+    p.add_argument("--n-boards", type=int, help=f"test boards to use (default {FULL_BOARDS}; all of --boards)")
+    p.add_argument("--out", help="report folder (default <repo>/reports, or <repo>/reports/quick with --quick)")
+    p.add_argument("--benchmarks", help="BENCHMARKS.md to update (default <repo>/BENCHMARKS.md; none with --quick)")
+    p.add_argument("--quick", action="store_true", help="subsample everything: a smoke test, not the real numbers")
+    p.add_argument("--skip", action="append", default=[], choices=("detector", "autoencoder", "clip", "search", "pictures"),
+                   help="leave a part out (repeatable)")
+    p.add_argument("--seed", type=int, default=0, help="board rendering and subsampling seed")
+    return p
+
+
+# --- small helpers ----------------------------------------------------------------------------------------
+def _get(tree: dict, path: str):
+    for part in path.split("."):
+        if not isinstance(tree, dict) or part not in tree:
+            return None
+        tree = tree[part]
+    return tree
+
+
+def clean(obj):
+    """JSON-safe copy: numpy → Python, NaN/inf → None, keys starting with '_' (internal arrays) dropped."""
+    if isinstance(obj, dict):
+        return {str(k): clean(v) for k, v in obj.items() if not str(k).startswith("_")}
+    if isinstance(obj, (list, tuple)):
+        return [clean(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float):
+        return round(obj, 5) if math.isfinite(obj) else None
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+def build_checks(results: dict, product_ae: str, baseline_ae: str | None) -> list[dict]:
+    """Every headline number with its target, anchor and whether the target is met."""
+    from stylist.metrics import meets
+
+    checks = []
+    for path, label, target, anchor, higher, source in CHECKS:
+        if "{base}" in path and not baseline_ae:
+            continue
+        path = path.format(ae=product_ae, base=baseline_ae)
+        label = label.format(ae=product_ae, base=baseline_ae)
+        value = _get(results, path)
+        if value is None and _get(results, path.rsplit(".", 1)[0]) is None:
+            continue  # that part was skipped
+        checks.append({"key": path, "metric": label, "value": value, "target": target,
+                       "direction": ">=" if higher else "<=", "anchor": anchor, "anchor_source": source,
+                       "met": meets(value, target, higher)})
+    for name, entry in (results.get("search") or {}).items():
+        if isinstance(entry, dict) and "value" in entry:  # the search eval reports {value, target, ...} entries
+            target = entry.get("target")
+            higher = entry.get("direction", ">=") != "<="
+            checks.append({"key": f"search.{name}", "metric": entry.get("metric", f"search {name}"),
+                           "value": entry["value"], "target": target, "direction": ">=" if higher else "<=",
+                           "anchor": entry.get("anchor"), "anchor_source": entry.get("anchor_source", ""),
+                           "met": entry.get("met", meets(entry["value"], target, higher))})
+    return checks
+
+
+def _fmt(v, digits: int = 3) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        return f"{v:.1f}" if abs(v) >= 10 else f"{v:.{digits}f}"
+    return str(v)
+
+
+def _met(m) -> str:
+    return {True: "yes", False: "NO", None: ""}[m]
+
+
+def format_table(checks: list[dict]) -> str:
+    """The plain-text table printed at the end of a run."""
+    rows = [("metric", "value", "target", "anchor", "met")]
+    for c in checks:
+        target = f"{c['direction']} {_fmt(c['target'])}" if c["target"] is not None else ""
+        rows.append((c["metric"], _fmt(c["value"]), target, _fmt(c["anchor"]) if c["anchor"] is not None else "",
+                     _met(c["met"])))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows)
+
+
+def protocol_lines(report: dict) -> list[str]:
+    """What each number was measured on, in words (sizes read from the report itself)."""
+    lines = []
+    det = report.get("detector") or {}
+    if det:
+        styles = ", ".join(f"{n} {s}" for s, n in det["boards"].get("styles", {}).items())
+        lines.append(f"Detector: ultralytics val on {det['boards']['test_boards']} held-out boards ({styles}), "
+                     f"{det['instances']} boxes, imgsz {det.get('imgsz')}; CPU ms/image = `Detector.detect` per board "
+                     f"at serving size and confidence {det.get('conf')}.")
+    aes = report.get("autoencoder") or {}
+    if aes:
+        a = next(iter(aes.values()))
+        lines.append(f"Autoencoders: index = {a['index_size']:,} CTL crops (the whole catalogue); category P@5 uses "
+                     f"every index vector as a query. Item retrieval: {a['queries']:,} held-out products on the test "
+                     f"boards, each cut by the detector's best box (IoU ≥ 0.5; a miss counts as failure), downscaled "
+                     f"×0.75 and JPEG q75 re-encoded, ranked against the full index ({a.get('not_indexed_boxes', 0)} "
+                     "Fashion-MNIST demo boxes are not in the index and are left out).")
+    clip = report.get("clip") or {}
+    if clip:
+        t2i = clip["text_to_image"]
+        lines.append(f"CLIP: {clip['test_products']:,} held-out FPI products. Colour: top-1 over the "
+                     f"{len(clip['colour']['classes'])} commonest base colours ({clip['colour']['n']:,} products, "
+                     f"4 prompt templates averaged). Article type: top-1 over the {len(clip['article_type']['classes'])} "
+                     f"types present in the test split (chance {clip['article_type']['chance'] or 0:.3f}). "
+                     f"Text→image: {t2i['queries']:,} distinct held-out titles against a gallery of {t2i['gallery']:,} "
+                     "held-out images; any image with the query's exact title is a hit.")
+    search = report.get("search") or {}
+    if search.get("skipped"):
+        lines.append(f"Search: skipped — {search['skipped']}")
+    elif search:
+        lines.append("Search (issue 4 §5): `training.eval_search.evaluate_search` end to end through the Chroma "
+                     "index, on the same test boards; colour refinement on held-out FPI queries.")
+    return lines
+
+
+def markdown_section(report: dict, pictures_dir: str | None = None) -> str:
+    """The BENCHMARKS.md results section: headline table, per-class tables, where the pictures are
+    (``pictures_dir`` as seen from the markdown file; default the report folder as given)."""
+    meta = report["meta"]
+    pictures_dir = pictures_dir or meta["out"]
+    lines = [
+        f"Measured {meta['date']} on {meta['machine']} with `{meta['command']}` in {meta['runtime_s']:.0f} s "
+        f"(models: {', '.join(f'{k} = {v}' for k, v in meta['models'].items())}).",
+        f"Held-out data: {meta['held_out']}",
+        "",
+    ]
+    if meta.get("quick"):
+        lines += ["**`--quick` run: subsampled smoke test, not the reported numbers.**", ""]
+    lines += [f"- {p}" for p in protocol_lines(report)] + [""]
+    with_target = [c for c in report["checks"] if c["met"] is not None]
+    if with_target:
+        lines += [f"Targets met: {sum(c['met'] for c in with_target)} of {len(with_target)}.", ""]
+    lines += ["| metric | value | target | anchor | met |", "|---|---|---|---|---|"]
+    for c in report["checks"]:
+        target = f"{c['direction']} {_fmt(c['target'])}" if c["target"] is not None else ""
+        anchor = f"{_fmt(c['anchor'])} ({c['anchor_source']})" if c["anchor"] is not None else ""
+        lines.append(f"| {c['metric']} | {_fmt(c['value'])} | {target} | {anchor} | {_met(c['met'])} |")
+    det = report.get("detector") or {}
+    if det.get("per_class"):
+        lines += ["", "Detector per class (held-out test boards):", "",
+                  "| class | instances | mAP50 | mAP50-95 | P | R |", "|---|---|---|---|---|---|"]
+        for cls, m in det["per_class"].items():
+            lines.append(f"| {cls} | {m['instances']} | {_fmt(m['map50'])} | {_fmt(m['map50_95'])} | "
+                         f"{_fmt(m['precision'])} | {_fmt(m['recall'])} |")
+    aes = report.get("autoencoder") or {}
+    if aes:
+        names = list(aes)
+        lines += ["", "Autoencoder category P@5 (query excluded) per class, whole CTL catalog as index:", "",
+                  "| class | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+        classes = sorted({c for a in aes.values() for c in a.get("p5_without_self_per_class", {})})
+        for cls in classes:
+            lines.append(f"| {cls} | " + " | ".join(_fmt(aes[n]["p5_without_self_per_class"].get(cls)) for n in names) + " |")
+    if report.get("pictures"):
+        lines += ["", "Pictures: " + ", ".join(f"[{p}]({pictures_dir}/{p})" for p in report["pictures"]) + "."]
+    for note in meta.get("notes", []):
+        lines += ["", f"Note: {note}"]
+    return "\n".join(lines)
+
+
+def update_benchmarks(path: Path, section: str) -> None:
+    """Replace only the text between the eval markers (append the markers at the end when missing)."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    start, end = text.find(START), text.find(END)
+    if start >= 0 and end > start:
+        text = f"{text[:start + len(START)]}\n{section}\n{text[end:]}"
+    else:
+        text = f"{text.rstrip()}\n\n" if text.strip() else ""
+        text += f"{START}\n{section}\n{END}\n"
+    path.write_text(text, encoding="utf-8")
+
+
+# --- the run ----------------------------------------------------------------------------------------------
+def _subsample(items: list, n: int, rng: np.random.Generator, keep: set | None = None, key=lambda x: x) -> list:
+    """At most ``n`` items (order kept), always including those whose key is in ``keep``."""
+    if len(items) <= n:
+        return items
+    keep = keep or set()
+    forced = [i for i, it in enumerate(items) if key(it) in keep]
+    rest = [i for i, it in enumerate(items) if key(it) not in keep]
+    extra = rng.choice(len(rest), size=max(0, n - len(forced)), replace=False) if rest else []
+    chosen = sorted(forced + [rest[int(j)] for j in extra])
+    return [items[i] for i in chosen]
+
+
+def _search_eval(config, root: Path, boards_dir: Path, n_boards: int | None, out: Path, quick: bool, seed: int) -> dict:
+    """Issue 4 §5 through the search engineer's ``training.eval_search.evaluate_search`` (skipped when absent)."""
+    try:
+        from training.eval_search import evaluate_search
+    except ImportError as exc:
+        return {"skipped": f"training.eval_search is not available ({exc})"}
+    offered = {"boards_dir": boards_dir, "boards": boards_dir, "n_boards": n_boards, "out_dir": out, "quick": quick,
+               "seed": seed}
+    params = inspect.signature(evaluate_search).parameters
+    kwargs = {k: v for k, v in offered.items() if k in params}
+    return dict(evaluate_search(config, root, **kwargs))
+
+
+@dataclass
+class Run:
+    """What every part of one evaluation shares: settings, data, and the report being filled in."""
+
+    args: argparse.Namespace
+    config: Config
+    root: Path
+    out: Path
+    rng: np.random.Generator
+    report: dict = field(default_factory=lambda: {"meta": {"notes": []}, "pictures": []})
+    models: dict[str, str] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def wants(self, part: str) -> bool:
+        return part not in self.args.skip
+
+    def picture(self, path: Path | None) -> None:
+        if path is not None:
+            self.report["pictures"].append(path.name)
+
+    def note(self, text: str) -> None:
+        self.report["meta"]["notes"].append(text)
+
+
+def eval_boards(run: Run) -> tuple[Path, list, dict]:
+    """The held-out boards: ``--boards`` (its test split), or test boards rendered once into the cache."""
+    from training.eval_detector import load_test_boards, make_test_boards
+
+    n_boards = run.args.n_boards or (QUICK["boards"] if run.args.quick else None)
+    if run.args.boards:
+        boards_dir, info = Path(run.args.boards), {"source": str(run.args.boards)}
+    else:
+        n = n_boards or FULL_BOARDS
+        size = run.config.imgsz  # boards drawn at the serving size, as the detector's training boards were
+        folder = run.config.cache_dir / f"eval-boards-s{run.args.seed}-n{n}-{size}"
+        boards_dir, info = make_test_boards(run.root, folder, n, seed=run.args.seed, imgsz=size)
+    boards = load_test_boards(boards_dir, limit=n_boards)
+    if info.get("fallback_reasons"):
+        run.note("test boards use fewer styles: " + "; ".join(info["fallback_reasons"]))
+    info = {**info, "dir": str(boards_dir), "test_boards": len(boards),
+            "styles": {s: sum(b.style == s for b in boards) for s in sorted({b.style for b in boards})}}
+    return boards_dir, boards, info
+
+
+def eval_detector_part(run: Run, boards: list, board_info: dict) -> tuple[list, list]:
+    """ultralytics val on the boards (unless skipped) and the serving detections the retrieval queries need."""
+    from stylist.models.registry import load_detector
+    from training.eval_detector import detect_boards, validate_detector
+
+    detector = load_detector(run.config)
+    run.models["detector"] = detector.name
+    if run.wants("detector"):
+        run.report["detector"] = {"model": detector.name, "boards": board_info,
+                                  **validate_detector(detector, boards, run.config.imgsz)}
+    images, detections, speed = detect_boards(detector, boards)
+    if run.wants("detector"):
+        run.report["detector"].update(speed)
+    if run.wants("pictures"):
+        from training.report import detection_examples
+
+        run.picture(detection_examples(boards, images, detections, CLASSES, run.out / "detection_examples.png"))
+    return images, detections
+
+
+def _search_index_vectors(run: Run):
+    """ids → the product embedder's vectors in the search evaluation's CTL index of this run (None if absent)."""
+    collection = ((run.report.get("search") or {}).get("ctl_index") or {}).get("collection")
+    if not collection:
+        return None
+    try:
+        from stylist.store import VISUAL, CatalogStore
+        from training.eval_search import _eval_config  # where the search eval keeps its indexes
+
+        store = CatalogStore.open(_eval_config(run.config, collection))
+    except Exception:  # noqa: BLE001 - reuse is an optimisation; without it the crops are embedded here
+        return None
+    return lambda ids: store.vectors(VISUAL, ids)
+
+
+def eval_autoencoder_part(run: Run, boards: list, images: list, detections: list, names: list[str]) -> None:
+    """Both autoencoders against the whole CTL catalog, with the same detector-cut queries."""
+    from stylist.models.registry import load_embedder
+    from training.data.sources import load_ctl_crops
+    from training.eval_embedder import board_queries, evaluate_embedder
+
+    crops = load_ctl_crops(run.root)
+    if run.args.quick:
+        on_boards = {item["product_id"] for b in boards for item in b.boxes}
+        crops = _subsample(crops, QUICK["index"], run.rng, keep=on_boards, key=lambda c: c.id)
+    paths, ids, labels = [c.path for c in crops], [c.id for c in crops], [c.category for c in crops]
+    queries = board_queries(boards, images, detections, ids)
+    run.report["autoencoder"] = {}
+    for name in names:
+        embedder = load_embedder(run.config, name)
+        key = Path(name).stem
+        run.models[key] = embedder.name
+        stored = _search_index_vectors(run) if name == run.config.embedder else None
+        res, _ = evaluate_embedder(embedder, paths, labels, queries, ids, stored)
+        res["not_indexed_boxes"] = queries["not_indexed"]
+        run.report["autoencoder"][key] = res
+        if run.wants("pictures"):
+            run.picture(_retrieval_picture(res, queries, paths, labels, run.out / f"retrieval_{key}.png", embedder.name))
+    run.report["meta"]["index"] = {"crops": len(paths), "source": "ctl/crops.csv (every crop that maps to a class)"}
+
+
+def eval_clip_part(run: Run) -> None:
+    """The text–image model on held-out FPI products."""
+    from stylist.models.registry import load_clip
+    from training.data.sources import load_fpi
+    from training.data.splits import split_of
+    from training.eval_clip import evaluate_clip, top_colours
+
+    fpi = load_fpi(run.root)
+    colours = top_colours(fpi)
+    test = [it for it in fpi if split_of(it.id) == "test"]
+    if run.args.quick:
+        test = _subsample(test, QUICK["fpi"], run.rng)
+    clip = load_clip(run.config)
+    run.models["clip"] = clip.name
+    res, image_emb = evaluate_clip(clip, test, colours)
+    res["article_type"]["protocol"] = "every article type present among the held-out products"
+    run.report["clip"] = res
+    if run.wants("pictures"):
+        run.picture(_text_picture(clip, test, image_emb, run.out / "text_queries.png"))
+
+
+def run_eval(args: argparse.Namespace) -> dict:
+    """Every part in order, each timed; returns the report (``main`` writes it)."""
+    from training.data.sources import resolve_data_root
+
+    t0 = time.perf_counter()
+    run = Run(args, load_config(), resolve_data_root(args.data), Path(args.out), np.random.default_rng(args.seed))
+    run.out.mkdir(parents=True, exist_ok=True)
+
+    def timed(name: str, fn, *a):
+        t = time.perf_counter()
+        result = fn(*a)
+        run.timings[name] = time.perf_counter() - t
+        return result
+
+    boards_dir, boards, board_info = timed("boards", eval_boards, run)
+    product_ae = Path(run.config.embedder).stem
+    baseline_ae = "ae4096" if product_ae != "ae4096" else None
+    images, detections = [], []
+    if run.wants("detector") or run.wants("autoencoder"):
+        images, detections = timed("detector", eval_detector_part, run, boards, board_info)
+    if run.wants("clip"):
+        timed("clip", eval_clip_part, run)
+    if run.wants("search"):  # before the autoencoders: its CTL index holds the product embedder's vectors
+        n_boards = args.n_boards or (QUICK["boards"] if args.quick else None)
+        run.report["search"] = timed("search", _search_eval, run.config, run.root, boards_dir, n_boards, run.out,
+                                     args.quick, args.seed)
+    if run.wants("autoencoder"):
+        names = [run.config.embedder] + ([baseline_ae] if baseline_ae else [])
+        timed("autoencoder", eval_autoencoder_part, run, boards, images, detections, names)
+    del images, detections  # the board pictures are not needed any more
+    if run.wants("pictures"):
+        from training.report import plot_training_curves
+
+        curves = plot_training_curves(WEIGHTS_DIR, run.out)
+        run.report["pictures"] += [p.name for p in curves]
+        if not curves:
+            run.note(f"no training logs (*.csv, *.jsonl) under {WEIGHTS_DIR}: no curves drawn")
+
+    report = run.report
+    report["checks"] = build_checks(report, product_ae, baseline_ae)
+    report["meta"].update({
+        "date": dt.datetime.now().isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()} CPU ({_cpus()} cores)",
+        "command": "stylist eval " + " ".join(args.argv),
+        "quick": args.quick, "data_root": str(run.root), "out": str(args.out), "models": run.models,
+        "held_out": "test split of training.data.splits.split_of (by product id, 10 %): "
+                    f"{len(boards)} test boards; FPI test products for CLIP; the index is the whole CTL catalog",
+        "timings_s": {k: round(v, 1) for k, v in run.timings.items()},
+        "runtime_s": time.perf_counter() - t0,
+    })
+    if any("random init" in m or "untrained" in m for m in run.models.values()):
+        run.note("some models are random-init (bundled weights missing): numbers are meaningless")
+    return report
+
+
+def _cpus() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def _retrieval_picture(res: dict, queries: dict, paths, labels, out: Path, title: str, n: int = 10, misses: int = 3):
+    """Up to ``n`` detected queries: one per category, then up to ``misses`` whose product was not ranked first."""
+    from training.report import retrieval_sheet
+
+    found = [i for i, crop in enumerate(queries["crops"]) if crop is not None]
+    chosen, seen = [], set()
+    for i in found:
+        if queries["categories"][i] not in seen and len(chosen) < n - misses:
+            chosen.append(i)
+            seen.add(queries["categories"][i])
+    chosen += [i for i in found if res["_ranks"][i] != 0 and i not in chosen][:n - len(chosen)]
+    return retrieval_sheet([queries["crops"][i] for i in chosen], [int(queries["targets"][i]) for i in chosen],
+                           res["_top"][chosen], paths, labels, [queries["categories"][i] for i in chosen], out, title)
+
+
+def _text_picture(clip, test, image_emb: np.ndarray, out: Path, k: int = 8):
+    """Four "colour article" queries built from the commonest held-out pairs, and four held-out titles."""
+    from collections import Counter
+
+    from stylist.metrics import top_k_neighbours
+    from training.report import text_query_sheet
+
+    pairs = Counter((it.color, it.article_type) for it in test if it.color and it.article_type)
+    combos = [p for p, _ in pairs.most_common(12)][::3][:4]
+    titles = [it.title for it in test[:: max(1, len(test) // 4)][:4] if it.title]
+    texts = [f"{c} {a}".lower() for c, a in combos] + titles
+    if not texts or len(test) < k:
+        return None
+    top = top_k_neighbours(clip.embed_texts(texts), image_emb, k)
+    hits = [[(test[j].color, test[j].article_type) == combo for j in row] for combo, row in zip(combos, top)]
+    hits += [[" ".join(test[j].title.lower().split()) == " ".join(t.lower().split()) for j in row]
+             for t, row in zip(titles, top[len(combos):])]
+    return text_query_sheet(texts, top, [it.path for it in test], hits, out, k)
+
+
+def _in_checkout(name: str) -> Path:
+    """``name`` in the repository checkout when running from one (editable install), else in the current folder."""
+    return REPO_ROOT / name if (REPO_ROOT / "pyproject.toml").is_file() else Path(name)
+
+
+def main(argv: list[str]) -> int:
+    """Run the evaluation, write metrics.json / BENCHMARKS.md / pictures, print the table."""
+    args = build_parser().parse_args(argv)
+    args.argv = list(argv)
+    args.out = args.out or str(_in_checkout("reports/quick" if args.quick else "reports"))
+    report = clean(run_eval(args))
+    out = Path(args.out)
+    (out / "metrics.json").write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    bench = args.benchmarks or (None if args.quick else str(_in_checkout("BENCHMARKS.md")))
+    if bench:
+        rel = os.path.relpath(out.resolve(), Path(bench).resolve().parent)
+        update_benchmarks(Path(bench), markdown_section(report, rel))
+    print()
+    print(format_table(report["checks"]))
+    print(f"\nwrote {out / 'metrics.json'}" + (f", {bench}" if bench else "") +
+          (f" and {len(report['pictures'])} pictures in {out}/" if report["pictures"] else ""))
+    for note in report["meta"]["notes"]:
+        print(f"note: {note}")
+    return 0

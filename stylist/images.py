@@ -7,6 +7,7 @@ animated and EXIF-rotated inputs all behave the same way: a clear ``BadImageErro
 from __future__ import annotations
 
 import io
+import sys
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -15,6 +16,19 @@ from stylist.errors import BadImageError
 
 MIN_SIDE = 16  # smaller images carry nothing to search for
 DEFAULT_MAX_PIXELS = 40_000_000
+
+
+def _pil_open(fp: io.BytesIO) -> Image.Image:
+    """PIL's own ``Image.open``, even after ultralytics is imported.
+
+    ultralytics replaces ``Image.open`` with a wrapper that, on bytes PIL cannot identify, tries to
+    pip-install ``pi-heif`` at run time (an ImportError offline, a surprise install online). Untrusted
+    uploads must get a plain "not an image" instead, so we call the function it wrapped.
+    """
+    patches = sys.modules.get("ultralytics.utils.patches")
+    if patches is not None and Image.open is getattr(patches, "image_open", None):
+        return patches._image_open(fp)
+    return Image.open(fp)
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:
@@ -53,7 +67,7 @@ def load_image(source: bytes | str | Path, max_pixels: int = DEFAULT_MAX_PIXELS)
     try:
         # Image.open reads only the header, so the pixel limit is checked before any decoding.
         # (No global MAX_IMAGE_PIXELS mutation: this runs in many threads at once.)
-        img = Image.open(io.BytesIO(data))
+        img = _pil_open(io.BytesIO(data))
         if img.width * img.height > max_pixels:
             raise BadImageError(
                 f"{name} is too large ({img.width}×{img.height} pixels; the limit is {max_pixels:,} pixels)"

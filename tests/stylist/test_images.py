@@ -105,3 +105,10 @@ def test_crop_box_clips_and_pads():
     assert crop_box(img, (10, 10, 30, 40)).size == (20, 30)
     assert crop_box(img, (-20, -5, 200, 80)).size == (100, 50)
     assert crop_box(img, (10, 10, 30, 30), pad=0.5).size == (40, 40)
+
+
+def test_non_image_stays_a_clear_error_after_ultralytics_is_imported():
+    import ultralytics.utils.patches  # noqa: F401  (patches Image.open to pip-install pi-heif)
+
+    with pytest.raises(BadImageError, match="not an image"):
+        load_image(b"%PDF-1.4 not an image at all")

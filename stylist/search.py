@@ -18,7 +18,7 @@ from stylist.colors import color_family, family_members
 from stylist.config import Config, load_config
 from stylist.errors import BadImageError, EmptyIndexError, IndexUnavailableError, UnknownItemError
 from stylist.images import crop_box, load_image
-from stylist.query import parse_query
+from stylist.query import category_of, parse_query
 from stylist.rerank import rerank
 from stylist.results import Detection, ItemResult, ParsedQuery, Product
 from stylist.schema import CLASSES
@@ -145,6 +145,11 @@ def _merge(*lists: list[Hit]) -> list[Hit]:
     return list(seen.values())
 
 
+def _category(meta: dict) -> str:
+    raw = str(meta.get("category") or "")
+    return category_of(raw) or raw
+
+
 def _majority_category(hits: Sequence[Hit]) -> list[str]:
     """[category] when most of these neighbours share one (a k-NN guess of what the item is), else []."""
     cats = [str(h.meta.get("category") or "") for h in hits]
@@ -269,9 +274,14 @@ class Stylist:
         categories = list(query.categories) if mode == "full" else []
         if not categories and restrict_category and detection is not None and detection.label in CLASSES:
             categories = [detection.label]
-        hits = self.store.query(VISUAL, vec, n, _where(None, categories, False)) if categories else []
-        if len(hits) < enough:  # the category filter found too few (or none asked): search everything
-            hits = _merge(hits, self.store.query(VISUAL, vec, n))
+        hits = self.store.query(VISUAL, vec, n)
+        if categories:
+            # an unfiltered query is ~3x cheaper than a `where` one (notes §4/§6), and a trained embedder's
+            # neighbours are mostly of the item's kind; filter those, ask Chroma only when too few remain
+            same = [h for h in hits if _category(h.meta) in categories]
+            if len(same) < enough:
+                same = _merge(same, self.store.query(VISUAL, vec, n, _where(None, categories, False)))
+            hits = same if len(same) >= enough else _merge(same, hits)  # still too few: everything
         kind: list[str] = []
         if mode == "full" and (query.colors or query.max_price is not None or query.min_price is not None):
             # keep the item's kind while changing its colour: the asked category, the detected one, or

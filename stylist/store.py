@@ -57,15 +57,14 @@ def _guard(location: str) -> Iterator[None]:
 
 
 def clean_metadata(meta: Mapping[str, object]) -> dict:
-    """Only META_KEYS, strings for text, float price (absent when unknown: Chroma stores no None)."""
+    """Only META_KEYS; strings for text, float price. Unknown values are left out (Chroma stores no None,
+    and every stored key costs a row plus index entries on disk: readers use ``meta.get(key, "")``)."""
     out: dict[str, object] = {}
     for key in META_KEYS:
         value = meta.get(key)
-        if key == "price":
-            if value is not None and value != "":
-                out[key] = float(value)  # type: ignore[arg-type]
-        else:
-            out[key] = "" if value is None else str(value)
+        if value is None or value == "":
+            continue
+        out[key] = float(value) if key == "price" else str(value)  # type: ignore[arg-type]
     return out
 
 

@@ -42,6 +42,7 @@ CHECKS: list[tuple[str, str, float | None, float | None, bool, str]] = [
     ("autoencoder.{ae}.p5_without_self", "{ae} category P@5, query excluded", 0.60, 0.41, True, "original, estimated"),
     ("autoencoder.{ae}.recall_at_1", "{ae} item Recall@1 (detector crops)", None, None, True, ""),
     ("autoencoder.{ae}.recall_at_10", "{ae} item Recall@10 (detector crops)", 0.90, None, True, ""),
+    ("autoencoder.{ae}.recall_at_10_of_detected", "{ae} item Recall@10 of detected items", None, None, True, ""),
     ("autoencoder.{ae}.mrr", "{ae} item MRR", None, None, True, ""),
     ("autoencoder.{ae}.detection_rate", "{ae} queries found by the detector", None, None, True, ""),
     ("autoencoder.{ae}.index_mb_per_10k_fp32", "{ae} index MB / 10k items (fp32)", None, 20.5, False,
@@ -211,6 +212,9 @@ def markdown_section(report: dict, pictures_dir: str | None = None) -> str:
         f"Held-out data: {meta['held_out']}",
         "",
     ]
+    timings = ", ".join(f"{k} {v:.0f} s" for k, v in meta.get("timings_s", {}).items())
+    lines += [f"Time per part: {timings} (load average {meta.get('load_average_1min_at_end')} at the end: "
+              "CPU speeds are from a shared 2-core machine).", ""]
     if meta.get("quick"):
         lines += ["**`--quick` run: subsampled smoke test, not the reported numbers.**", ""]
     lines += [f"- {p}" for p in protocol_lines(report)] + [""]
@@ -456,6 +460,7 @@ def run_eval(args: argparse.Namespace) -> dict:
         "held_out": "test split of training.data.splits.split_of (by product id, 10 %): "
                     f"{len(boards)} test boards; FPI test products for CLIP; the index is the whole CTL catalog",
         "timings_s": {k: round(v, 1) for k, v in run.timings.items()},
+        "load_average_1min_at_end": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
         "runtime_s": time.perf_counter() - t0,
     })
     if any("random init" in m or "untrained" in m for m in run.models.values()):

@@ -82,8 +82,8 @@ def test_delete_and_models_info(store):
 
 
 def test_clean_metadata_only_schema_keys():
-    m = clean_metadata({"name": None, "price": "12.5", "extra": "x"})
-    assert m["name"] == "" and m["price"] == 12.5 and "extra" not in m
+    m = clean_metadata({"name": None, "url": "", "price": "12.5", "color": "red", "extra": "x"})
+    assert m == {"price": 12.5, "color": "red"}
 
 
 def test_unreachable_server_names_the_url():

@@ -60,8 +60,6 @@ def _decode(row: ProductRow, max_pixels: int) -> tuple[ProductRow, Image.Image |
         return row, load_image(row.item.image, max_pixels), ""
     except BadImageError as exc:
         return row, None, str(exc)
-    except ImportError:  # ultralytics' Image.open patch wants `pi_heif` for bytes PIL cannot identify
-        return row, None, f"{Path(row.item.image).name} is not an image we can read"
 
 
 def decode_batches(rows: Sequence[ProductRow], batch_size: int, max_pixels: int

@@ -16,7 +16,7 @@ from PIL import Image
 
 from stylist.colors import color_family, family_members
 from stylist.config import Config, load_config
-from stylist.errors import BadImageError, EmptyIndexError, IndexUnavailableError, UnknownItemError
+from stylist.errors import EmptyIndexError, IndexUnavailableError, UnknownItemError
 from stylist.images import crop_box, load_image
 from stylist.query import category_of, parse_query
 from stylist.rerank import rerank
@@ -195,11 +195,7 @@ class Stylist:
     # --- inputs ------------------------------------------------------------------------------------
     def load_image(self, data: bytes | str | Path) -> Image.Image:
         """Safe decode (see stylist.images): upright RGB or BadImageError."""
-        try:
-            return load_image(data, self.config.max_pixels)
-        except ImportError as exc:
-            # once ultralytics is imported its Image.open patch tries `pi_heif` on unidentified bytes
-            raise BadImageError("the file is not an image we can read (JPEG, PNG, WebP, GIF, BMP, TIFF)") from exc
+        return load_image(data, self.config.max_pixels)
 
     def detect_items(self, img: Image.Image) -> list[Detection]:
         return self.detector.detect(img)

@@ -8,9 +8,11 @@ Any other open_clip name, ``hf-hub:`` id or ``local-dir:`` works through ``confi
 """
 from __future__ import annotations
 
+import contextlib
+import logging
 import copy
 import threading
-from typing import Any, Callable, Sequence
+from typing import Iterator, Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -126,6 +128,25 @@ class ClipModel:
         return l2_normalize(np.concatenate(out))
 
 
+@contextlib.contextmanager
+def _quiet_tower_loading() -> Iterator[None]:
+    """Hide the expected load chatter: MiniLM's unused pooler keys ("UNEXPECTED") and open_clip's
+    "initialized partially" (the trained image tower is loaded right after). Real errors still raise."""
+    import transformers
+
+    root, before = logging.getLogger(), logging.getLogger().level
+    verbosity = transformers.logging.get_verbosity()
+    transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(before)
+        transformers.logging.set_verbosity(verbosity)
+        transformers.logging.enable_progress_bar()
+
+
 def create_fashion_lite(arch: dict[str, Any], trained: dict[str, torch.Tensor] | None, name: str = "fashion-lite"):
     """Build fashion-lite with open_clip (MiniLM from its package); load ``trained`` parts, or ImageNet init
     for the image tower when there are none. Returns (model, preprocess, tokenizer)."""
@@ -136,7 +157,8 @@ def create_fashion_lite(arch: dict[str, Any], trained: dict[str, torch.Tensor] |
     _MODEL_CONFIGS[name] = arch  # open_clip's registry: the documented way to add a model config
     from open_clip.transform import PreprocessCfg, image_transform_v2
 
-    model = open_clip.create_model(name, force_preprocess_cfg=preprocess_cfg(arch))
+    with _quiet_tower_loading():
+        model = open_clip.create_model(name, force_preprocess_cfg=preprocess_cfg(arch))
     preprocess = image_transform_v2(PreprocessCfg(**model.visual.preprocess_cfg), is_train=False)
     if trained:
         own = model.state_dict()

@@ -60,6 +60,7 @@ class Detector:
             result = self.yolo.predict(
                 img, imgsz=self.imgsz, conf=self.conf, iou=self.iou, max_det=self.max_det,
                 device=self.device, verbose=False,
+                agnostic_nms=True,  # one physical item -> one button, even when two classes both fire on it
             )[0]
             boxes = result.boxes
             xyxy = boxes.xyxy.cpu().numpy().tolist()

@@ -287,12 +287,15 @@ class Stylist:
         return hits, kind
 
     def search_item(self, img: Image.Image, detection: Detection | None = None, text: str | None = None,
-                    top_k: int = 10, offset: int = 0, mode: str = "full", restrict_category: bool = True,
+                    top_k: int = 10, offset: int = 0, mode: str = "full", restrict_category: bool = False,
                     timings: dict[str, float] | None = None) -> ItemResult:
         """Products like the detected item (or the whole image when ``detection`` is None), refined by ``text``.
 
         ``mode``: "visual" = visual order only, "clip" = CLIP re-rank fused with the visual score,
         "full" = that plus the parsed colour/category/price wishes as filters and boosts (the default).
+        ``restrict_category`` keeps only products of the detected class. Off by default: measured on 210
+        held-out items the detector found, Recall@10 was 0.70 with it and 0.90 without — the detector's
+        class is wrong more often than the embedder's neighbours are of another kind.
         ``timings``, when given, receives seconds per stage (embed, query, text, rerank) for benchmarks.
         """
         if mode not in MODES:

@@ -88,12 +88,14 @@ def test_pages_do_not_overlap(env):
     assert not {p.id for p in first.products} & {p.id for p in second.products}
 
 
-def test_detected_category_restricts_candidates(env):
+def test_detected_category_restricts_candidates_when_asked(env):
     stylist, folder = env
     img = _img(folder, "sho-green-0")
     whole = Detection(0, "Handbags", 0.9, (0.0, 0.0, float(img.width), float(img.height)))
-    res = stylist.search_item(img, whole, None, top_k=5)
+    res = stylist.search_item(img, whole, None, top_k=5, restrict_category=True)
     assert res.detection == 0 and {p.category for p in res.products} == {"Handbags"}
+    free = stylist.search_item(img, whole, None, top_k=5)  # default: trust the visual neighbours, not the label
+    assert {p.category for p in free.products} != {"Handbags"}
 
 
 def test_text_only_search(env):

@@ -139,7 +139,7 @@ async def _search_and_send(chat_id: int, session: Session, context: Context, sho
         else:
             result = await asyncio.to_thread(
                 stylist.search_item, session.image, session.detection(), text=session.text,
-                top_k=page + 1, offset=session.offset,
+                top_k=page + 1, offset=session.offset, restrict_category=True,  # the album matches the tapped button
             )
         await send_results(context.bot, chat_id, session, result, page)
 
@@ -190,7 +190,8 @@ async def on_all_items(update: Update, context: Context) -> None:
     session.chosen, session.offset = None, 0
     async with chat_action(context.bot, chat_id, ChatAction.UPLOAD_PHOTO):
         results = [
-            await asyncio.to_thread(stylist.search_item, session.image, d, text=session.text, top_k=ALL_ITEMS_PER_ITEM)
+            await asyncio.to_thread(stylist.search_item, session.image, d, text=session.text,
+                                    top_k=ALL_ITEMS_PER_ITEM, restrict_category=True)
             for d in session.detections
         ]
         await send_all_items(context.bot, chat_id, session, results, ALL_ITEMS_PER_ITEM)

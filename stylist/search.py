@@ -49,35 +49,17 @@ def _cached(kind: str, key: tuple, load):
         return _MODEL_CACHE[(kind, key)]
 
 
-def _channels_last(module, device: str):
-    """On CPU, channels-last conv weights run the image encoders ~1.4x faster with identical outputs
-    (measured on the CTL crops: CLIP tower 44 -> 29 ms/img, autoencoder 29 -> 21 ms/img on 2 busy cores)."""
-    if device == "cpu" and module is not None:
-        import torch
-
-        module.to(memory_format=torch.channels_last)
-
-
 def load_embedder(config: Config):
     from stylist.models import registry
 
-    def load():
-        model = registry.load_embedder(config)
-        _channels_last(model.model, config.device)
-        return model
-
-    return _cached("embedder", (config.embedder, config.device), load)
+    return _cached("embedder", (config.embedder, config.device), lambda: registry.load_embedder(config))
 
 
 def load_clip(config: Config):
     from stylist.models import registry
 
-    def load():
-        model = registry.load_clip(config)
-        _channels_last(getattr(model.model, "visual", None), config.device)
-        return model
-
-    return _cached("clip", (config.clip_model, config.clip_pretrained, config.device), load)
+    key = (config.clip_model, config.clip_pretrained, config.device)
+    return _cached("clip", key, lambda: registry.load_clip(config))
 
 
 def load_detector(config: Config):

@@ -19,7 +19,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from stylist.models.embedder import l2_normalize
+from stylist.models.embedder import channels_last_on_cpu, l2_normalize
 
 MINILM_TOKEN = "@minilm"  # placeholder in configs/fashion-lite.json for the MiniLM folder inside its package
 TRAINED_PREFIXES = ("visual.", "text.proj.", "logit_scale")  # what LiT trains (and what we bundle)
@@ -87,6 +87,7 @@ class ClipModel:
     def __init__(self, model: nn.Module, preprocess: Callable, tokenizer: Callable, name: str,
                  device: str = "cpu", batch_size: int = 64):
         self.model = model.eval().to(device)
+        channels_last_on_cpu(getattr(self.model, "visual", None), device)
         self.preprocess = preprocess
         self.tokenizer = tokenizer
         self.name = name

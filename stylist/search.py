@@ -25,9 +25,9 @@ from stylist.schema import CLASSES
 from stylist.store import CLIP, VISUAL, CatalogStore, Hit
 
 CROP_PAD = 0.04  # a little context around a detected box, as the catalog crops have
-MODES = ("visual", "clip", "full")
+MODES = ("visual", "clip", "full")  # no re-rank / CLIP alone / CLIP + parsed filters (the eval compares them)
 CLIP_CACHE_SIZE = 50_000  # candidate CLIP vectors kept in memory (~50 MB at 256-d)
-CHECK_EVERY_S = 5.0  # how often a search re-checks that the index is non-empty and matches the models  # no re-rank / CLIP alone / CLIP + parsed filters (the eval compares them)
+CHECK_EVERY_S = 5.0  # how often a search re-checks that the index is non-empty and matches the models
 
 _MODEL_LOCK = threading.Lock()
 _MODEL_CACHE: dict[tuple, object] = {}

@@ -20,6 +20,18 @@ RARE_CLASS_MAP: dict[str, str | None] = {
 }
 
 
+# The 17 garment types of the CC0 clothing-dataset (photos in the wild) onto CLASSES. All map: the
+# photos are of garments we carry. Undershirt/Body/Polo/Top/Blouse/Hoodie are tops; Blazer/Outwear coats.
+CLOTHING_CLASS_MAP: dict[str, str] = {
+    "T-Shirt": "Shirts & Tops", "Longsleeve": "Shirts & Tops", "Shirt": "Shirts & Tops",
+    "Polo": "Shirts & Tops", "Top": "Shirts & Tops", "Blouse": "Shirts & Tops",
+    "Undershirt": "Shirts & Tops", "Body": "Shirts & Tops", "Hoodie": "Shirts & Tops",
+    "Outwear": "Coats & Jackets", "Blazer": "Coats & Jackets",
+    "Pants": "Pants", "Shorts": "Shorts", "Skirt": "Skirts", "Dress": "Dresses",
+    "Shoes": "Shoes", "Hat": "Hats",
+}
+
+
 def canonical_class(label: str) -> str | None:
     """Map a CTL label to one of CLASSES, or None when the label is dropped."""
     if label in CLASSES:

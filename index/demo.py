@@ -112,7 +112,7 @@ def _found(results: list[ItemResult], ids: list[str]) -> str:
 
 def run_demo(config: Config, source: str, catalog: str | None, limit: int, top: int, out: Path | None,
              data_root: str | None) -> Path:
-    from stylist.search import Stylist, load_clip, load_embedder
+    from stylist.search import Stylist
     from stylist.search_cli import format_table
 
     start = time.perf_counter()
@@ -123,7 +123,7 @@ def run_demo(config: Config, source: str, catalog: str | None, limit: int, top: 
     stylist = Stylist.from_config(config)
     _step(f"indexing {len(items)} products into {stylist.store.location} (collection {config.collection!r}; "
           "unchanged products are skipped)")
-    report = build_index(config, csv_path, load_embedder(config), load_clip(config), store=stylist.store)
+    report = build_index(config, csv_path, stylist.embedder, stylist.clip, store=stylist.store)
     _step(report.summary())
     boards = compose_boards(items, work / "boards")
     priced = sum(it.price is not None for it in items) > len(items) // 2

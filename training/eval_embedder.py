@@ -46,7 +46,7 @@ def board_queries(boards, images: Sequence[Image.Image], detections: Sequence[li
     and the board/box each came from. Boxes of products not in the index (e.g. Fashion-MNIST demo items) are
     left out and counted.
     """
-    from stylist.search import CROP_PAD  # crop exactly as the serving path does
+    from stylist.images import CROP_PAD  # crop exactly as the serving path does
 
     row_of = {pid: i for i, pid in enumerate(index_ids)}
     crops, targets, categories, sources = [], [], [], []

@@ -25,7 +25,7 @@ from stylist.catalog import write_catalog
 from stylist.colors import color_family
 from stylist.config import Config
 from stylist.query import category_of
-from stylist.search import Stylist, load_clip, load_embedder
+from stylist.search import Stylist
 
 TARGETS = {"color_p_at_5": 0.80, "category_p_at_5": 0.80}
 ASKABLE = ("black", "white", "blue", "red", "green", "yellow", "pink", "grey", "brown", "purple")
@@ -60,7 +60,8 @@ def _iou(a, b) -> float:
 
 
 # --- indexes -------------------------------------------------------------------------------------------
-def _eval_config(config: Config, collection: str) -> Config:
+def eval_config(config: Config, collection: str) -> Config:
+    """The config of the eval's own embedded indexes (never the user's catalog or a server)."""
     return dataclasses.replace(config, chroma_url=None, db_path=config.cache_dir / "eval-index", collection=collection)
 
 
@@ -68,11 +69,11 @@ def _index(config: Config, items, name: str, progress: bool) -> tuple[Stylist, d
     """Write ``items`` as a catalog CSV, build (or update) its index, open a Stylist on it."""
     from index.build import build_index
 
-    cfg = _eval_config(config, name)
+    cfg = eval_config(config, name)
     csv_path = write_catalog(items, cfg.cache_dir / "eval-catalogs" / f"{name}.csv", relative=False)
-    report = build_index(cfg, csv_path, load_embedder(cfg), load_clip(cfg), batch_size=128, prune=True,
-                         progress=progress)
-    stylist = Stylist.from_config(cfg)
+    stylist = Stylist.from_config(cfg)  # the models load once and index and search share them
+    report = build_index(cfg, csv_path, stylist.embedder, stylist.clip, store=stylist.store, batch_size=128,
+                         prune=True, progress=progress)
     return stylist, {"collection": name, "products": stylist.store.count(), "build": report.summary()}
 
 

@@ -357,9 +357,9 @@ def _search_index_vectors(run: Run):
         return None
     try:
         from stylist.store import VISUAL, CatalogStore
-        from training.eval_search import _eval_config  # where the search eval keeps its indexes
+        from training.eval_search import eval_config  # where the search eval keeps its indexes
 
-        store = CatalogStore.open(_eval_config(run.config, collection))
+        store = CatalogStore.open(eval_config(run.config, collection))
     except Exception:  # noqa: BLE001 - reuse is an optimisation; without it the crops are embedded here
         return None
     return lambda ids: store.vectors(VISUAL, ids)

@@ -59,15 +59,16 @@ def tiny_config(root: Path, **env: str) -> Config:
 def build_tiny_stylist(root: Path):
     """Write the made-up catalog, index it with the real index builder and open a real Stylist."""
     from index.build import build_index
-    from stylist.search import Stylist, load_clip, load_detector, load_embedder
+    from stylist.search import Stylist
+    from stylist.models import shared_clip, shared_detector, shared_embedder
     from stylist.store import CatalogStore
 
     config = tiny_config(root)
     csv_path = write_catalog(root / "catalog")
-    embedder, clip = load_embedder(config), load_clip(config)
+    embedder, clip = shared_embedder(config), shared_clip(config)
     report = build_index(config, csv_path, embedder, clip, progress=False)
     assert report.embedded > 0 and not report.skipped, report.summary()
-    detector = BoardTruthDetector(load_detector(config))
+    detector = BoardTruthDetector(shared_detector(config))
     return Stylist(config, detector, embedder, clip, CatalogStore.open(config))
 
 

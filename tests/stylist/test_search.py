@@ -14,7 +14,8 @@ from stylist.colors import color_family
 from stylist.config import load_config
 from stylist.errors import BadImageError, EmptyIndexError, UnknownItemError
 from stylist.results import Detection
-from stylist.search import Stylist, load_clip, load_embedder
+from stylist.search import Stylist
+from stylist.models import shared_clip, shared_embedder
 from stylist.store import CatalogStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "index"))
@@ -28,7 +29,7 @@ def env(tmp_path_factory):
     root = tmp_path_factory.mktemp("search")
     catalog = make_catalog(root / "cat", per_combo=2)
     config = load_config(env={}, db_path=root / "db", collection="search-test", candidates=40)
-    report = build_index(config, catalog, load_embedder(config), load_clip(config), progress=False)
+    report = build_index(config, catalog, shared_embedder(config), shared_clip(config), progress=False)
     assert report.added == 48 and not report.skipped
     return Stylist.from_config(config), root / "cat"
 

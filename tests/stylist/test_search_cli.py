@@ -20,11 +20,10 @@ PRODUCT_KEYS = {"id", "score", "name", "category", "color", "price", "image"}
 @pytest.fixture()
 def indexed(stylist_home, tmp_path):
     from index.build import build_index
-    from stylist.search import load_clip, load_embedder
-
+    from stylist.models import shared_clip, shared_embedder
     catalog = make_catalog(tmp_path / "cat", per_combo=1)
     config = load_config()
-    build_index(config, catalog, load_embedder(config), load_clip(config), progress=False)
+    build_index(config, catalog, shared_embedder(config), shared_clip(config), progress=False)
     return tmp_path / "cat" / "images"
 
 

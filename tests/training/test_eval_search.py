@@ -23,11 +23,11 @@ def test_helpers():
 
 def test_colour_refinement_on_a_small_catalog(tmp_path):
     from index.build import build_index
-    from stylist.search import Stylist, load_clip, load_embedder
-
+    from stylist.search import Stylist
+    from stylist.models import shared_clip, shared_embedder
     catalog = make_catalog(tmp_path / "cat", per_combo=5)  # every category in every colour, 5 each (P@5 reachable)
     config = load_config(env={}, db_path=tmp_path / "db", collection="eval-test")
-    build_index(config, catalog, load_embedder(config), load_clip(config), progress=False)
+    build_index(config, catalog, shared_embedder(config), shared_clip(config), progress=False)
     items = read_catalog(catalog)
     # the made-up catalog leaves odd products colourless; give queries/pool their drawn colour
     items = [it.__class__(**{**it.__dict__, "color": it.id.split("-")[1]}) for it in items]

@@ -1,4 +1,4 @@
-"""Search quality end to end (issue 4 §5): held-out boards through the real detector, and colour refinement.
+"""Search quality end to end: held-out boards through the real detector, and colour refinement.
 
 1. **Boards**: every product box on the held-out TEST boards of a boards folder (``manifest.jsonl`` from
    ``stylist data boards``) whose product is in the CTL catalog index. The real detector runs on the board;
@@ -24,6 +24,7 @@ from tqdm import tqdm
 from stylist.catalog import write_catalog
 from stylist.colors import color_family
 from stylist.config import Config
+from stylist.metrics import best_match
 from stylist.query import category_of
 from stylist.search import Stylist
 
@@ -45,18 +46,6 @@ def hit_at_k(ranked_ids: list[str], target: str, k: int) -> bool:
 def label_precision_at_k(labels: list[str], wanted: str, k: int = 5) -> float:
     """Share of the first ``k`` labels equal to ``wanted`` (missing results count as wrong)."""
     return sum(1 for lab in labels[:k] if lab == wanted) / k
-
-
-def _iou(a, b) -> float:
-    try:
-        from stylist.metrics import box_iou
-
-        return box_iou(a, b)
-    except ImportError:  # pragma: no cover - metrics is the EVAL engineer's; same formula
-        ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-        iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-        union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - ix * iy
-        return ix * iy / union if union > 0 else 0.0
 
 
 # --- indexes -------------------------------------------------------------------------------------------
@@ -89,9 +78,8 @@ def eval_boards(stylist: Stylist, boards, progress: bool) -> dict:
         img = stylist.load_image(board.path)
         detections = stylist.detect_items(img)
         for truth in boxes:
-            ious = [_iou(truth["box"], d.box) for d in detections]
-            best = int(np.argmax(ious)) if ious else -1
-            if best < 0 or ious[best] < 0.5:
+            best = best_match(truth["box"], [d.box for d in detections], 0.5)
+            if best < 0:
                 detected.append(False)
                 hits.append(False)
                 per_class.setdefault(truth["category"], []).append(False)

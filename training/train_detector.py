@@ -17,11 +17,12 @@ import argparse
 import csv
 import json
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import stylist  # noqa: F401  (offline settings before ultralytics is imported)
 from stylist.schema import CLASSES
+from training.common import add_dataclass_args
 
 
 @dataclass
@@ -126,10 +127,7 @@ def export(best: Path, dst: Path, cfg: TrainConfig, metrics: dict) -> Path:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="stylist train detector", description=__doc__.split("\n")[0])
-    kinds = {"str": str, "int": int, "float": float, "bool": lambda s: s.lower() in ("1", "true", "yes")}
-    for f in fields(TrainConfig):
-        parser.add_argument(f"--{f.name.replace('_', '-')}", type=kinds[str(f.type)], default=f.default)
-    cfg = TrainConfig(**vars(parser.parse_args(argv)))
+    cfg = TrainConfig(**vars(add_dataclass_args(parser, TrainConfig).parse_args(argv)))
     results = train(cfg)
     print(json.dumps({k: results[k] for k in ("val", "test")}, indent=2))
     return 0

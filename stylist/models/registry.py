@@ -31,6 +31,18 @@ def get_model_config(name: str) -> dict[str, Any]:
     return copy.deepcopy(_CONFIGS[name])
 
 
+def model_names(kind: str) -> list[str]:
+    """The registered models of one kind ("detector", "embedder", "clip")."""
+    return [name for name, cfg in _CONFIGS.items() if cfg["kind"] == kind]
+
+
+def autoencoder_arch(name: str):
+    """The architecture of a registered embedder (its config's ``arch``): the one table of AE variants."""
+    from stylist.models.autoencoder import AutoencoderConfig
+
+    return AutoencoderConfig.from_dict(get_model_config(name)["arch"])
+
+
 def list_models() -> list[dict[str, Any]]:
     """Every registered model: name, kind, description, its bundled weight file and whether it is present."""
     rows = []

@@ -9,8 +9,8 @@ import threading
 from PIL import Image
 
 from bot import views
-from bot_catalog import make_board
-from bot_harness import Shopper
+from tests.helpers.bot_catalog import make_board
+from tests.helpers.bot_harness import Shopper
 
 THREE = [("Dresses", "red"), ("Handbags", "black"), ("Shoes", "blue")]
 
@@ -219,7 +219,7 @@ def test_internal_error_apologises_logs_without_token_and_keeps_running(run_bot,
 def test_empty_catalog_says_so(run_bot, detector, tiny_stylist, tmp_path):
     from stylist.search import Stylist
     from stylist.store import CatalogStore
-    from bot_harness import tiny_config
+    from tests.helpers.bot_harness import tiny_config
 
     config = tiny_config(tmp_path / "empty")  # same loaded models, a new empty store
     empty = Stylist(config, detector, tiny_stylist.embedder, tiny_stylist.clip, CatalogStore.open(config))
@@ -275,8 +275,8 @@ def test_ten_shoppers_at_once_no_cross_talk_no_waiting(run_bot, detector):
 
 def test_restart_then_an_old_button_is_answered_kindly(run_bot, detector, tiny_stylist, tmp_path):
     board = detector.register(make_board(THREE, (605, 300)))
-    from fake_telegram import FakeTelegram
-    from bot_harness import bot_config, running_bot
+    from tests.bot.fake_telegram import FakeTelegram
+    from tests.helpers.bot_harness import bot_config, running_bot
 
     async def main():
         fake = await FakeTelegram().start()

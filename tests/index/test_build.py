@@ -6,7 +6,7 @@ import csv
 import pytest
 
 from index.build import build_index
-from search_helpers import chroma_server, make_catalog
+from tests.helpers.catalog import chroma_server, make_catalog
 from stylist.config import load_config
 from stylist.search import Stylist
 from stylist.models import shared_clip, shared_embedder

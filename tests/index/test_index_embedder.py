@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from index.embedder import ProductEmbedder, product_metadata
-from search_helpers import COLORS, draw_product
+from tests.helpers.catalog import COLORS, draw_product
 from stylist.catalog import CatalogItem
 from stylist.config import load_config
 from stylist.models import shared_clip, shared_embedder

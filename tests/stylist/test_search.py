@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -18,8 +17,7 @@ from stylist.search import Stylist
 from stylist.models import shared_clip, shared_embedder
 from stylist.store import CatalogStore
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "index"))
-from search_helpers import COLORS, draw_product, make_catalog  # noqa: E402
+from tests.helpers.catalog import COLORS, draw_product, make_catalog
 
 
 @pytest.fixture(scope="module")

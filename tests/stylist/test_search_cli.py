@@ -3,15 +3,13 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import pytest
 
 from stylist.cli import main as stylist_main
 from stylist.config import load_config
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "index"))
-from search_helpers import make_catalog  # noqa: E402
+from tests.helpers.catalog import make_catalog
 
 DETECTION_KEYS = {"index", "label", "score", "box"}
 PRODUCT_KEYS = {"id", "score", "name", "category", "color", "price", "image"}
@@ -85,7 +83,7 @@ def test_unknown_item_and_bad_item_flag(indexed, capsys):
 
 def test_empty_index_and_unreachable_server(stylist_home, tmp_path, capsys, monkeypatch):
     img = tmp_path / "p.png"
-    from search_helpers import COLORS, draw_product
+    from tests.helpers.catalog import COLORS, draw_product
     draw_product("Shoes", COLORS["red"]).save(img)
     assert stylist_main(["search", str(img)]) == 1
     assert "empty" in capsys.readouterr().err

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import math
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -11,8 +9,7 @@ from stylist.catalog import read_catalog
 from stylist.config import load_config
 from training.eval_search import MODES, eval_color_refinement, format_report, hit_at_k, label_precision_at_k, share
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "index"))
-from search_helpers import make_catalog  # noqa: E402
+from tests.helpers.catalog import make_catalog
 
 
 def test_helpers():

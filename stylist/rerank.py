@@ -1,9 +1,9 @@
 """Pure ranking: fuse visual and CLIP text-image scores and apply the parsed colour/category/price wishes.
 
-No I/O and no models: arrays and metadata in, an order and scores out (style rule 6), so every ranking
+No I/O and no models: arrays and metadata in, an order and scores out, so every ranking
 decision is unit-testable. Naively adding raw scores fails because CLIP similarities live in a narrow
-band (~0.2-0.35) while visual cosines spread over ~0.5-1.0 (notes §4: "text+image combined queries
-work poorly when naively mixed"), so the CLIP score is first mapped onto the visual score's spread.
+band (~0.2-0.35) while visual cosines spread over ~0.5-1.0 (naively mixed, text+image queries work
+poorly), so the CLIP score is first mapped onto the visual score's spread.
 """
 from __future__ import annotations
 

@@ -122,7 +122,7 @@ def index_vectors(embedder, paths: Sequence[Path], ids: Sequence[str],
 
 def evaluate_embedder(embedder, index_paths: Sequence[Path], index_labels: Sequence[str], queries: dict,
                       index_ids: Sequence[str] = (), stored=None) -> tuple[dict, np.ndarray]:
-    """Every autoencoder number of issue 3 for one model; also returns the index vectors (for the pictures)."""
+    """Every autoencoder number of the eval for one model; also returns the index vectors (for the pictures)."""
     emb, speed, source = index_vectors(embedder, index_paths, index_ids or [str(p) for p in index_paths], stored)
     with_self = metrics.category_precision_per_query(emb, index_labels, 5, include_self=True)
     no_self = metrics.category_precision_per_query(emb, index_labels, 5, include_self=False)

@@ -4,7 +4,7 @@
     stylist train detector --data runs/boards/data.yaml --model yolov5n.yaml --imgsz 512 \
         --epochs 30 --batch 64 --device 0 --out runs/detector --export stylist/weights/yolov5n-fashion.pt
 
-Offline-safe (notes §2): ``import stylist`` sets YOLO_OFFLINE / YOLO_CONFIG_DIR / the font; ``amp=False``
+Offline-safe: ``import stylist`` sets YOLO_OFFLINE / YOLO_CONFIG_DIR / the font; ``amp=False``
 (ultralytics' AMP check downloads a model); results.csv is read without polars; plots off by default.
 ``--minutes`` trains by wall clock (ultralytics' ``time``: epochs are re-planned to fit), so a slow
 machine cannot overrun a GPU lease. ``close_mosaic`` stays small: the epoch after mosaic closes dips.

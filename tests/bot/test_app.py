@@ -61,8 +61,8 @@ def test_build_application_wires_limits_and_urls(tmp_path):
     assert application.bot.base_file_url == "http://127.0.0.1:8081/file/bot42:secret"
     assert isinstance(application.update_processor, PerChatUpdateProcessor)
     assert isinstance(application.bot.rate_limiter, AIORateLimiter)
-    assert application.bot_data["page_size"] == 10  # albums hold at most 10
-    assert application.bot_data["sessions"].ttl_s == 90
+    assert application.bot_data.page_size == 10  # albums hold at most 10
+    assert application.bot_data.sessions.ttl_s == 90
     with pytest.raises(ValueError, match="TELEGRAM_BOT_TOKEN"):
         build_application(tiny_config(tmp_path), stylist=object())
 

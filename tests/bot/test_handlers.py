@@ -328,7 +328,7 @@ def test_idle_sessions_expire_and_free_the_photo(run_bot, detector):
         keyboard = await idle.expect("sendPhoto")
         await asyncio.sleep(1.2)  # STYLIST_SESSION_TTL=1
         assert (await idle.answer_to(idle.tap(keyboard, "1 · Dresses"))).params["text"] == views.STALE
-        assert len(app.bot_data["sessions"]) == 0, "expired photos are dropped from memory"
+        assert len(app.bot_data.sessions) == 0, "expired photos are dropped from memory"
 
     run_bot(scenario, env={"STYLIST_SESSION_TTL": "1"})
 

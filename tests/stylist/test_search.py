@@ -139,7 +139,7 @@ def test_empty_index_is_a_clear_error(env, tmp_path):
         other.search_text("red")
 
 
-# --- bad input (issue 4 §7) -------------------------------------------------------------------------
+# --- bad input -------------------------------------------------------------------------------------
 
 def _encode(img: Image.Image, fmt: str, **kw) -> bytes:
     buf = io.BytesIO()

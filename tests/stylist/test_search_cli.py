@@ -1,4 +1,4 @@
-"""`stylist search`: the JSON schema of the issue, the table, and clean errors (exit 1, no traceback)."""
+"""`stylist search`: the JSON schema, the table, and clean errors (exit 1, no traceback)."""
 from __future__ import annotations
 
 import json

@@ -38,6 +38,8 @@ class ParsedQuery:
 
 @dataclass(frozen=True)
 class Product:
+    """One search result: a product's stored index fields (see ``Product.from_meta``) and its score."""
+
     id: str
     score: float
     name: str = ""

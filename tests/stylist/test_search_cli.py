@@ -15,14 +15,20 @@ DETECTION_KEYS = {"index", "label", "score", "box"}
 PRODUCT_KEYS = {"id", "score", "name", "category", "color", "price", "image"}
 
 
-@pytest.fixture()
-def indexed(stylist_home, tmp_path):
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory):
+    """One index for the module (its tests only read it), in a private STYLIST_HOME kept for the module."""
     from index.build import build_index
     from stylist.models import shared_clip, shared_embedder
-    catalog = make_catalog(tmp_path / "cat", per_combo=1)
-    config = load_config()
-    build_index(config, catalog, shared_embedder(config), shared_clip(config), progress=False)
-    return tmp_path / "cat" / "images"
+
+    root = tmp_path_factory.mktemp("search-cli")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("STYLIST_HOME", str(root / "home"))
+        mp.setenv("STYLIST_DB", str(root / "home" / "chroma"))
+        catalog = make_catalog(root / "cat", per_combo=1)
+        config = load_config()
+        build_index(config, catalog, shared_embedder(config), shared_clip(config), progress=False)
+        yield root / "cat" / "images"
 
 
 def _check_schema(obj: dict) -> None:

@@ -1,8 +1,7 @@
-"""`stylist eval` end to end on a tiny made-up data root, with the registry's models (random-init until trained)."""
+"""`stylist eval` end to end on a tiny made-up data root, with the registry's bundled models."""
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 from pathlib import Path
 
@@ -11,18 +10,8 @@ import pytest
 from PIL import Image, ImageDraw
 
 from stylist import metrics
+from tests.helpers.tiny_root import build_tiny_root, ids_in_split
 from training import eval_report, evaluate
-
-
-def _load_tiny_root_builder():
-    """The data tests' tiny-root builder (tests/training/data/conftest.py), reused rather than copied."""
-    spec = importlib.util.spec_from_file_location("tiny_data_root", Path(__file__).parent / "data" / "conftest.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.build_tiny_root, module.ids_in_split
-
-
-build_tiny_root, ids_in_split = _load_tiny_root_builder()
 
 COLOURS = ("Black", "White", "Red")
 ARTICLES = ("Tshirts", "Jeans")

@@ -90,7 +90,7 @@ async def on_photo(update: Update, context: Context) -> None:
         if data is None:
             return
         try:
-            image = await asyncio.to_thread(_load_photo, stylist, data)
+            image = await asyncio.to_thread(load_photo, stylist, data)
         except BadImageError as exc:
             await message.reply_text(views.bad_image(str(exc)))
             return
@@ -109,7 +109,7 @@ async def on_photo(update: Update, context: Context) -> None:
             )
 
 
-def _load_photo(stylist, data: bytes) -> Image.Image:
+def load_photo(stylist, data: bytes) -> Image.Image:
     """Decode safely, then shrink to KEEP_SIDE so a session holds at most a few MB (boxes refer to this copy)."""
     image = stylist.load_image(data)
     if max(image.size) > KEEP_SIDE:

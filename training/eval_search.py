@@ -100,7 +100,7 @@ def eval_boards(stylist: Stylist, boards, progress: bool) -> dict:
 
 
 # --- 2. colour refinement --------------------------------------------------------------------------------
-def _fpi_sets(root: Path, n_index: int, n_queries: int, seed: int):
+def fpi_sets(root: Path, n_index: int, n_queries: int, seed: int):
     """FPI train/val products for the index and test products as queries, both mapped to detection classes."""
     from training.data.catalog_writers import fpi_catalog
 
@@ -172,7 +172,7 @@ def evaluate_search(config: Config, data_root: str | Path, boards_dir: str | Pat
     else:
         out["boards"] = {"skipped": "no boards folder given (make one with `stylist data boards`)"}
     n_index = n_fpi_index or (1500 if quick else 6000)
-    pool, queries = _fpi_sets(root, n_index, n_color_queries or (60 if quick else 300), seed)
+    pool, queries = fpi_sets(root, n_index, n_color_queries or (60 if quick else 300), seed)
     fpi, fpi_info = _index(config, pool, f"eval-fpi-{n_index}", progress)
     out["fpi_index"] = fpi_info
     out["color_refinement"] = eval_color_refinement(fpi, pool, queries, seed, progress)

@@ -386,9 +386,9 @@ def test_unwrapped_real_detector_decides_the_flow(run_bot, detector, tiny_stylis
 
 
 def test_big_photos_are_kept_small_in_memory(tiny_stylist):
-    from bot.handlers import KEEP_SIDE, _load_photo
+    from bot.handlers import KEEP_SIDE, load_photo
 
     big = io.BytesIO()
     Image.new("RGB", (4000, 2500), (120, 30, 30)).save(big, format="JPEG")
-    image = _load_photo(tiny_stylist, big.getvalue())
+    image = load_photo(tiny_stylist, big.getvalue())
     assert max(image.size) == KEEP_SIDE and image.size[0] / image.size[1] == 1.6

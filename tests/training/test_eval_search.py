@@ -33,8 +33,8 @@ def test_colour_refinement_on_a_small_catalog(tmp_path):
     assert result["queries"] == len(items[::13]) and set(result["modes"]) == set(MODES)
     full = result["modes"]["full"]
     assert full["color_p_at_5"] >= 0.9
-    if "random init" not in stylist.embedder.name:  # the item's kind comes from its visual neighbours
-        assert full["category_p_at_5"] >= 0.8
+    assert "random init" not in stylist.embedder.name, "the bundled ae512 weights did not load"
+    assert full["category_p_at_5"] >= 0.8  # the item's kind comes from its visual neighbours
     assert result["modes"]["visual"]["color_p_at_5"] < full["color_p_at_5"]
     assert "CLIP + parsed filters" in format_report({"color_refinement": result})
 
@@ -42,8 +42,8 @@ def test_colour_refinement_on_a_small_catalog(tmp_path):
 @pytest.mark.shared_data
 def test_fpi_sets_are_held_out(shared_data):
     from training.data.splits import split_of
-    from training.eval_search import _fpi_sets
+    from training.eval_search import fpi_sets
 
-    pool, queries = _fpi_sets(shared_data, 50, 10, seed=0)
+    pool, queries = fpi_sets(shared_data, 50, 10, seed=0)
     assert len(pool) == 50 and len(queries) == 10
     assert all(split_of(q.id) == "test" for q in queries) and not {q.id for q in queries} & {p.id for p in pool}

@@ -40,7 +40,7 @@ def _photo_for(queries: list[CatalogItem]) -> CatalogItem:
     return next((q for q in queries if q.category == PHOTO_CATEGORY), queries[0])
 
 
-def run_searches(stylist, top: int, n_queries: int | None, folder: Path = DEMO_CLOTHING_DIR,
+def clothing_searches(stylist, top: int, n_queries: int | None, folder: Path = DEMO_CLOTHING_DIR,
                  say=print) -> tuple[list[SheetRow], RefinementReport | None]:
     """Print each search as a table and return the contact-sheet rows plus the query-photo numbers."""
     from stylist.search_cli import format_table

@@ -33,6 +33,7 @@ class RefinementReport:
     color: str
     max_price: float
     category_share: float  # top-k results in the query's own category
+    any_right: int  # queries with at least one of their category in the top k
     majority_right: int  # queries whose top k are mostly of their category
     all_right: int  # queries whose top k are all of their category
     color_before: float  # results of the asked colour family, without words
@@ -47,8 +48,8 @@ class RefinementReport:
         n, k = self.queries, self.top
         return [
             f"{n} held-out query photos (not in the catalog), top {k} each:",
-            f"  right category: {self.category_share:.0%} of results; {self.majority_right}/{n} queries mostly right, "
-            f"{self.all_right}/{n} all {k} right",
+            f"  right category: {self.category_share:.0%} of results; queries with at least one right "
+            f"{self.any_right}/{n}, mostly right {self.majority_right}/{n}, all {k} right {self.all_right}/{n}",
             f'  "in {self.color}": {self.color}-family results {self.color_before:.0%} -> {self.color_after:.0%} '
             f"(right category {self.color_category_share:.0%})",
             f'  "under {self.max_price:g}": results under {self.max_price:g} {self.price_before:.0%} -> '
@@ -80,7 +81,7 @@ def summarize(outcomes: Sequence[QueryOutcome], top: int, color: str, max_price:
     return RefinementReport(
         queries=len(outcomes), top=top, color=color, max_price=max_price,
         category_share=_category_share(outcomes, "plain"),
-        majority_right=sum(r * 2 > top for r in right), all_right=sum(r == top for r in right),
+        any_right=sum(r > 0 for r in right), majority_right=sum(r * 2 > top for r in right), all_right=sum(r == top for r in right),
         color_before=_share([o.plain for o in outcomes], is_color),
         color_after=_share([o.colored for o in outcomes], is_color),
         color_category_share=_category_share(outcomes, "colored"),

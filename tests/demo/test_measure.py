@@ -19,11 +19,11 @@ def test_summarize_counts_categories_colours_and_prices():
                      priced=[_p(pants, "beige", 12), _p(pants, "black", 25), _p(shirt, "white", 1)])
     r = summarize([a, b], top=3, color="red", max_price=30)
     assert r.queries == 2 and r.top == 3
-    assert r.category_share == 5 / 6 and r.majority_right == 2 and r.all_right == 1
+    assert r.category_share == 5 / 6 and r.any_right == 2 and r.majority_right == 2 and r.all_right == 1
     assert r.color_before == 1 / 6  # only b's first: navy, maroon-free plain results
     assert r.color_after == 5 / 6  # maroon, red, red, crimson, red are red-family; pink is not
     assert r.color_category_share == 4 / 6
     assert r.price_before == 2 / 6  # 20 and 10; None and 30 are not under 30
     assert r.price_after == 1.0 and r.price_category_share == 3 / 6
     text = "\n".join(r.lines())
-    assert '"in red": red-family results 17% -> 83%' in text and "2/2 queries mostly right, 1/2 all 3 right" in text
+    assert '"in red": red-family results 17% -> 83%' in text and "at least one right 2/2, mostly right 2/2, all 3 right 1/2" in text

@@ -274,7 +274,7 @@ def color_sheet(csv_path: str | Path, out: str | Path, n: int = 30, cols: int = 
 
 README_TEMPLATE = """# Embedded demo catalog: real clothing photos (CC0 1.0)
 
-{products} photos of real garments — on floors, beds, hangers, sometimes worn — for `stylist demo` and anyone
+{products:,} photos of real garments — on floors, beds, hangers, sometimes worn — for `stylist demo` and anyone
 who wants to try the search without data of their own. They come from the **clothing-dataset** by Alexey
 Grigorev, <https://github.com/alexeygrigorev/clothing-dataset>, released under **CC0 1.0 Universal** (public
 domain dedication, <https://creativecommons.org/publicdomain/zero/1.0/>): no rights reserved, no attribution
@@ -292,6 +292,8 @@ keeps photos that are already there (`--force` rewrites them too).
     the original type is kept in the `garment` column.
   - `color`: read from the photo's own pixels by `stylist.colors.dominant_color`, on the photo's centre
     (where the garment is; the floor or bed around it is cut away); a machine's reading, not a human label.
+    The builder also writes a contact sheet of 30 products with their colour names (`--sheet`, not
+    committed) to check them by eye.
   - `name`: colour + garment, e.g. "Red T-Shirt".
   - `price`: **invented demo data** (the dataset has no prices): a stable number hashed from the id, in a
     plausible range per garment type; every row says so in `price_note`. Ranges: {ranges}.

@@ -180,7 +180,8 @@ def test_bad_inputs_get_short_clear_messages(run_bot, detector):
             send(shoppers[uid])
         texts = {uid: (await s.expect("sendMessage")).params["text"] for uid, s in shoppers.items()}
         assert texts[201] == views.NOT_AN_IMAGE
-        assert texts[202] == views.too_big(twenty_five_mb) and "20 MB" in texts[202]
+        assert texts[202] == ("That file is 25 MB; Telegram lets me download at most 20 MB. "
+                              "Please send a smaller image.")
         assert texts[203].startswith("I couldn't open that picture")
         assert texts[204] == texts[205] == texts[206] == texts[207] == views.UNSUPPORTED
         assert texts[208] == views.UNKNOWN_COMMAND

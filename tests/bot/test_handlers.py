@@ -136,6 +136,62 @@ def test_one_item_photo_goes_straight_to_results(run_bot, detector, tiny_stylist
     run_bot(scenario)
 
 
+def test_more_after_a_re_send_pages_on_from_the_handlers_offset(run_bot, detector, tiny_stylist):
+    """Sending results never moves the paging (send_results returns the page size; the handler advances):
+    after page 1 is sent again — the same item tapped again, then a direct send_results — 'More' still gives
+    ranks 11–12, the same products as the first time."""
+    from bot.replies import send_results
+
+    board = make_grid_board(GRID)  # the real detector's boxes (test_full_flow checks it finds all four)
+
+    def names(call) -> list[str]:
+        return [c.split("\n")[0] for c in call.captions()]
+
+    async def scenario(fake, app):
+        shopper = Shopper(fake, 107)
+
+        async def settled() -> None:
+            """One shopper's updates run in order: once /help is answered, the handler before it is done."""
+            shopper.say("/help")
+            assert (await shopper.expect("sendMessage")).params["text"] == views.HELP
+
+        shopper.photo(board.jpeg, size=board.size)
+        keyboard = await shopper.expect("sendPhoto")
+        pants = _item_buttons(keyboard)["Pants"]
+        shopper.tap(keyboard, pants)
+        page1 = await shopper.expect("sendMediaGroup")
+        assert _ranks(page1) == list(range(1, 11))
+        summary1 = await shopper.expect("sendMessage")
+        shopper.tap(summary1, "More")
+        page2 = await shopper.expect("sendMediaGroup")
+        assert _ranks(page2) == [11, 12]  # the catalog holds 12 pants
+        assert (await shopper.expect("sendMessage")).button_texts() == ["Other item"]  # last page: no "More"
+
+        shopper.tap(keyboard, pants)  # page 1 again, from the start
+        again = await shopper.expect("sendMediaGroup")
+        assert names(again) == names(page1)
+        summary_again = await shopper.expect("sendMessage")
+        await settled()
+        session = app.bot_data.sessions.get((107, 107))
+        assert session.offset == 10  # the handler moved it past the page it sent
+
+        result = await asyncio.to_thread(tiny_stylist.search_item, session.image, session.detection(),
+                                         text=session.text, top_k=11, offset=10, restrict_category=True)
+        assert await send_results(app.bot, 107, session, result, 10) == 2  # a direct re-send of page 2 …
+        assert names(await shopper.expect("sendMediaGroup")) == names(page2)
+        await shopper.expect("sendMessage")
+        assert session.offset == 10  # … leaves the paging alone
+
+        shopper.tap(summary_again, "More")
+        more = await shopper.expect("sendMediaGroup")
+        assert _ranks(more) == [11, 12] and names(more) == names(page2)
+        await shopper.expect("sendMessage")
+        await settled()
+        assert session.offset == 12
+
+    run_bot(scenario)
+
+
 def test_no_item_photo_offers_the_whole_photo(run_bot, detector, tiny_stylist):
     board = make_board([], (500, 300))  # an empty grey canvas: the real detector finds nothing
     _assert_detector_finds(tiny_stylist, board)

@@ -208,7 +208,8 @@ def test_no_item_photo_offers_the_whole_photo(run_bot, detector, tiny_stylist):
         summary = await shopper.expect("sendMessage")
         assert "the whole photo" in summary.params["text"]
         shopper.say("in green")  # words refine the whole-photo search, no new upload
-        await shopper.expect("sendMediaGroup")
+        greens = await shopper.expect("sendMediaGroup")
+        assert greens.captions()[0].split("\n")[1].split(" · ")[1] == "green", greens.captions()  # the wish first
         refined = (await shopper.expect("sendMessage")).params["text"]
         assert "the whole photo" in refined and "Understood as: green" in refined
         assert len(fake.methods("getFile")) == 1
@@ -236,7 +237,12 @@ def test_words_without_a_photo_are_a_text_search(run_bot, detector):
     async def scenario(fake, app):
         shopper = Shopper(fake, 106)
         shopper.say("black handbag under 50")
-        await shopper.expect("sendMediaGroup")
+        album = await shopper.expect("sendMediaGroup")
+        lines = [c.split("\n")[1].split(" · ") for c in album.captions()]  # category · colour · price
+        # the catalog's handbags at 50 or less: variant 0 of each of its 6 colours (variant 1 costs 65.50)
+        assert sorted(color for _, color, _ in lines) == ["black", "blue", "green", "red", "white", "yellow"]
+        assert all(cat == "Handbags" and float(price) == 50 for cat, _, price in lines), lines
+        assert lines[0][1] == "black", lines  # the wished colour first
         summary = await shopper.expect("sendMessage")
         assert "your words" in summary.params["text"]
         assert "Understood as: Handbags · black · under 50" in summary.params["text"]

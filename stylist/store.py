@@ -132,6 +132,11 @@ class CatalogStore:
                     for i, m in zip(p["ids"], p["metadatas"])}
         return {i: fp for i, fp in vis.items() if clip.get(i) == fp and fp}
 
+    def all_ids(self) -> set[str]:
+        """Every id in either collection (a product written to only one of them included)."""
+        with _guard(self.location):
+            return {i for col in (self.visual, self.clip) for p in self._pages(col, []) for i in p["ids"]}
+
     def all_metadata(self) -> dict[str, dict]:
         with _guard(self.location):
             return {i: m for p in self._pages(self.visual, ["metadatas"]) for i, m in zip(p["ids"], p["metadatas"])}

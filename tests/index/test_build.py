@@ -79,7 +79,7 @@ def test_unreadable_images_are_reported_and_skipped(tmp_path, models):
     assert report.added == 24
     assert {pid for pid, _ in report.skipped} == {"junk", "empty", "gone"}
     assert all(reason for _, reason in report.skipped)
-    assert "3 skipped" in report.summary()
+    assert "3 rejected" in report.summary()
 
 
 def test_colour_from_pixels_when_the_catalog_has_none(tmp_path, models):

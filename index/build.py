@@ -86,6 +86,7 @@ def _build(store: CatalogStore, catalog: str | Path, products: ProductEmbedder, 
     report.rejected += [_reject(r, r.error) for r in rows if r.error]
     rows = [r for r in rows if not r.error]
     existing = store.fingerprints()
+    present = store.all_ids()  # includes products an interrupted build wrote to one collection only
     todo = [r for r in rows if existing.get(r.item.id) != r.fingerprint]
     report.unchanged = len(rows) - len(todo)
     signature = products.signature
@@ -101,7 +102,7 @@ def _build(store: CatalogStore, catalog: str | Path, products: ProductEmbedder, 
             metas = [product_metadata(row.item, img, row.fingerprint) for row, img in good]
             writer.write([row.item.id for row, _ in good], visual, clip_vecs, metas)
             for row, _ in good:
-                if row.item.id in existing:
+                if row.item.id in present:
                     report.updated += 1
                 else:
                     report.added += 1

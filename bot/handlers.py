@@ -92,7 +92,8 @@ async def on_photo(update: Update, context: Context) -> None:
             await message.reply_text(views.bad_image(str(exc)))
             return
         detections = await asyncio.to_thread(stylist.detect_items, image)
-        session = _sessions(context).start(_key(update), image=image, detections=detections, text=message.caption)
+        caption = (message.caption or "").strip()[:MAX_WORDS_CHARS] or None
+        session = _sessions(context).start(_key(update), image=image, detections=detections, text=caption)
         if len(detections) == 1:
             session.chosen = detections[0].index
             await _search_and_send(message.chat_id, session, context, show_action=False)

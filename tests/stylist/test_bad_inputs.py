@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import io
-import struct
-import zlib
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +11,9 @@ from PIL import Image
 
 from stylist.errors import BadImageError
 from stylist.images import load_image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "index"))
+from bad_samples import PDF, SVG, png_header_only  # noqa: E402
 
 
 def _encode(img: Image.Image, fmt: str, **kw) -> bytes:
@@ -25,23 +28,12 @@ def _half_red() -> Image.Image:
     return Image.fromarray(arr)
 
 
-def _png_header_only(width: int, height: int) -> bytes:
-    """A PNG that claims ``width``×``height`` (what a 20000×20000 upload looks like before decoding)."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
-
-
 def _animated(fmt: str) -> bytes:
     frames = [Image.new("RGB", (48, 48), c) for c in ((220, 20, 20), (20, 20, 220))]
     buf = io.BytesIO()
     frames[0].save(buf, fmt, save_all=True, append_images=frames[1:], duration=100, loop=0)
     return buf.getvalue()
 
-
-SVG = b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"><rect width="64" height="64" fill="red"/></svg>'
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 REFUSED = {
     "corrupt JPEG": (lambda: b"\xff\xd8\xff\xe0" + b"\x13" * 400, "corrupt or truncated"),
@@ -50,7 +42,7 @@ REFUSED = {
     "SVG": (lambda: SVG, "not an image we can read"),
     "PDF named .jpg": (lambda: PDF, "not an image we can read"),
     "1×1 px": (lambda: _encode(Image.new("RGB", (1, 1)), "PNG"), "too small"),
-    "20000×20000 px": (lambda: _png_header_only(20_000, 20_000), "too large"),
+    "20000×20000 px": (lambda: png_header_only(20_000, 20_000), "too large"),
     "empty file": (lambda: b"", "empty"),
 }
 

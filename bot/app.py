@@ -19,7 +19,6 @@ from urllib.parse import urlsplit
 from telegram import Bot, Update
 from telegram.error import InvalidToken, NetworkError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -32,6 +31,7 @@ from telegram.ext import (
 from bot import handlers, views
 from bot.logs import setup_logging
 from bot.ordering import PerChatUpdateProcessor
+from bot.retry import RetryingRateLimiter
 from bot.state import SessionStore
 from stylist.config import Config, load_config
 
@@ -75,7 +75,7 @@ def build_application(config: Config, stylist: "Stylist", *, read_timeout_s: flo
         ApplicationBuilder()
         .token(config.telegram_token)
         .concurrent_updates(PerChatUpdateProcessor(MAX_CONCURRENT_UPDATES))
-        .rate_limiter(AIORateLimiter(max_retries=2))  # retries only RetryAfter: nothing was delivered then
+        .rate_limiter(RetryingRateLimiter(max_retries=2))  # 429s and 5xx retried; timeouts never (bot.retry)
         .connect_timeout(10.0)
         .pool_timeout(10.0)
         .read_timeout(read_timeout_s)

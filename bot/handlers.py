@@ -19,13 +19,13 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 from bot import views
 from bot.annotate import annotate
 from bot.replies import chat_action, send_all_items, send_results
+from bot.photos import KEEP_SIDE
 from bot.state import WHOLE_PHOTO, Key, Session, SessionStore
 from stylist.errors import BadImageError, EmptyIndexError, IndexUnavailableError, StylistError
 
 log = logging.getLogger(__name__)
 
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024  # Bot API getFile limit
-KEEP_SIDE = 1600  # photos are kept (in memory, per session) at most this size; the models work far smaller
 MAX_WORDS_CHARS = 300  # longer texts are cut before parsing (CLIP reads ~32 tokens anyway)
 ALL_ITEMS_PER_ITEM = 4  # products per item in the "All items" overview
 
@@ -93,7 +93,7 @@ async def on_photo(update: Update, context: Context) -> None:
             return
         detections = await asyncio.to_thread(stylist.detect_items, image)
         caption = (message.caption or "").strip()[:MAX_WORDS_CHARS] or None
-        session = _sessions(context).start(_key(update), image=image, detections=detections, text=caption)
+        session = await _sessions(context).start_with_photo(_key(update), image, detections=detections, text=caption)
         if len(detections) == 1:
             session.chosen = detections[0].index
             await _search_and_send(message.chat_id, session, context, show_action=False)

@@ -53,7 +53,7 @@ class PhotoStore:
         with self._lock:
             self._cache[name] = Image.open(io.BytesIO(data)).convert("RGB")
             self._trim_cache()
-        self.sweep()
+        self.sweep(keep=name)
         return name
 
     def exists(self, name: str) -> bool:
@@ -85,8 +85,9 @@ class PhotoStore:
     def total_bytes(self) -> int:
         return sum(p.stat().st_size for p in self.folder.glob("*.jpg"))
 
-    def sweep(self, force: bool = False) -> int:
-        """Remove photos idle longer than the TTL, then the oldest until under the cap; returns how many."""
+    def sweep(self, force: bool = False, keep: str | None = None) -> int:
+        """Remove photos idle longer than the TTL, then the oldest until under the cap (never ``keep``, the
+        photo just stored); returns how many were removed."""
         now = time.time()
         if not force and time.monotonic() < self._next_sweep:
             return 0
@@ -103,6 +104,8 @@ class PhotoStore:
         for mtime, size, path in files:
             if now - mtime <= self.ttl_s and total <= self.max_bytes:
                 break
+            if path.name == keep:
+                continue
             self.remove(path.name)
             total -= size
             removed += 1

@@ -10,20 +10,32 @@ live sessions keep working.
 from __future__ import annotations
 
 import asyncio
+import enum
 import secrets
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, MutableMapping
+from typing import TYPE_CHECKING, Any, Callable, Iterator, MutableMapping
 
 from PIL import Image
 
 from bot.photos import PhotoStore
+from stylist.config import Config
 from stylist.results import Detection
 
+if TYPE_CHECKING:
+    from stylist.search import Stylist
+
 Key = tuple[int, int]  # (user id, chat id)
-WHOLE_PHOTO = -1  # ``Session.chosen`` when the shopper searches the whole picture
 SESSIONS = "sessions"  # the user_data key holding that user's sessions by chat id
+
+
+class Choice(enum.Enum):
+    """What a photo session searches: nothing chosen yet, one detected item, or the whole photo."""
+
+    NONE = "none"
+    ITEM = "item"
+    WHOLE_PHOTO = "whole photo"
 
 
 @dataclass
@@ -34,7 +46,8 @@ class Session:
     photo: str | None = None  # file name in the PhotoStore
     detections: list[Detection] = field(default_factory=list)
     text: str | None = None  # the words in effect (caption or later refinement)
-    chosen: int | None = None  # detection index, WHOLE_PHOTO, or None before a choice
+    choice: Choice = Choice.NONE
+    item: int | None = None  # the chosen detection's index when ``choice`` is ITEM
     offset: int = 0  # where the next "More" page starts
     last_seen: float = 0.0  # wall-clock seconds: still meaningful after a restart
     _image: Image.Image | None = field(default=None, repr=False, compare=False)  # without a PhotoStore
@@ -47,11 +60,20 @@ class Session:
             return self._image
         return self._photos.get(self.photo)
 
+    def choose_item(self, index: int) -> None:
+        self.choice, self.item = Choice.ITEM, index
+
+    def choose_whole_photo(self) -> None:
+        self.choice, self.item = Choice.WHOLE_PHOTO, None
+
+    def clear_choice(self) -> None:
+        self.choice, self.item = Choice.NONE, None
+
     def detection(self) -> Detection | None:
         """The chosen detection (None for the whole photo, or when nothing is chosen yet)."""
-        if self.chosen is None or self.chosen == WHOLE_PHOTO:
+        if self.choice is not Choice.ITEM:
             return None
-        return next((d for d in self.detections if d.index == self.chosen), None)
+        return next((d for d in self.detections if d.index == self.item), None)
 
     def __getstate__(self) -> dict[str, Any]:
         """Persisted without pixels or the store: the photo is on disk under its name."""
@@ -141,3 +163,15 @@ class SessionStore:
         for key, session in list(self._all()):
             if self._expired(session):
                 self.drop(key)
+
+
+@dataclass
+class BotData:
+    """What every handler shares, as PTB's ``bot_data`` (typed through ``ContextTypes``): the config, the
+    loaded search engine, the sessions and the album page size. PTB creates it empty; ``build_application``
+    fills it in before any update arrives."""
+
+    config: Config | None = None
+    stylist: "Stylist | None" = None
+    sessions: SessionStore = field(default_factory=lambda: SessionStore(0))
+    page_size: int = 10

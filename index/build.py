@@ -22,9 +22,7 @@ from index.reader import ProductRow, decode_batches, read_catalog_products
 from index.writer import IndexWriter
 from stylist.catalog import Reject
 from stylist.config import Config
-from stylist.store import CatalogStore
-
-UNFINISHED = " (unfinished build)"
+from stylist.store import UNFINISHED, CatalogStore
 
 
 @dataclass

@@ -24,6 +24,7 @@ except ImportError:  # pragma: no cover - it is a declared dependency
 
 MIN_SIDE = 16  # smaller images carry nothing to search for
 DEFAULT_MAX_PIXELS = 40_000_000
+CROP_PAD = 0.04  # a little context around a detected box, as the catalog crops have
 
 
 def _pil_open(fp: io.BytesIO) -> Image.Image:

@@ -2,18 +2,15 @@
 from __future__ import annotations
 
 import io
-import sys
-from pathlib import Path
 
 from PIL import Image
 
 from bot import views
 from bot.handlers import MAX_WORDS_CHARS
-from bot_catalog import make_board
-from bot_harness import Shopper
+from tests.helpers.bot_catalog import make_board
+from tests.helpers.bot_harness import Shopper
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "index"))
-from bad_samples import PDF, SVG, png_header_only  # noqa: E402
+from tests.helpers.bad_samples import PDF, SVG, png_header_only
 
 TWO = [("Dresses", "red"), ("Shoes", "blue")]
 
@@ -73,7 +70,7 @@ def test_long_and_emoji_only_captions(run_bot, detector):
         talker.photo(long_board.jpeg, caption="red dress " + "very " * 200)  # 1,010 chars: Telegram's max is 1024
         keyboard = await talker.expect("sendPhoto")
         assert len(keyboard.params["caption"]) <= 1024 and "red dress" in keyboard.params["caption"]
-        session = app.bot_data["sessions"].get((421, 421))
+        session = app.bot_data.sessions.get((421, 421))
         assert session is not None and len(session.text) <= MAX_WORDS_CHARS
         shy = Shopper(fake, 422)
         shy.photo(emoji_board.jpeg, caption="👒✨🔥")  # one item: straight to results, the emoji change nothing

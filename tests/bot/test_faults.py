@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 import threading
-from pathlib import Path
 
 from bot import views
 from bot.logs import RedactTokenFilter
-from fake_telegram import FakeTelegram
-from bot_catalog import make_board
-from bot_harness import Shopper
+from tests.bot.fake_telegram import FakeTelegram
+from tests.helpers.bot_catalog import make_board
+from tests.helpers.bot_harness import Shopper
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "index"))
-from search_helpers import chroma_server, free_port  # noqa: E402
+from tests.helpers.catalog import chroma_server, free_port
 
 TWO = [("Dresses", "red"), ("Shoes", "blue")]
 
@@ -132,7 +129,7 @@ def test_chroma_server_down_mid_session_then_back_without_restarting_the_bot(run
     from stylist.config import load_config
     from stylist.search import Stylist
     from stylist.store import CatalogStore
-    from bot_catalog import write_catalog
+    from tests.helpers.bot_catalog import write_catalog
 
     board = detector.register(make_board(TWO, (650, 300)))
     port, data = free_port(), tmp_path / "chroma-server"

@@ -6,16 +6,17 @@ import csv
 import pytest
 
 from index.build import build_index
-from search_helpers import chroma_server, make_catalog
+from tests.helpers.catalog import chroma_server, make_catalog
 from stylist.config import load_config
-from stylist.search import Stylist, load_clip, load_embedder
+from stylist.search import Stylist
+from stylist.models import shared_clip, shared_embedder
 from stylist.store import CatalogStore
 
 
 @pytest.fixture(scope="module")
 def models():
     config = load_config(env={})
-    return load_embedder(config), load_clip(config)
+    return shared_embedder(config), shared_clip(config)
 
 
 def _build(config, catalog, models, **kw):
@@ -60,7 +61,7 @@ def test_interrupted_build_resumes_without_duplicates_or_losses(tmp_path, models
     assert store.count() == 10 and store.clip.count() == 20  # half-written batch: not counted as done
     monkeypatch.undo()
     resumed = _build(config, catalog, models, batch_size=10)
-    assert resumed.unchanged == 10 and resumed.added == 14
+    assert resumed.unchanged == 10 and resumed.updated == 10 and resumed.added == 4  # the half-written 10 are redone
     store = CatalogStore.open(config)
     assert store.visual.count() == store.clip.count() == store.count() == 24
     assert len(store.fingerprints()) == 24

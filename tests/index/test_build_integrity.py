@@ -15,11 +15,12 @@ import pytest
 import torch
 
 from index.build import UNFINISHED, build_index
-from search_helpers import make_catalog
+from tests.helpers.catalog import make_catalog
 from stylist.cli import main as stylist_main
 from stylist.config import REPO_ROOT, load_config
 from stylist.errors import IndexUnavailableError
-from stylist.search import Stylist, load_clip, load_embedder
+from stylist.models import shared_clip, shared_embedder
+from stylist.search import Stylist
 from stylist.store import CatalogStore
 
 KILL_CATALOG_PER_COMBO = 10  # 4 categories × 6 colours × 10 = 240 products
@@ -28,7 +29,7 @@ KILL_CATALOG_PER_COMBO = 10  # 4 categories × 6 colours × 10 = 240 products
 @pytest.fixture(scope="module")
 def models():
     config = load_config(env={})
-    return load_embedder(config), load_clip(config)
+    return shared_embedder(config), shared_clip(config)
 
 
 def _progress(text: str) -> tuple[int, int]:
@@ -113,7 +114,7 @@ def test_model_change_interrupted_is_refused_until_the_rerun_finishes(tmp_path, 
         build_index(config, catalog, new_embedder, clip, store=store, batch_size=8, progress=False)
     monkeypatch.undo()
     for emb in (embedder, new_embedder):  # half old, half new vectors: neither model may search it
-        with pytest.raises(IndexUnavailableError, match="other model weights"):
+        with pytest.raises(IndexUnavailableError, match="part-way through an index build"):
             Stylist(config, None, emb, clip, CatalogStore.open(config)).search_text("red shoes")
     report = build_index(config, catalog, new_embedder, clip, progress=False)
     assert report.unchanged == 8 and report.updated == 16 and report.stale == 0
@@ -181,7 +182,7 @@ def test_bad_rows_are_rejected_the_rest_indexed_and_the_exit_code_says_so(tmp_pa
 
 
 def test_build_against_a_dead_server_names_the_url(tmp_path, stylist_home, capsys, monkeypatch):
-    from search_helpers import free_port
+    from tests.helpers.catalog import free_port
 
     url = f"http://127.0.0.1:{free_port()}"
     monkeypatch.setenv("STYLIST_CHROMA_URL", url)

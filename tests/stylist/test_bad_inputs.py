@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import io
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,8 +10,7 @@ from PIL import Image
 from stylist.errors import BadImageError
 from stylist.images import load_image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "index"))
-from bad_samples import PDF, SVG, png_header_only  # noqa: E402
+from tests.helpers.bad_samples import PDF, SVG, png_header_only
 
 
 def _encode(img: Image.Image, fmt: str, **kw) -> bytes:

@@ -49,6 +49,7 @@ def is_photo(update: object) -> bool:
 
 @dataclass(eq=False)
 class _Waiting:
+    key: tuple[int, int]
     update: object
     photo: bool
     skipped: asyncio.Event = field(default_factory=asyncio.Event)
@@ -84,9 +85,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             else:
                 coroutine.close()  # type: ignore[attr-defined] - never started: nothing to undo
         finally:
-            waiting = self._waiting.get(key, [])
-            if entry in waiting:
-                waiting.remove(entry)
+            self._waiting_remove(entry)
             self._users[key] -= 1
             if not self._users[key]:
                 del self._users[key], self._locks[key]
@@ -94,7 +93,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 
     def _enqueue(self, key: tuple[int, int], update: object) -> _Waiting:
         waiting = self._waiting.setdefault(key, [])
-        entry = _Waiting(update, is_photo(update))
+        entry = _Waiting(key, update, is_photo(update))
         if entry.photo:
             for older in [w for w in waiting if w.photo]:
                 self._skip(older, views.SKIPPED_PHOTO)
@@ -113,10 +112,9 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         task.add_done_callback(self._notices.discard)
 
     def _waiting_remove(self, entry: _Waiting) -> None:
-        for waiting in self._waiting.values():
-            if entry in waiting:
-                waiting.remove(entry)
-                return
+        waiting = self._waiting.get(entry.key, [])
+        if entry in waiting:
+            waiting.remove(entry)
 
     @staticmethod
     async def _acquire(lock: asyncio.Lock, entry: _Waiting) -> bool:

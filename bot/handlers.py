@@ -15,7 +15,7 @@ from typing import Awaitable, Callable
 from PIL import Image
 from telegram import Message, Update
 from telegram.constants import ChatAction
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError, TimedOut
 from telegram.ext import ApplicationHandlerStop, CallbackContext, ContextTypes, ExtBot
 
 from bot import views
@@ -274,6 +274,9 @@ async def on_unsupported(update: Update, context: Context) -> None:
 async def on_error(update: object, context: Context) -> None:
     """Log the failure (the log filter strips the token) and apologise; the bot keeps running."""
     error = context.error
+    if isinstance(error, TimedOut):  # Telegram may have delivered it: an apology would contradict the reply
+        log.warning("update %s: a Bot API call timed out (%s); not repeated", getattr(update, "update_id", "?"), error)
+        return
     log.error("update %s failed: %s", getattr(update, "update_id", "?"), type(error).__name__, exc_info=error)
     if not isinstance(update, Update) or update.effective_chat is None or isinstance(error, Forbidden):
         return

@@ -50,10 +50,14 @@ def test_a_send_that_succeeded_but_timed_out_is_not_repeated_and_the_bot_carries
         shopper = Shopper(fake, 502)
         shopper.photo(board.jpeg)
         assert (await shopper.expect("sendMessage")).button_texts() == ["More"]
+        fake.delays["sendMessage"] = 2.0  # now the summary is delivered late
         shopper.photo(other.jpeg)  # and the next search of the same shopper works
         await shopper.expect("sendMediaGroup")
+        await shopper.expect("sendMessage")
         await asyncio.sleep(1.5)
         assert len(fake.calls_to(502, "sendMediaGroup")) == 2  # one per photo, none repeated
+        texts = [c.params["text"] for c in fake.calls_to(502, "sendMessage")]
+        assert len(texts) == 2 and views.APOLOGY not in texts  # no repeat, no apology for a delivered reply
 
     run_bot(scenario, read_timeout_s=1.0)
 

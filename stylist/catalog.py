@@ -97,6 +97,12 @@ def _sniff_delimiter(header_line: str) -> str:
     return best if counts[best] else ","
 
 
+def _column(name: str) -> str:
+    """Schema columns match in any case ("ID", "Image"); extra columns keep their own spelling."""
+    name = name.strip()
+    return name.lower() if name.lower() in CATALOG_COLUMNS else name
+
+
 def _records(fh, delimiter: str) -> Iterator[tuple[int, list[str] | None, str]]:
     """(line, fields, error) per record; a record the csv module refuses is reported, not fatal."""
     reader = csv.reader(fh, delimiter=delimiter)
@@ -148,7 +154,7 @@ def read_catalog_rows(path: str | Path) -> CatalogRows:
         fh.seek(0)
         records = _records(fh, delimiter)
         first = next(records, None)
-        header = [h.strip().lower() for h in (first[1] or [])] if first else []
+        header = [_column(h) for h in (first[1] or [])] if first else []
         missing = [c for c in CATALOG_REQUIRED if c not in header]
         if missing:
             raise CatalogError(f"{path}: missing required column(s) {', '.join(missing)} "

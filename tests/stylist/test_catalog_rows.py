@@ -103,3 +103,8 @@ def test_a_100k_row_catalog_reads_quickly(tmp_path):
     seconds = time.perf_counter() - start
     assert len(rows.items) == 100_000 and [r.line for r in rows.rejects] == [100_002]
     assert seconds < 20, f"reading 100k rows took {seconds:.1f} s"  # ~1-2 s measured; loose on a busy CI box
+
+
+def test_extra_columns_keep_their_spelling(tmp_path):
+    rows = read_catalog_rows(_write(tmp_path / "c.csv", "ID,IMAGE,masterCategory\nx,x.png,Apparel\n"))
+    assert rows.items[0].extra == {"masterCategory": "Apparel"} and rows.items[0].id == "x"

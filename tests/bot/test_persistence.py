@@ -84,3 +84,40 @@ def test_sqlite_persistence_round_trip_and_concurrent_writers(tmp_path):
     assert len(data) == 149 and 0 not in data and data[1] == {"sessions": {1: "changed"}}
     assert data[240]["sessions"][240] == "user 240" and data[240]["sessions"]["n"] == list(range(20))
     assert asyncio.run(reader.get_bot_data()) == {} and reader.store_data.user_data and not reader.store_data.bot_data
+
+
+def test_a_killed_bot_process_keeps_the_sessions_it_had_written(tmp_path):
+    """`kill -9` of the real `stylist bot`: sessions older than the persistence interval are on disk."""
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from bot.persistence import SqlitePersistence
+    from bot.state import SESSIONS
+    from tests.bot.fake_telegram import FakeTelegram
+    from tests.helpers.bot_harness import Shopper
+
+    fake = FakeTelegram().start_in_thread()
+    home = tmp_path / "home"
+    env = {**os.environ, "TELEGRAM_BOT_TOKEN": fake.token, "STYLIST_TELEGRAM_API_URL": fake.api_url,
+           "STYLIST_HOME": str(home), "STYLIST_DB": str(tmp_path / "empty-index")}
+    proc = subprocess.Popen([sys.executable, "-m", "stylist.cli", "bot"], cwd=Path(__file__).resolve().parents[2],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 240
+        while not fake.methods("setMyCommands"):
+            assert proc.poll() is None and time.monotonic() < deadline, "the bot did not start"
+            time.sleep(0.2)
+        shopper = Shopper(fake, 970)
+        shopper.say("black leather bag")  # a text session (the empty index answers, the session stays)
+        asyncio.run(shopper.expect("sendMessage"))
+        time.sleep(3.5)  # longer than the 2 s persistence interval
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        fake.stop_thread()
+    stored = asyncio.run(SqlitePersistence(home / "bot" / "sessions.sqlite").get_user_data())
+    assert stored[970][SESSIONS][970].text == "black leather bag"

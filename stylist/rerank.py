@@ -12,13 +12,14 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from stylist.colors import color_match
+from stylist.colors import color_family, color_match
 from stylist.query import category_of
 from stylist.results import ParsedQuery
 
 COLOR_BOOST = 3.0  # in standard deviations of the fused score: a wanted colour family ranks first
 NEAR_COLOR_FACTOR = 0.5  # a commonly confused family (navy vs black) gets a partial boost
 KIND_BOOST = 1.0  # the item's own kind, when a colour/price wish widened the candidates beyond it
+CHEAP_BOOST = 1.5  # "cheap": the cheapest candidate gains this many spreads, the dearest none
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ def fuse(visual: np.ndarray | None, clip: np.ndarray | None, text_weight: float)
 
 
 def passes_filters(meta: Mapping[str, object], query: ParsedQuery) -> bool:
-    """Hard constraints: price range and, when the words name one, the category."""
+    """Hard constraints: price range, the named category, and the excluded colours and categories."""
     price = meta.get("price")
     if query.max_price is not None or query.min_price is not None:
         if not isinstance(price, (int, float)):
@@ -67,7 +68,27 @@ def passes_filters(meta: Mapping[str, object], query: ParsedQuery) -> bool:
         category = str(meta.get("category") or "")
         if (category_of(category) or category) not in query.categories:
             return False
+    if query.exclude_categories:
+        category = str(meta.get("category") or "")
+        if (category_of(category) or category) in query.exclude_categories:
+            return False
+    if query.exclude_colors:
+        family = color_family(str(meta.get("color") or ""))
+        if family is not None and family in {color_family(c) for c in query.exclude_colors}:
+            return False
     return True
+
+
+def _cheapness(metas: Sequence[Mapping[str, object]]) -> np.ndarray:
+    """1 for the cheapest candidate down to 1/n for the dearest of n priced ones; 0 without a price (unknown
+    is not cheap)."""
+    prices = np.array([float(p) if isinstance(p := m.get("price"), (int, float)) else np.nan for m in metas])
+    priced = ~np.isnan(prices)
+    out = np.zeros(len(metas))
+    if priced.any():
+        ranks = prices[priced].argsort(kind="stable").argsort()
+        out[priced] = 1.0 - ranks / priced.sum()
+    return out
 
 
 def rerank(
@@ -100,6 +121,8 @@ def rerank(
         if prefer_categories:
             boost += KIND_BOOST * np.array([(category_of(str(m.get("category") or "")) or m.get("category"))
                                             in prefer_categories for m in metas], dtype=float)
+        if query.cheap:
+            boost += CHEAP_BOOST * _cheapness(metas)
         scores = scores + spread * boost
     else:
         keep = np.ones(n, dtype=bool)

@@ -41,10 +41,13 @@ class ProductEmbedder:
 
 
 def product_metadata(item: CatalogItem, image: Image.Image, fingerprint: str) -> dict:
-    """The stored metadata: category as a detection class when it maps, colour from the row or the pixels."""
+    """The stored metadata: category as a detection class when it maps, colour from the row or the pixels
+    (``color_source`` says which, so a search knows whether the catalog itself names colours)."""
+    category = category_of(item.category) or item.category
     color = canonical_color(item.color) if item.color else None
     if color is None:
-        color = item.color.lower() if item.color else dominant_color(image)
-    return {"name": item.name or item.id, "category": category_of(item.category) or item.category, "color": color,
+        color = item.color.lower() if item.color else dominant_color(image, category=category)
+    return {"name": item.name or item.id, "category": category, "color": color,
+            "color_source": "catalog" if item.color else "pixels",
             "price": item.price, "url": item.url, "style_id": item.style_id, "image": item.image,
             "fingerprint": fingerprint}

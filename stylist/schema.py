@@ -45,4 +45,6 @@ DEFAULT_COLLECTION = "catalog"
 VISUAL_SUFFIX = ""  # <collection>
 CLIP_SUFFIX = "-clip"  # <collection>-clip
 # Metadata keys stored with every product (strings; price float or absent; missing strings are "").
-META_KEYS: tuple[str, ...] = ("name", "category", "color", "price", "url", "style_id", "image", "fingerprint")
+# color_source: "catalog" (the CSV's colour column) or "pixels" (read from the product photo).
+META_KEYS: tuple[str, ...] = ("name", "category", "color", "price", "url", "style_id", "image", "fingerprint",
+                              "color_source")

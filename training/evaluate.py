@@ -72,7 +72,20 @@ CHECKS: list[tuple[str, str, float | None, float | None, bool, str]] = [
      0.80 if mode == "full" else None, None, True, "")
     for mode, label in (("visual", "no re-rank"), ("clip", "CLIP alone"), ("full", "CLIP + parsed filters"))
     for what in ("color", "category")
+] + [
+    ("words.pixel_colour.agreement", "words: pixel colour = FPI baseColour family (held-out)", None, 0.487, True,
+     "previous HSV rules, same 1,500 products"),
+    ("words.in_colour.catalog_colours.color_p_at_5", "words 'in <colour>': colour P@5, catalog colours", 0.95, 0.84,
+     True, "before this search, FPI"),
+    ("words.in_colour.pixel_colours.color_p_at_5", "words 'in <colour>': colour P@5, colours from pixels", 0.80, 0.61,
+     True, "before this search, FPI"),
+    ("words.in_colour.catalog_colours.category_p_at_5", "words 'in <colour>': category P@5, catalog colours", 0.90,
+     None, True, ""),
+    ("words.in_colour.pixel_colours.category_p_at_5", "words 'in <colour>': category P@5, colours from pixels", 0.90,
+     None, True, ""),
+    ("words.relaxation.empty_but_relaxable", "words: empty pages that a relaxed query would fill", 0, None, False, ""),
 ]
+PARTS = ("detector", "autoencoder", "clip", "search", "words", "pictures")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,8 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="report folder (default <repo>/reports, or <repo>/reports/quick with --quick)")
     p.add_argument("--benchmarks", help="BENCHMARKS.md to update (default <repo>/BENCHMARKS.md; none with --quick)")
     p.add_argument("--quick", action="store_true", help="subsample everything: a smoke test, not the real numbers")
-    p.add_argument("--skip", action="append", default=[], choices=("detector", "autoencoder", "clip", "search", "pictures"),
-                   help="leave a part out (repeatable)")
+    p.add_argument("--skip", action="append", default=[], choices=PARTS, help="leave a part out (repeatable)")
+    p.add_argument("--only", action="append", default=[], choices=PARTS,
+                   help="run just this part (repeatable), e.g. `--only words` while iterating")
     p.add_argument("--seed", type=int, default=0, help="board rendering and subsampling seed")
     return p
 
@@ -198,6 +212,14 @@ def protocol_lines(report: dict) -> list[str]:
     elif search:
         lines.append("Search (issue 4 §5): `training.eval_search.evaluate_search` end to end through the Chroma "
                      "index, on the same test boards; colour refinement on held-out FPI queries.")
+    words = report.get("words") or {}
+    if words.get("in_colour"):
+        c = words["in_colour"]["catalog_colours"]
+        lines.append(f"Words: `training.eval_words` — pixel colour on {words['pixel_colour']['products']:,} held-out "
+                     f"FPI products; 'in <colour>' on {c['queries']} held-out FPI items (whole image) against "
+                     f"{words['indexes']['catalog_colours']['products']:,} FPI train/val products, once with the "
+                     "catalog's colour column and once with it dropped (colours read from pixels); colour judged by "
+                     "the products' true colour; relaxation on queries the catalog (no prices) cannot satisfy.")
     return lines
 
 
@@ -241,6 +263,11 @@ def markdown_section(report: dict, pictures_dir: str | None = None) -> str:
         classes = sorted({c for a in aes.values() for c in a.get("p5_without_self_per_class", {})})
         for cls in classes:
             lines.append(f"| {cls} | " + " | ".join(_fmt(aes[n]["p5_without_self_per_class"].get(cls)) for n in names) + " |")
+    if (report.get("words") or {}).get("phrases"):
+        from training.eval_words import phrase_lines
+
+        lines += ["", "What 30 phrases were understood as (on the FPI catalog, which has no prices):", "",
+                  *phrase_lines(report["words"]["phrases"])]
     if report.get("pictures"):
         lines += ["", "Pictures: " + ", ".join(f"[{p}]({pictures_dir}/{p})" for p in report["pictures"]) + "."]
     for note in meta.get("notes", []):
@@ -286,6 +313,13 @@ def _search_eval(config, root: Path, boards_dir: Path, n_boards: int | None, out
     return dict(evaluate_search(config, root, **kwargs))
 
 
+def _words_eval(config, root: Path, quick: bool, seed: int) -> dict:
+    """Words: pixel colour, "in <colour>" with/without a colour column, relaxation, the phrase table."""
+    from training.eval_words import evaluate_words
+
+    return dict(evaluate_words(config, root, quick=quick, seed=seed))
+
+
 @dataclass
 class Run:
     """What every part of one evaluation shares: settings, data, and the report being filled in."""
@@ -300,7 +334,8 @@ class Run:
     timings: dict[str, float] = field(default_factory=dict)
 
     def wants(self, part: str) -> bool:
-        return part not in self.args.skip
+        only = getattr(self.args, "only", None)
+        return part not in self.args.skip and (not only or part in only)
 
     def picture(self, path: Path | None) -> None:
         if path is not None:
@@ -426,7 +461,9 @@ def run_eval(args: argparse.Namespace) -> dict:
         run.timings[name] = time.perf_counter() - t
         return result
 
-    boards_dir, boards, board_info = timed("boards", eval_boards, run)
+    boards_dir, boards, board_info = None, [], {}
+    if any(run.wants(p) for p in ("detector", "autoencoder", "search")):
+        boards_dir, boards, board_info = timed("boards", eval_boards, run)
     product_ae = Path(run.config.embedder).stem
     baseline_ae = "ae4096" if product_ae != "ae4096" else None
     images, detections = [], []
@@ -438,6 +475,8 @@ def run_eval(args: argparse.Namespace) -> dict:
         n_boards = args.n_boards or (QUICK["boards"] if args.quick else None)
         run.report["search"] = timed("search", _search_eval, run.config, run.root, boards_dir, n_boards, run.out,
                                      args.quick, args.seed)
+    if run.wants("words"):
+        run.report["words"] = timed("words", _words_eval, run.config, run.root, args.quick, args.seed)
     if run.wants("autoencoder"):
         names = [run.config.embedder] + ([baseline_ae] if baseline_ae else [])
         timed("autoencoder", eval_autoencoder_part, run, boards, images, detections, names)

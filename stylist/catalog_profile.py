@@ -179,3 +179,28 @@ def relax_query(query: ParsedQuery, profile: CatalogProfile, kind: Sequence[str]
             notes.append("nothing left after the exclusions")
             q = dataclasses.replace(q, exclude_categories=[], exclude_colors=[])
     return Relaxed(dataclasses.replace(q, relaxed=[*query.relaxed, *notes]), kind, color_is_filter)
+
+
+DETECTOR_VOTES = 5.0  # the detector's label counts as this many neighbours (times its confidence)
+KIND_SHARE = 0.4  # the winning class needs this share of the votes, else the kind is unknown
+
+
+def item_kind(neighbour_categories: Sequence[str], detected: str | None = None, detected_score: float = 0.0) -> list[str]:
+    """The item's class, fused from its nearest catalog neighbours (visual and CLIP, one vote each) and the
+    detector's label: [class], or [] when no class wins ``KIND_SHARE`` of the votes.
+
+    Neither source alone is reliable: the detector's class is wrong on a fair share of held-out items, and
+    a visual neighbour list can be dominated by look-alikes of another kind; CLIP neighbours add a second,
+    differently-wrong opinion.
+    """
+    votes: Counter[str] = Counter()
+    for raw in neighbour_categories:
+        cat = category_of(raw) or raw
+        if cat:
+            votes[cat] += 1.0
+    if detected:
+        votes[category_of(detected) or detected] += DETECTOR_VOTES * max(0.0, min(1.0, detected_score))
+    if not votes:
+        return []
+    best, n = votes.most_common(1)[0]
+    return [best] if n >= KIND_SHARE * sum(votes.values()) else []

@@ -21,7 +21,7 @@ from stylist.colors import COLORS
 # Reference swatches (sRGB) -> canonical colour name (stylist.colors.COLORS). Several per name cover
 # light and dark variants; the nearest swatch in CIEDE2000 names a colour.
 PALETTE: tuple[tuple[str, tuple[int, int, int]], ...] = (
-    ("black", (15, 15, 15)), ("black", (40, 40, 42)), ("black", (58, 58, 60)), ("charcoal", (88, 90, 96)),
+    ("black", (15, 15, 15)), ("black", (40, 40, 42)), ("black", (58, 58, 60)), ("black", (72, 72, 74)), ("charcoal", (98, 100, 106)),
     ("grey", (120, 120, 120)), ("grey", (155, 155, 155)), ("grey", (178, 178, 180)), ("silver", (175, 178, 185)),
     ("white", (250, 250, 250)), ("white", (232, 234, 236)), ("white", (212, 213, 216)),
     ("cream", (245, 238, 215)), ("beige", (225, 205, 175)), ("beige", (212, 192, 162)), ("khaki", (195, 176, 145)),
@@ -36,7 +36,7 @@ PALETTE: tuple[tuple[str, tuple[int, int, int]], ...] = (
     ("green", (140, 210, 90)), ("green", (160, 220, 180)), ("green", (50, 140, 110)), ("green", (120, 165, 120)),
     ("olive", (150, 160, 100)),
     ("teal", (0, 120, 125)), ("turquoise", (60, 195, 200)),
-    ("blue", (40, 90, 200)), ("blue", (90, 140, 210)), ("blue", (160, 195, 230)), ("blue", (70, 100, 145)),
+    ("blue", (40, 90, 200)), ("blue", (90, 140, 210)), ("blue", (160, 195, 230)), ("blue", (70, 100, 145)), ("blue", (105, 120, 145)),
     ("navy", (25, 35, 80)), ("navy", (40, 50, 100)), ("navy", (28, 33, 55)),
     ("purple", (110, 50, 140)), ("purple", (70, 35, 90)), ("purple", (80, 40, 80)), ("lavender", (185, 165, 220)), ("mauve", (175, 125, 155)),
 )
@@ -221,3 +221,37 @@ def garment_color(img: Image.Image, category: str | None = None, max_side: int =
     best = members[int(np.argmax(counts[members]))]
     lab = tuple(float(v) for v in (centers[members] * counts[members, None]).sum(axis=0) / counts[members].sum())
     return GarmentColor(names[best], lab, votes[family] / counts.sum())
+
+
+# --- a second opinion from CLIP -------------------------------------------------------------------------
+# At index time every product's CLIP image vector exists anyway. The CLIP model was trained on catalogue
+# titles that name colours, so its colour-family guess follows how catalogues name colours; the pixels
+# follow the garment's actual hue. CLIP decides when it is fairly sure, the pixels otherwise.
+CLIP_COLOUR_PROMPTS = ("a photo of a {} product", "a {} fashion item", "a product in {}", "{} clothing")
+CLIP_COLOUR_SCALE = 30.0  # cosine -> logit, as CLIP's own temperature does
+CLIP_SURE = 0.5  # probability above which CLIP's family wins over the pixels'
+CLIP_FAMILIES: tuple[str, ...] = tuple(dict.fromkeys(f for f in COLORS.values() if f != "multi"))
+
+
+def clip_family_prompts(clip) -> np.ndarray:
+    """(families, dim) L2-normalised mean text embedding of the colour prompts of each family."""
+    texts = [t.format(f) for f in CLIP_FAMILIES for t in CLIP_COLOUR_PROMPTS]
+    emb = np.asarray(clip.embed_texts(texts), dtype=np.float64).reshape(len(CLIP_FAMILIES), len(CLIP_COLOUR_PROMPTS), -1)
+    mean = emb.mean(axis=1)
+    return mean / np.linalg.norm(mean, axis=1, keepdims=True)
+
+
+def clip_family_probs(image_vectors: np.ndarray, prompts: np.ndarray) -> np.ndarray:
+    """(N, families) softmax over the families of each L2-normalised CLIP image vector."""
+    logits = CLIP_COLOUR_SCALE * (np.asarray(image_vectors, dtype=np.float64) @ prompts.T)
+    p = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return p / p.sum(axis=1, keepdims=True)
+
+
+def fuse_clip(pixel_name: str, probs: np.ndarray) -> str:
+    """The pixel colour name, unless CLIP is sure of another family (then that family's own name)."""
+    best = int(np.argmax(probs))
+    family = CLIP_FAMILIES[best]
+    if probs[best] >= CLIP_SURE and FAMILY_OF.get(pixel_name, COLORS.get(pixel_name)) != family:
+        return family
+    return pixel_name

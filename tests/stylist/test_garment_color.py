@@ -77,3 +77,16 @@ def test_busy_background_photo_uses_grabcut():
     arr[25:70, 25:65] = (40, 150, 60)  # a green garment in the middle of a noisy photo
     got = garment_color(Image.fromarray(arr))
     assert color_family(got.name) == "green" and got.share > 0.4
+
+
+def test_clip_second_opinion_overrules_only_when_sure():
+    from stylist.garment_color import CLIP_FAMILIES, clip_family_probs, fuse_clip
+
+    prompts = np.eye(len(CLIP_FAMILIES))  # one orthogonal "prompt" per family
+    red = CLIP_FAMILIES.index("red")
+    sure = clip_family_probs(prompts[[red]], prompts)[0]
+    assert sure.argmax() == red and sure[red] > 0.5 and abs(sure.sum() - 1) < 1e-9
+    assert fuse_clip("navy", sure) == "red"  # sure of another family: CLIP's family name
+    assert fuse_clip("maroon", sure) == "maroon"  # same family: the pixels' finer name stays
+    unsure = clip_family_probs(np.full((1, len(CLIP_FAMILIES)), 0.1), prompts)[0]
+    assert fuse_clip("navy", unsure) == "navy"

@@ -10,7 +10,8 @@ Relaxation order (each step sees the query the previous steps left):
   1. price   — no prices in the catalog, or none of the wanted kind within the limits: drop the limits
                (and "cheap").
   2. category — no categories in the catalog, or none of a named category: drop it (its words stay in
-               the CLIP terms, so "dress" still means dress to the text-image model).
+               the CLIP terms, so "dress" still means dress to the text-image model). The item's own kind
+               (a refinement) with fewer products than a page: its products first, then other kinds.
   3. colour  — none of the kind in that colour family: drop the colour filter (the word stays for CLIP);
                fewer than a page: keep them first, then the kind's other colours ("only 3 red Skirts").
   4. exclusions — excluding leaves none of the kind: drop the exclusion.
@@ -117,11 +118,13 @@ def profile_metadata(metas: Iterable[Mapping[str, object]]) -> CatalogProfile:
 
 @dataclass(frozen=True)
 class Relaxed:
-    """The query to search with, the kind (categories) to keep, and whether colour is a filter or a boost."""
+    """The query to search with, the kind (categories) to keep, and whether kind and colour are filters
+    (else boosts: their products first, then the rest)."""
 
     query: ParsedQuery
     kind: list[str]
     color_is_filter: bool
+    kind_is_filter: bool = True
 
 
 def _price_words(q: ParsedQuery) -> str:
@@ -159,6 +162,11 @@ def relax_query(query: ParsedQuery, profile: CatalogProfile, kind: Sequence[str]
             q = dataclasses.replace(q, categories=[c for c in q.categories if c not in missing])
             kind = list(q.categories)
     kind = [c for c in kind if profile.categories.get(c, 0) > 0]
+    kind_is_filter = bool(kind)
+    have_kind = sum(profile.categories.get(c, 0) for c in kind)
+    if kind and not q.categories and have_kind < page:  # the item's own kind, too rare to fill a page
+        notes.append(f"only {have_kind} {', '.join(kind)} in this catalog — then other kinds")
+        kind_is_filter = False
     # 3. colour
     color_is_filter = bool(q.colors)
     if q.colors:
@@ -178,7 +186,7 @@ def relax_query(query: ParsedQuery, profile: CatalogProfile, kind: Sequence[str]
         if profile.count(kind, None, q.exclude_categories, fams) == 0:
             notes.append("nothing left after the exclusions")
             q = dataclasses.replace(q, exclude_categories=[], exclude_colors=[])
-    return Relaxed(dataclasses.replace(q, relaxed=[*query.relaxed, *notes]), kind, color_is_filter)
+    return Relaxed(dataclasses.replace(q, relaxed=[*query.relaxed, *notes]), kind, color_is_filter, kind_is_filter)
 
 
 DETECTOR_VOTES = 5.0  # the detector's label counts as this many neighbours (times its confidence)

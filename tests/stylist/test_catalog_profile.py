@@ -78,3 +78,11 @@ def test_item_kind_fuses_neighbours_and_detector():
     assert item_kind(["Skirts"] * 5 + ["Dresses"] * 5, "Dresses", 0.9) == ["Dresses"]
     assert item_kind(["Skirts"] * 6 + ["Dresses"] * 4, "Dresses", 0.2) == ["Skirts"]
     assert item_kind([], "Hats", 0.5) == ["Hats"] and item_kind([]) == []
+
+
+def test_a_rare_item_kind_becomes_a_preference():
+    p = profile_metadata(NO_PRICES)
+    r = relax_query(parse_query("not navy"), p, kind=["Skirts"], page=20)
+    assert r.kind == ["Skirts"] and not r.kind_is_filter
+    assert r.query.relaxed == ["only 11 Skirts in this catalog — then other kinds"]
+    assert relax_query(parse_query("skirts"), p, page=20).kind_is_filter  # a named kind stays a filter

@@ -90,3 +90,13 @@ def test_clip_second_opinion_overrules_only_when_sure():
     assert fuse_clip("maroon", sure) == "maroon"  # same family: the pixels' finer name stays
     unsure = clip_family_probs(np.full((1, len(CLIP_FAMILIES)), 0.1), prompts)[0]
     assert fuse_clip("navy", unsure) == "navy"
+
+
+def test_colour_confidence_is_clips_probability_of_the_family():
+    from stylist.garment_color import CLIP_FAMILIES, color_confidence
+
+    probs = np.zeros(len(CLIP_FAMILIES))
+    probs[CLIP_FAMILIES.index("blue")] = 0.7
+    probs[CLIP_FAMILIES.index("black")] = 0.3
+    assert color_confidence("navy", probs) == 0.7 and color_confidence("black", probs) == 0.3
+    assert color_confidence("red", probs) == 0.0 and color_confidence("multi", probs) == 0.0

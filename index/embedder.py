@@ -11,9 +11,9 @@ from PIL import Image
 
 from stylist.catalog import CatalogItem
 from stylist.colors import canonical_color, dominant_color
-from stylist.garment_color import clip_family_probs, clip_family_prompts, color_confidence, fuse_clip
+from stylist.garment_color import clip_family_probs, clip_family_prompts, color_confidence, fuse_clip, garment_color
 from stylist.query import category_of
-from stylist.search import model_signature
+from stylist.models.signature import model_signature
 
 
 class ProductEmbedder:
@@ -54,7 +54,8 @@ class ProductEmbedder:
         probs = clip_family_probs(clip_vectors[need], self._colour_prompts)
         for k, p in zip(need, probs):
             category = category_of(items[k].category) or items[k].category
-            name = fuse_clip(dominant_color(images[k], category=category), p)
+            pixels = garment_color(images[k], category)
+            name = fuse_clip(pixels.name, p, pixels.share)
             out[k] = (name, round(color_confidence(name, p), 3))
         return out
 

@@ -13,7 +13,7 @@ Relaxation order (each step sees the query the previous steps left):
                the CLIP terms, so "dress" still means dress to the text-image model). The item's own kind
                (a refinement) with fewer products than a page: its products first, then other kinds.
   3. colour  — none of the kind in that colour family: drop the colour filter (the word stays for CLIP);
-               fewer than a page: keep them first, then the kind's other colours ("only 3 red Skirts").
+               fewer than a page: keep them first, then the kind's other colours ("only 3 Skirts in red").
   4. exclusions — excluding leaves none of the kind: drop the exclusion.
 """
 from __future__ import annotations
@@ -172,7 +172,7 @@ def relax_query(query: ParsedQuery, profile: CatalogProfile, kind: Sequence[str]
     if q.colors:
         families = list(dict.fromkeys(f for f in (color_family(c) for c in q.colors) if f))
         have = sum(profile.count(kind, f) for f in families)
-        what = f"{'/'.join(q.colors)} {', '.join(kind) or 'products'}"
+        what = f"{', '.join(kind) or 'products'} in {'/'.join(q.colors)}"
         if have == 0:
             notes.append(f"no {what} in this catalog")
             q = dataclasses.replace(q, colors=[])

@@ -226,7 +226,9 @@ def garment_color(img: Image.Image, category: str | None = None, max_side: int =
 # --- a second opinion from CLIP -------------------------------------------------------------------------
 # At index time every product's CLIP image vector exists anyway. The CLIP model was trained on catalogue
 # titles that name colours, so its colour-family guess follows how catalogues name colours; the pixels
-# follow the garment's actual hue. CLIP decides when it is fairly sure, the pixels otherwise.
+# follow the garment's actual hue. CLIP decides when it is fairly sure and surer than the pixels are
+# (the share of the garment in the named colour): on plain one-colour images far from its training
+# photos CLIP can be confidently wrong (a flat white dress read as purple), the pixels are not.
 CLIP_COLOUR_PROMPTS = ("a photo of a {} product", "a {} fashion item", "a product in {}", "{} clothing")
 CLIP_COLOUR_SCALE = 30.0  # cosine -> logit, as CLIP's own temperature does
 CLIP_SURE = 0.5  # probability above which CLIP's family wins over the pixels'
@@ -248,11 +250,13 @@ def clip_family_probs(image_vectors: np.ndarray, prompts: np.ndarray) -> np.ndar
     return p / p.sum(axis=1, keepdims=True)
 
 
-def fuse_clip(pixel_name: str, probs: np.ndarray) -> str:
-    """The pixel colour name, unless CLIP is sure of another family (then that family's own name)."""
+def fuse_clip(pixel_name: str, probs: np.ndarray, pixel_share: float = 0.0) -> str:
+    """The pixel colour name, unless CLIP is sure of another family and surer than the pixels' share
+    (then that family's own name)."""
     best = int(np.argmax(probs))
     family = CLIP_FAMILIES[best]
-    if probs[best] >= CLIP_SURE and FAMILY_OF.get(pixel_name, COLORS.get(pixel_name)) != family:
+    sure = probs[best] >= CLIP_SURE and probs[best] > pixel_share
+    if sure and FAMILY_OF.get(pixel_name, COLORS.get(pixel_name)) != family:
         return family
     return pixel_name
 

@@ -1,9 +1,9 @@
 """Pure ranking: fuse visual and CLIP text-image scores and apply the parsed colour/category/price wishes.
 
-No I/O and no models: arrays and metadata in, an order and scores out (style rule 6), so every ranking
+No I/O and no models: arrays and metadata in, an order and scores out, so every ranking
 decision is unit-testable. Naively adding raw scores fails because CLIP similarities live in a narrow
-band (~0.2-0.35) while visual cosines spread over ~0.5-1.0 (notes §4: "text+image combined queries
-work poorly when naively mixed"), so the CLIP score is first mapped onto the visual score's spread.
+band (~0.2-0.35) while visual cosines spread over ~0.5-1.0 (naively mixed, text+image queries work
+poorly), so the CLIP score is first mapped onto the visual score's spread.
 """
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from stylist.colors import color_family, color_match
-from stylist.query import category_of
 from stylist.results import ParsedQuery
 
 COLOR_BOOST = 3.0  # in standard deviations of the fused score: a wanted colour family ranks first
 NEAR_COLOR_FACTOR = 0.5  # a commonly confused family (navy vs black) gets a partial boost
 KIND_BOOST = 1.0  # the item's own kind, when a colour/price wish widened the candidates beyond it
-CHEAP_BOOST = 1.5  # "cheap": the cheapest candidate gains this many spreads, the dearest none
+CHEAP_BOOST = 1.5  # "cheap": the cheapest candidate gains this many spreads, the dearest of n 1/n of it
+UNSURE_PENALTY = 0.5  # a colour read from pixels with confidence c keeps 1 - UNSURE_PENALTY·(1-c) of its boost
 
 
 @dataclass(frozen=True)
@@ -64,14 +64,10 @@ def passes_filters(meta: Mapping[str, object], query: ParsedQuery) -> bool:
             return False
         if query.min_price is not None and price < query.min_price:
             return False
-    if query.categories:
-        category = str(meta.get("category") or "")
-        if (category_of(category) or category) not in query.categories:
-            return False
-    if query.exclude_categories:
-        category = str(meta.get("category") or "")
-        if (category_of(category) or category) in query.exclude_categories:
-            return False
+    if query.categories and meta.get("category") not in query.categories:  # index time stored it as a class
+        return False
+    if query.exclude_categories and meta.get("category") in query.exclude_categories:
+        return False
     if query.exclude_colors:
         family = color_family(str(meta.get("color") or ""))
         if family is not None and family in {color_family(c) for c in query.exclude_colors}:
@@ -89,6 +85,13 @@ def _cheapness(metas: Sequence[Mapping[str, object]]) -> np.ndarray:
         ranks = prices[priced].argsort(kind="stable").argsort()
         out[priced] = 1.0 - ranks / priced.sum()
     return out
+
+
+def _color_certainty(metas: Sequence[Mapping[str, object]]) -> np.ndarray:
+    """How far each product's stored colour can be trusted: 1 for a catalog's own colour, less for a colour
+    read from the pixels (``color_confidence``), so the surest matches of a wanted colour come first."""
+    conf = np.array([float(c) if isinstance(c := m.get("color_confidence"), (int, float)) else 1.0 for m in metas])
+    return 1.0 - UNSURE_PENALTY * (1.0 - np.clip(conf, 0.0, 1.0))
 
 
 def rerank(
@@ -117,10 +120,9 @@ def rerank(
         boost = np.zeros(n)
         if query.colors:
             match = np.array([color_match(str(m.get("color") or ""), query.colors) for m in metas])
-            boost += COLOR_BOOST * np.where(match >= 1.0, 1.0, match * NEAR_COLOR_FACTOR)
+            boost += COLOR_BOOST * np.where(match >= 1.0, 1.0, match * NEAR_COLOR_FACTOR) * _color_certainty(metas)
         if prefer_categories:
-            boost += KIND_BOOST * np.array([(category_of(str(m.get("category") or "")) or m.get("category"))
-                                            in prefer_categories for m in metas], dtype=float)
+            boost += KIND_BOOST * np.array([m.get("category") in prefer_categories for m in metas], dtype=float)
         if query.cheap:
             boost += CHEAP_BOOST * _cheapness(metas)
         scores = scores + spread * boost

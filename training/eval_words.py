@@ -35,6 +35,7 @@ from stylist.query import category_of, parse_query
 
 TARGETS = {"color_p_at_5_catalog": 0.95, "color_p_at_5_pixels": 0.80, "category_p_at_5": 0.90,
            "empty_but_relaxable": 0}
+MIN_POOL = 100  # fewer held-out products than this (a tiny test data root): no search part
 ASKABLE = ("black", "white", "blue", "red", "green", "yellow", "pink", "grey", "brown", "purple")
 PHRASES = (
     "red dress under 50", "under $50", "50 or less", "cheap black sneakers", "between 20 and 40",
@@ -150,6 +151,9 @@ def evaluate_words(config: Config, data_root: str | Path, quick: bool = False, s
     n_index = n_index or (800 if quick else 3000)
     queries = [askable[i] for i in sorted(order[:n_queries])]
     pool = [askable[i] for i in sorted(order[n_queries:n_queries + n_index])]
+    if len(pool) < MIN_POOL or not queries:
+        out["skipped"] = f"too few held-out FPI products for the search part ({len(pool)} < {MIN_POOL})"
+        return out
     truth = {it.id: color_family(it.color) for it in pool}
     have = Counter((category_of(it.category), color_family(it.color)) for it in pool)
     with_colors, info = _index(config, pool, f"eval-words-test-{n_index}", progress)
@@ -180,7 +184,11 @@ def _index_agreement(stylist, truth: dict[str, str]) -> dict:
 
 def format_report(result: dict) -> str:
     """The numbers next to their targets, then the phrase table (markdown)."""
-    px, c, p = result["pixel_colour"], result["in_colour"]["catalog_colours"], result["in_colour"]["pixel_colours"]
+    px = result["pixel_colour"]
+    if "in_colour" not in result:
+        return f"pixel colour vs FPI baseColour family: {px['agreement']:.3f} on {px['products']} held-out products; " \
+               + result.get("skipped", "")
+    c, p = result["in_colour"]["catalog_colours"], result["in_colour"]["pixel_colours"]
     r = result["relaxation"]
     lines = [
         f"pixel colour vs FPI baseColour family: {px['agreement']:.3f} on {px['products']} held-out products "

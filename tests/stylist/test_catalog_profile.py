@@ -47,7 +47,7 @@ def test_price_out_of_range_for_the_kind_is_dropped():
 def test_missing_category_then_missing_colour():
     r = relax_query(parse_query("green watch"), profile_metadata(NO_PRICES))
     assert r.query.categories == [] and r.query.colors == [] and not r.color_is_filter
-    assert r.query.relaxed == ["no Watches in this catalog", "no green products in this catalog"]
+    assert r.query.relaxed == ["no Watches in this catalog", "no products in green in this catalog"]
     assert "watch" in r.query.terms and "green" in r.query.terms  # CLIP still hears the words
 
 
@@ -55,11 +55,11 @@ def test_refinement_keeps_the_items_kind_and_softens_a_thin_colour():
     p = profile_metadata(NO_PRICES)
     r = relax_query(parse_query("in red"), p, kind=["Skirts"], page=5)
     assert r.kind == ["Skirts"] and r.query.colors == ["red"] and not r.color_is_filter
-    assert r.query.relaxed == ["only 3 red Skirts — then other colours"]
+    assert r.query.relaxed == ["only 3 Skirts in red — then other colours"]
     r = relax_query(parse_query("in red, but dresses"), p, kind=["Skirts"], page=5)  # own words win
     assert r.kind == ["Dresses"] and r.color_is_filter and r.query.relaxed == []
     r = relax_query(parse_query("in yellow"), p, kind=["Skirts"])
-    assert r.query.colors == [] and r.query.relaxed == ["no yellow Skirts in this catalog"]
+    assert r.query.colors == [] and r.query.relaxed == ["no Skirts in yellow in this catalog"]
 
 
 def test_exclusions_that_leave_nothing_are_dropped():

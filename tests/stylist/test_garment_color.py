@@ -88,6 +88,10 @@ def test_clip_second_opinion_overrules_only_when_sure():
     assert sure.argmax() == red and sure[red] > 0.5 and abs(sure.sum() - 1) < 1e-9
     assert fuse_clip("navy", sure) == "red"  # sure of another family: CLIP's family name
     assert fuse_clip("maroon", sure) == "maroon"  # same family: the pixels' finer name stays
+    fairly = np.full(len(CLIP_FAMILIES), 0.2 / (len(CLIP_FAMILIES) - 1))
+    fairly[red] = 0.8
+    assert fuse_clip("navy", fairly, pixel_share=0.6) == "red"
+    assert fuse_clip("navy", fairly, pixel_share=0.95) == "navy"  # the pixels are surer: a one-colour garment
     unsure = clip_family_probs(np.full((1, len(CLIP_FAMILIES)), 0.1), prompts)[0]
     assert fuse_clip("navy", unsure) == "navy"
 

@@ -10,7 +10,7 @@ METAS = [
     {"category": "Shoes", "color": "black", "price": 20.0},
     {"category": "Shoes", "color": "navy", "price": 80.0},
     {"category": "Dresses", "color": "red", "price": 30.0},
-    {"category": "Sneakers", "color": "crimson", "price": 45.0},
+    {"category": "Shoes", "color": "crimson", "price": 45.0},  # a "Sneakers" row: mapped to Shoes at index time
     {"category": "Shoes", "color": "yellow"},
 ]
 VISUAL = np.array([0.95, 0.90, 0.85, 0.80, 0.75])
@@ -41,9 +41,9 @@ def test_price_filter_drops_unpriced_and_out_of_range():
     assert r.order.tolist() == [2, 3]
 
 
-def test_category_filter_maps_catalog_labels():
+def test_category_filter_keeps_the_named_class():
     r = rerank(METAS, VISUAL, None, parse_query("shoes"))
-    assert r.order.tolist() == [0, 1, 3, 4]  # "Sneakers" counts as Shoes
+    assert r.order.tolist() == [0, 1, 3, 4]  # the dress is dropped
 
 
 def test_colour_boost_puts_family_first_with_near_families_next():
@@ -85,3 +85,13 @@ def test_cheap_puts_lower_prices_first():
     r = rerank(METAS, flat, None, parse_query("cheap"))
     assert r.order.tolist() == [0, 2, 3, 1, 4]  # 20, 30, 45, 80, then the unpriced one
     assert rerank(METAS, flat, None, parse_query("shoes")).order.tolist()[0] == 4  # without "cheap": visual
+
+
+def test_surer_pixel_colours_rank_first_among_matches():
+    metas = [{"category": "Shoes", "color": "red", "color_confidence": 0.3},
+             {"category": "Shoes", "color": "red", "color_confidence": 0.95},
+             {"category": "Shoes", "color": "black", "color_confidence": 0.9}]
+    visual = np.array([0.92, 0.90, 0.95])
+    assert rerank(metas, visual, None, parse_query("in red")).order.tolist() == [1, 0, 2]
+    no_conf = [{k: v for k, v in m.items() if k != "color_confidence"} for m in metas]
+    assert rerank(no_conf, visual, None, parse_query("in red")).order.tolist() == [0, 1, 2]  # catalog colours: visual

@@ -134,7 +134,7 @@ def evaluate_words(config: Config, data_root: str | Path, quick: bool = False, s
                    progress: bool = True) -> dict:
     """All four parts; see the module docstring. ``quick`` shrinks every sample."""
     from training.data.catalog_writers import fpi_catalog
-    from training.eval_search import _index
+    from training.eval_search import index_items
 
     t0 = time.perf_counter()
     root = Path(data_root)
@@ -156,8 +156,8 @@ def evaluate_words(config: Config, data_root: str | Path, quick: bool = False, s
         return out
     truth = {it.id: color_family(it.color) for it in pool}
     have = Counter((category_of(it.category), color_family(it.color)) for it in pool)
-    with_colors, info = _index(config, pool, f"eval-words-test-{n_index}", progress)
-    no_colors, info_px = _index(config, [dataclasses.replace(it, color="") for it in pool],
+    with_colors, info = index_items(config, pool, f"eval-words-test-{n_index}", progress)
+    no_colors, info_px = index_items(config, [dataclasses.replace(it, color="") for it in pool],
                                 f"eval-words-test-nocolor-{n_index}", progress)
     out["indexes"] = {"catalog_colours": info, "pixel_colours": info_px}
     out["pixel_colour_in_index"] = _index_agreement(no_colors, truth)

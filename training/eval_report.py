@@ -239,13 +239,14 @@ def markdown_section(report: dict, pictures_dir: str | None = None) -> str:
     return "\n".join(lines)
 
 
-def update_benchmarks(path: Path, section: str) -> None:
-    """Replace only the text between the eval markers (append the markers at the end when missing)."""
+def update_benchmarks(path: Path, section: str, markers: tuple[str, str] = (START, END)) -> None:
+    """Replace only the text between the markers (append the markers at the end when missing)."""
+    opening, closing = markers
     text = path.read_text(encoding="utf-8") if path.exists() else ""
-    start, end = text.find(START), text.find(END)
+    start, end = text.find(opening), text.find(closing)
     if start >= 0 and end > start:
-        text = f"{text[:start + len(START)]}\n{section}\n{text[end:]}"
+        text = f"{text[:start + len(opening)]}\n{section}\n{text[end:]}"
     else:
         text = f"{text.rstrip()}\n\n" if text.strip() else ""
-        text += f"{START}\n{section}\n{END}\n"
+        text += f"{opening}\n{section}\n{closing}\n"
     path.write_text(text, encoding="utf-8")

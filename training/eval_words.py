@@ -1,6 +1,6 @@
 """``stylist eval`` on words: colour from pixels, "in <colour>" with and without a colour column, relaxation.
 
-    python -m training.eval_words [--quick] [--data DIR] [--out reports/words.json]
+    python -m training.eval_words [--quick] [--data DIR] [--out reports/words.json] [--benchmarks BENCHMARKS.md]
 
 1. **Pixel colour**: held-out (test split) FPI products; the family of ``dominant_color`` against the family
    of FPI's ``baseColour`` (navy -> blue, maroon -> red, ...). "Multi" products are left out.
@@ -21,7 +21,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import datetime as dt
 import json
+import os
+import platform
 import time
 from collections import Counter
 from pathlib import Path
@@ -35,6 +38,7 @@ from stylist.query import category_of, parse_query
 
 TARGETS = {"color_p_at_5_catalog": 0.95, "color_p_at_5_pixels": 0.80, "category_p_at_5": 0.90,
            "empty_but_relaxable": 0}
+WORDS_MARKERS = ("<!-- words:start -->", "<!-- words:end -->")
 MIN_POOL = 100  # fewer held-out products than this (a tiny test data root): no search part
 ASKABLE = ("black", "white", "blue", "red", "green", "yellow", "pink", "grey", "brown", "purple")
 PHRASES = (
@@ -219,13 +223,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n-index", type=int)
     p.add_argument("--n-queries", type=int)
     p.add_argument("--out", help="write the result as JSON here")
+    p.add_argument("--benchmarks", help="write the report between the words markers of this BENCHMARKS.md")
     args = p.parse_args(argv)
+    t0 = time.perf_counter()
     result = evaluate_words(load_config(), resolve_data_root(args.data), args.quick, n_index=args.n_index,
                             n_queries=args.n_queries)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(result, indent=1, ensure_ascii=False, default=float) + "\n")
-    print(format_report(result))
+    report = format_report(result)
+    if args.benchmarks:
+        from training.eval_report import update_benchmarks
+
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        head = (f"Measured {dt.datetime.now().isoformat(timespec='seconds')} on {platform.machine()} CPU "
+                f"({os.cpu_count()} cores, load {load:.1f}) with `python -m training.eval_words"
+                f"{' --quick' if args.quick else ''}` in {time.perf_counter() - t0:.0f} s.")
+        update_benchmarks(Path(args.benchmarks), f"{head}\n\n{report}", WORDS_MARKERS)
+    print(report)
     return 0
 
 

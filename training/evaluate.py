@@ -317,7 +317,8 @@ def main(argv: list[str]) -> int:
     report = clean(run_eval(args))
     out = Path(args.out)
     (out / "metrics.json").write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    bench = args.benchmarks or (None if args.quick else str(_in_checkout("BENCHMARKS.md")))
+    # a partial run (--only) must not replace the whole results section with its few numbers
+    bench = args.benchmarks or (None if args.quick or args.only else str(_in_checkout("BENCHMARKS.md")))
     if bench:
         rel = os.path.relpath(out.resolve(), Path(bench).resolve().parent)
         update_benchmarks(Path(bench), markdown_section(report, rel))

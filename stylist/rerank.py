@@ -19,7 +19,8 @@ COLOR_BOOST = 3.0  # in standard deviations of the fused score: a wanted colour 
 NEAR_COLOR_FACTOR = 0.5  # a commonly confused family (navy vs black) gets a partial boost
 KIND_BOOST = 1.0  # the item's own kind, when a colour/price wish widened the candidates beyond it
 CHEAP_BOOST = 1.5  # "cheap": the cheapest candidate gains this many spreads, the dearest of n 1/n of it
-UNSURE_PENALTY = 0.5  # a colour read from pixels with confidence c keeps 1 - UNSURE_PENALTY·(1-c) of its boost
+UNSURE_PENALTY = 0.8  # a colour read from pixels with confidence c keeps 1 - UNSURE_PENALTY·(1-c) of its boost
+EVIDENCE_WEIGHT = 0.5  # for colours read from pixels: share of the colour score taken from CLIP's evidence
 
 
 @dataclass(frozen=True)
@@ -102,12 +103,16 @@ def rerank(
     text_weight: float = 0.5,
     use_filters: bool = True,
     prefer_categories: Sequence[str] = (),
+    color_evidence: np.ndarray | None = None,
 ) -> Ranked:
     """Order candidates by fused score; with ``use_filters``, drop price/category misses and boost colours.
 
     ``visual``: cosine similarities to the query crop (None for text-only search); ``clip``: CLIP
     text-image similarities (None when there are no words). ``prefer_categories``: the item's own kind,
-    boosted (softly) so that "in blue" changes the colour, not the kind of product. Returns positions into ``metas``.
+    boosted (softly) so that "in blue" changes the colour, not the kind of product. ``color_evidence``:
+    per candidate, CLIP's probability that its image shows a wanted colour family; it is blended into the
+    colour score of products whose colour was read from pixels (a catalog's own colour is taken as given).
+    Returns positions into ``metas``.
     """
     n = len(metas)
     if n == 0:
@@ -120,7 +125,12 @@ def rerank(
         boost = np.zeros(n)
         if query.colors:
             match = np.array([color_match(str(m.get("color") or ""), query.colors) for m in metas])
-            boost += COLOR_BOOST * np.where(match >= 1.0, 1.0, match * NEAR_COLOR_FACTOR) * _color_certainty(metas)
+            color = np.where(match >= 1.0, 1.0, match * NEAR_COLOR_FACTOR) * _color_certainty(metas)
+            if color_evidence is not None:
+                from_pixels = np.array([isinstance(m.get("color_confidence"), (int, float)) for m in metas])
+                blended = (1 - EVIDENCE_WEIGHT) * color + EVIDENCE_WEIGHT * np.asarray(color_evidence, dtype=float)
+                color = np.where(from_pixels, blended, color)
+            boost += COLOR_BOOST * color
         if prefer_categories:
             boost += KIND_BOOST * np.array([m.get("category") in prefer_categories for m in metas], dtype=float)
         if query.cheap:

@@ -16,7 +16,9 @@ import numpy as np
 from PIL import Image
 
 from stylist.catalog_profile import CatalogProfile, item_kind, profile_metadata, relax_query
+from stylist.colors import color_family
 from stylist.config import Config, load_config
+from stylist.garment_color import CLIP_FAMILIES, clip_family_probs, clip_family_prompts
 from stylist.errors import UnknownItemError
 from stylist.images import CROP_PAD, crop_box, load_image
 from stylist.models.registry import shared_clip, shared_detector, shared_embedder
@@ -87,6 +89,7 @@ class Stylist:
         self._checked_at = -1e9  # when the index was last seen non-empty and built by our models
         self._profile: tuple[int, CatalogProfile] | None = None  # (product count it was made at, profile)
         self._profile_lock = threading.Lock()
+        self._colour_prompts: np.ndarray | None = None  # CLIP text vectors of the colour families (lazy)
 
     @classmethod
     def from_config(cls, config: Config | None = None, store: CatalogStore | None = None) -> "Stylist":
@@ -127,6 +130,16 @@ class Stylist:
             if self._profile is None or self._profile[0] != count:
                 self._profile = (count, profile_metadata(self.store.all_metadata().values()))
             return self._profile[1]
+
+    def color_evidence(self, clip_vectors: np.ndarray, colors: Sequence[str]) -> np.ndarray | None:
+        """Per candidate, CLIP's probability (from its stored image vector) that it shows one of ``colors``."""
+        families = {color_family(c) for c in colors} & set(CLIP_FAMILIES)
+        if not families or not len(clip_vectors):
+            return None
+        if self._colour_prompts is None:
+            self._colour_prompts = clip_family_prompts(self.clip)
+        probs = clip_family_probs(clip_vectors, self._colour_prompts)
+        return probs[:, [CLIP_FAMILIES.index(f) for f in sorted(families)]].sum(axis=1)
 
     def item_kind(self, img: Image.Image, detection: Detection | None, visual_hits: Sequence[Hit]) -> list[str]:
         """What the item is: its visual and CLIP neighbours' categories and the detector's label, fused."""
@@ -173,12 +186,12 @@ class Stylist:
         return hits, query, []
 
     def _rank(self, hits: Sequence[Hit], visual: np.ndarray | None, clip_scores: np.ndarray | None,
-              query: ParsedQuery, use_filters: bool, prefer: Sequence[str]):
+              query: ParsedQuery, use_filters: bool, prefer: Sequence[str], evidence: np.ndarray | None = None):
         """Re-rank; when the filters leave nothing, loosen the query step by step and say what was dropped."""
         metas = [h.meta for h in hits]
-        ranked = rerank(metas, visual, clip_scores, query, self.config.text_weight, use_filters, prefer)
+        ranked = rerank(metas, visual, clip_scores, query, self.config.text_weight, use_filters, prefer, evidence)
         for looser, dropped in ([] if len(ranked.order) or not use_filters else _looser(query)):
-            ranked = rerank(metas, visual, clip_scores, looser, self.config.text_weight, use_filters, prefer)
+            ranked = rerank(metas, visual, clip_scores, looser, self.config.text_weight, use_filters, prefer, evidence)
             if len(ranked.order):
                 query = dataclasses.replace(looser, relaxed=[*query.relaxed, f"nothing matched with {dropped}"])
                 break
@@ -208,14 +221,16 @@ class Stylist:
         if not hits:
             return ItemResult(detection.index if detection else None, query, [])
         visual = np.array([h.similarity for h in hits])
-        clip_scores = None
+        clip_scores = evidence = None
         if mode != "visual" and query.terms:
             clip_vecs = self.vectors.images(hits)
             clock.lap("query")
             clip_scores = clip_vecs @ self.vectors.text(query.terms)
+            if mode == "full" and query.colors:  # colours read from pixels get CLIP's second look
+                evidence = self.color_evidence(clip_vecs, query.colors)
             clock.lap("text")
         clock.lap("query")
-        ranked, query = self._rank(hits, visual, clip_scores, query, mode == "full", prefer)
+        ranked, query = self._rank(hits, visual, clip_scores, query, mode == "full", prefer, evidence)
         clock.lap("rerank")
         chosen = ranked.order[offset:offset + top_k]
         products = [Product.from_meta(hits[i].id, s, hits[i].meta) for i, s in zip(chosen, ranked.scores[offset:])]

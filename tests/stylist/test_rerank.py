@@ -88,10 +88,21 @@ def test_cheap_puts_lower_prices_first():
 
 
 def test_surer_pixel_colours_rank_first_among_matches():
-    metas = [{"category": "Shoes", "color": "red", "color_confidence": 0.3},
+    metas = [{"category": "Shoes", "color": "red", "color_confidence": 0.6},
              {"category": "Shoes", "color": "red", "color_confidence": 0.95},
              {"category": "Shoes", "color": "black", "color_confidence": 0.9}]
-    visual = np.array([0.92, 0.90, 0.95])
+    visual = np.array([0.905, 0.90, 0.95])
     assert rerank(metas, visual, None, parse_query("in red")).order.tolist() == [1, 0, 2]
     no_conf = [{k: v for k, v in m.items() if k != "color_confidence"} for m in metas]
     assert rerank(no_conf, visual, None, parse_query("in red")).order.tolist() == [0, 1, 2]  # catalog colours: visual
+
+
+def test_clip_evidence_reorders_only_pixel_colours():
+    metas = [{"category": "Shoes", "color": "red", "color_confidence": 0.6},
+             {"category": "Shoes", "color": "red", "color_confidence": 0.6},
+             {"category": "Shoes", "color": "red"}]  # a catalog colour: CLIP's opinion does not matter
+    visual = np.array([0.95, 0.90, 0.85])
+    evidence = np.array([0.05, 0.99, 0.0])  # CLIP: the first "red" shoe is hardly red
+    order = rerank(metas, visual, None, parse_query("in red"), color_evidence=evidence).order.tolist()
+    assert order.index(1) < order.index(0)
+    assert rerank(metas, visual, None, parse_query("in red")).order.tolist() == [0, 1, 2]  # without CLIP: visual

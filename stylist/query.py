@@ -1,8 +1,10 @@
-"""Understand a shopper's words: colours, categories and price limits, plus the words left for CLIP.
+"""Understand a shopper's words: colours, categories, prices and negations, plus the words left for CLIP.
 
 "crimson sneakers under $50" -> colors ["red"], categories ["Shoes"], max_price 50, terms "crimson
 sneakers". Structured parts become filters/boosts (stylist.rerank); the terms go to the CLIP text
-encoder, which keeps nuances ("leather", "sneakers" vs "boots") that the structure drops.
+encoder, which keeps nuances ("leather", "sneakers" vs "boots") that the structure drops. Materials,
+patterns and styles ("denim", "striped", "sleeveless") are recognised but only ever CLIP terms; "not
+black" / "no heels" become exclusions; numbers without a price cue ("top 10", "size 8") are ignored.
 """
 from __future__ import annotations
 

@@ -195,12 +195,12 @@ def format_report(result: dict) -> str:
     c, p = result["in_colour"]["catalog_colours"], result["in_colour"]["pixel_colours"]
     r = result["relaxation"]
     lines = [
-        f"pixel colour vs FPI baseColour family: {px['agreement']:.3f} on {px['products']} held-out products "
+        f"- pixel colour vs FPI baseColour family: {px['agreement']:.3f} on {px['products']} held-out products "
         f"(in the index: {result['pixel_colour_in_index']['agreement']:.3f})",
-        f"'in <colour>' on {c['queries']} held-out items:  colour P@5 with catalog colours {c['color_p_at_5']:.3f} "
+        f"- 'in <colour>' on {c['queries']} held-out items:  colour P@5 with catalog colours {c['color_p_at_5']:.3f} "
         f"(target ≥ 0.95), from pixels {p['color_p_at_5']:.3f} (≥ 0.80); category P@5 {c['category_p_at_5']:.3f} / "
         f"{p['category_p_at_5']:.3f} (≥ 0.90)",
-        f"relaxation: {r['empty_but_relaxable']} empty pages of {r['queries']} queries the catalog cannot fully "
+        f"- relaxation: {r['empty_but_relaxable']} empty pages of {r['queries']} queries the catalog cannot fully "
         "satisfy (target 0)", "", *phrase_lines(result["phrases"]),
     ]
     return "\n".join(lines)

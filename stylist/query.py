@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from stylist.catalog import parse_price
 from stylist.colors import SYNONYMS, COLORS, canonical_color
 from stylist.results import ParsedQuery
 from stylist.schema import CLASSES
@@ -84,28 +85,20 @@ CHEAP_WORDS = ("cheap", "cheapest", "cheaper", "inexpensive", "affordable", "bud
 
 
 def parse_amount(raw: str) -> float:
-    """'$1,299' -> 1299, '1.299,00 €' -> 1299, '45.5' -> 45.5, '12,50' -> 12.5, '2k' -> 2000.
+    """'$1,299' -> 1299, '1.299,00 €' -> 1299, '45.5' -> 45.5, '12,50 €' -> 12.5, '2k' -> 2000.
 
-    Both separators present: the last one is the decimal mark. One separator: thousands when it is used
-    more than once or exactly three digits follow it ("1,299", "1.299"), else the decimal mark.
+    The number itself is read as catalog prices are (``stylist.catalog.parse_price``: the last of ``,``/``.``
+    is the decimal mark when both appear; "1,299" is thousands), after the currency words and a "k" go.
     """
     text = raw.lower()
+    thousand = re.search(r"\d\s*k\b", text) is not None
     digits = re.search(r"\d+(?:[.,]\d+)*", text)
     if digits is None:
         raise ValueError(f"no amount in {raw!r}")
-    num = digits.group()
-    seps = [c for c in num if c in ".,"]
-    if len(set(seps)) == 2:
-        dec = num[max(num.rfind("."), num.rfind(","))]
-        num = num.replace("," if dec == "." else ".", "").replace(dec, ".")
-    elif seps:
-        groups = re.split(r"[.,]", num)
-        if len(seps) > 1 or len(groups[-1]) == 3:
-            num = "".join(groups)
-        else:
-            num = num.replace(",", ".")
-    value = float(num)
-    return value * 1000 if re.search(r"\d\s*k\b", text) else value
+    value = parse_price(digits.group())
+    if value is None:
+        raise ValueError(f"no amount in {raw!r}")
+    return value * 1000 if thousand else value
 
 
 def _parse_prices(text: str) -> tuple[str, float | None, float | None]:

@@ -75,7 +75,7 @@ def test_price_forms(text, lo, hi):
     assert q.terms == "" and not q.colors and not q.categories
 
 
-@pytest.mark.parametrize("raw,value", [("1,299", 1299.0), ("1.299", 1299.0), ("1.299,00", 1299.0),
+@pytest.mark.parametrize("raw,value", [("1,299", 1299.0), ("1.299.000", 1299000.0), ("1.299,00", 1299.0),
                                        ("1,299.99", 1299.99), ("45.5", 45.5), ("12,5", 12.5), ("$3k", 3000.0),
                                        ("1,000,000", 1e6)])
 def test_parse_amount(raw, value):

@@ -19,8 +19,12 @@ COLOR_BOOST = 3.0  # in standard deviations of the fused score: a wanted colour 
 NEAR_COLOR_FACTOR = 0.5  # a commonly confused family (navy vs black) gets a partial boost
 KIND_BOOST = 1.0  # the item's own kind, when a colour/price wish widened the candidates beyond it
 CHEAP_BOOST = 1.5  # "cheap": the cheapest candidate gains this many spreads, the dearest of n 1/n of it
-UNSURE_PENALTY = 0.8  # a colour read from pixels with confidence c keeps 1 - UNSURE_PENALTY·(1-c) of its boost
+UNSURE_PENALTY = 1.0  # a colour read from pixels with confidence c keeps 1 - UNSURE_PENALTY·(1-c) of its boost
 EVIDENCE_WEIGHT = 0.5  # for colours read from pixels: share of the colour score taken from CLIP's evidence
+# With CLIP's evidence, a colour read from pixels outweighs visual likeness: the colour is the shopper's
+# explicit wish and the reading is uncertain, so the surest products of the wanted colour come first
+# (held-out FPI, validation-split queries: colour P@5 0.65 with COLOR_BOOST, 0.75 with this).
+PIXEL_COLOR_BOOST = 20.0
 
 
 @dataclass(frozen=True)
@@ -126,11 +130,13 @@ def rerank(
         if query.colors:
             match = np.array([color_match(str(m.get("color") or ""), query.colors) for m in metas])
             color = np.where(match >= 1.0, 1.0, match * NEAR_COLOR_FACTOR) * _color_certainty(metas)
+            weight = np.full(n, COLOR_BOOST)
             if color_evidence is not None:
                 from_pixels = np.array([isinstance(m.get("color_confidence"), (int, float)) for m in metas])
                 blended = (1 - EVIDENCE_WEIGHT) * color + EVIDENCE_WEIGHT * np.asarray(color_evidence, dtype=float)
                 color = np.where(from_pixels, blended, color)
-            boost += COLOR_BOOST * color
+                weight = np.where(from_pixels, PIXEL_COLOR_BOOST, COLOR_BOOST)
+            boost += weight * color
         if prefer_categories:
             boost += KIND_BOOST * np.array([m.get("category") in prefer_categories for m in metas], dtype=float)
         if query.cheap:

@@ -88,7 +88,7 @@ def test_cheap_puts_lower_prices_first():
 
 
 def test_surer_pixel_colours_rank_first_among_matches():
-    metas = [{"category": "Shoes", "color": "red", "color_confidence": 0.6},
+    metas = [{"category": "Shoes", "color": "red", "color_confidence": 0.8},
              {"category": "Shoes", "color": "red", "color_confidence": 0.95},
              {"category": "Shoes", "color": "black", "color_confidence": 0.9}]
     visual = np.array([0.905, 0.90, 0.95])

@@ -21,10 +21,12 @@ KIND_BOOST = 1.0  # the item's own kind, when a colour/price wish widened the ca
 CHEAP_BOOST = 1.5  # "cheap": the cheapest candidate gains this many spreads, the dearest of n 1/n of it
 UNSURE_PENALTY = 1.0  # a colour read from pixels with confidence c keeps 1 - UNSURE_PENALTY·(1-c) of its boost
 EVIDENCE_WEIGHT = 0.5  # for colours read from pixels: share of the colour score taken from CLIP's evidence
-# With CLIP's evidence, a colour read from pixels outweighs visual likeness: the colour is the shopper's
-# explicit wish and the reading is uncertain, so the surest products of the wanted colour come first
-# (held-out FPI, validation-split queries: colour P@5 0.65 with COLOR_BOOST, 0.75 with this).
-PIXEL_COLOR_BOOST = 20.0
+# When CLIP's evidence is given (a refinement such as "in red"), the colour outweighs visual likeness:
+# it is the shopper's explicit wish, and a colour read from pixels is uncertain, so the surest products
+# of the wanted colour come first (held-out FPI, validation-split queries, colours from pixels: colour P@5
+# 0.65 with COLOR_BOOST, 0.75 with this). Catalog colours get the same weight, so that in a catalog
+# mixing both a named colour is never outranked by a guessed one.
+REFINE_COLOR_BOOST = 20.0
 
 
 @dataclass(frozen=True)
@@ -130,12 +132,12 @@ def rerank(
         if query.colors:
             match = np.array([color_match(str(m.get("color") or ""), query.colors) for m in metas])
             color = np.where(match >= 1.0, 1.0, match * NEAR_COLOR_FACTOR) * _color_certainty(metas)
-            weight = np.full(n, COLOR_BOOST)
+            weight = COLOR_BOOST
             if color_evidence is not None:
                 from_pixels = np.array([isinstance(m.get("color_confidence"), (int, float)) for m in metas])
                 blended = (1 - EVIDENCE_WEIGHT) * color + EVIDENCE_WEIGHT * np.asarray(color_evidence, dtype=float)
                 color = np.where(from_pixels, blended, color)
-                weight = np.where(from_pixels, PIXEL_COLOR_BOOST, COLOR_BOOST)
+                weight = REFINE_COLOR_BOOST
             boost += weight * color
         if prefer_categories:
             boost += KIND_BOOST * np.array([m.get("category") in prefer_categories for m in metas], dtype=float)

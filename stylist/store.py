@@ -42,7 +42,8 @@ class Hit:
 
 
 def where_filter(query: ParsedQuery | None, categories: Sequence[str], colors: bool) -> dict | None:
-    """A Chroma ``where`` for the hard/structured wishes: category, colour family (when ``colors``), price."""
+    """A Chroma ``where`` for the hard/structured wishes: category, colour family (when ``colors``), price,
+    and the excluded categories and colour families ("no heels" must not fetch only heels)."""
     clauses: list[dict] = []
     if categories:
         clauses.append({"category": {"$in": list(categories)}})
@@ -54,6 +55,11 @@ def where_filter(query: ParsedQuery | None, categories: Sequence[str], colors: b
             clauses.append({"price": {"$lte": float(query.max_price)}})
         if query.min_price is not None:
             clauses.append({"price": {"$gte": float(query.min_price)}})
+        if query.exclude_categories:
+            clauses.append({"category": {"$nin": list(query.exclude_categories)}})
+        if query.exclude_colors:
+            names = sorted({m for c in query.exclude_colors for m in family_members(color_family(c) or c)})
+            clauses.append({"color": {"$nin": names}})
     if not clauses:
         return None
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}

@@ -33,7 +33,6 @@ BOARD_SIDE = 512
 BOARD_BACKGROUND = (246, 244, 240)  # a light, warm off-white, like a mood-board page
 BUDGET_MB = 12.0
 PRICE_NOTE = "invented demo price"
-CENTRE_KEEP = 0.65  # share of each side kept around the centre when reading a photo's colour
 
 # Garment type of the dataset -> (shop name, lowest and highest invented price in whole units).
 GARMENTS: dict[str, tuple[str, int, int]] = {
@@ -117,20 +116,13 @@ def _save_small(src: Path, dst: Path, force: bool) -> Image.Image:
         return im.convert("RGB")
 
 
-def garment_region(img: Image.Image, keep: float = CENTRE_KEEP) -> Image.Image:
-    """The photo's centre: these photos show one garment, centred, so the floor or bed around it cannot
-    outvote it (on 30 products spread over the catalog this took the colours right by eye from 13 to 22)."""
-    w, h = img.size
-    dx, dy = round(w * (1 - keep) / 2), round(h * (1 - keep) / 2)
-    return img.crop((dx, dy, w - dx, h - dy))
-
-
 def product_of(photo: ClothingPhoto, image: Path, img: Image.Image) -> CatalogItem:
     """One catalog row: category mapped, colour from the photo's own pixels, readable name, invented price."""
     pid = photo.path.stem
-    color = dominant_color(garment_region(img))
+    category = CLOTHING_CLASS_MAP[photo.label]
+    color = dominant_color(img, category=category)  # garment masked; the category says where a worn one sits
     name = f"{color.title()} {GARMENTS[photo.label][0]}"
-    return CatalogItem(id=pid, image=str(image), name=name, category=CLOTHING_CLASS_MAP[photo.label], color=color,
+    return CatalogItem(id=pid, image=str(image), name=name, category=category, color=color,
                        price=demo_price(pid, photo.label), extra={"garment": photo.label, "price_note": PRICE_NOTE})
 
 
@@ -290,8 +282,9 @@ keeps photos that are already there (`--force` rewrites them too).
   - `id`: the dataset's photo id; `image`: `images/<id>.jpg`.
   - `category`: the dataset's garment type mapped onto our classes (`stylist.schema.CLOTHING_CLASS_MAP`);
     the original type is kept in the `garment` column.
-  - `color`: read from the photo's own pixels by `stylist.colors.dominant_color`, on the photo's centre
-    (where the garment is; the floor or bed around it is cut away); a machine's reading, not a human label.
+  - `color`: read from the garment's own pixels by `stylist.colors.dominant_color` (the garment is masked
+    from the floor, bed or hanger around it; the category tells where a worn one sits on the body); a
+    machine's reading, not a human label.
     The builder also writes a contact sheet of 30 products with their colour names (`--sheet`, not
     committed) to check them by eye.
   - `name`: colour + garment, e.g. "Red T-Shirt".

@@ -93,6 +93,7 @@ class ClipModel:
         self.name = name
         self.device = device
         self.batch_size = batch_size
+        self.image_runner = None  # a fast runtime for the image tower (stylist.models.runtime); None = torch
         self._lock = threading.Lock()
         self._dim: int | None = None
 
@@ -112,6 +113,9 @@ class ClipModel:
         out = []
         for s in range(0, len(imgs), self.batch_size):
             batch = torch.stack([self.preprocess(im.convert("RGB")) for im in imgs[s:s + self.batch_size]])
+            if self.image_runner is not None:  # thread-safe itself, normalised below
+                out.append(self.image_runner(batch.numpy()))
+                continue
             with self._lock:
                 out.append(self.model.encode_image(batch.to(self.device)).float().cpu().numpy())
         return l2_normalize(np.concatenate(out)) if out else np.zeros((0, self.dim), np.float32)

@@ -38,6 +38,7 @@ class ImageEmbedder:
         self.device = device
         self.classes = tuple(classes)
         self.batch_size = batch_size
+        self.runner = None  # a fast runtime for the encoder (stylist.models.runtime); None = torch
         self._lock = threading.Lock()
 
     @property
@@ -51,9 +52,12 @@ class ImageEmbedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         out = []
         for start in range(0, len(imgs), self.batch_size):
-            batch = torch.stack([self.preprocess(im) for im in imgs[start:start + self.batch_size]]).to(self.device)
+            batch = torch.stack([self.preprocess(im) for im in imgs[start:start + self.batch_size]])
+            if self.runner is not None:  # thread-safe itself, normalised below
+                out.append(self.runner(batch.numpy()))
+                continue
             with self._lock:
-                out.append(self.model.embed(batch).float().cpu().numpy())
+                out.append(self.model.embed(batch.to(self.device)).float().cpu().numpy())
         return l2_normalize(np.concatenate(out))
 
     @torch.no_grad()

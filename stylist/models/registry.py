@@ -52,8 +52,16 @@ def load_detector(config: Config):
         if path is None:
             warn_random_init(f"detector {config.detector}", bundled_weights(cfg["weights"]))
             return Detector(random_init_yolo(cfg["arch"]), name=f"{config.detector} (random init)", **kwargs)
-        return Detector.from_weights(path, **kwargs)
-    return Detector.from_weights(resolve_weights(config.detector, None), **kwargs)
+    else:
+        path = resolve_weights(config.detector, None)
+    return _fast_detector(Path(path), config, kwargs) or Detector.from_weights(path, **kwargs)
+
+
+def _fast_detector(weights: Path, config: Config, kwargs: dict):
+    """The detector through ONNX Runtime / OpenVINO when the config asks for it and the export works."""
+    from stylist.models.runtime import load_fast_detector
+
+    return load_fast_detector(weights, config, **kwargs)
 
 
 def load_embedder(config: Config, name: str | None = None):
@@ -81,8 +89,12 @@ def load_embedder(config: Config, name: str | None = None):
     else:
         warn_random_init(f"embedder {name}", bundled_weights(cfg["weights"]))
         label = f"{name} (random init)"
-    return ImageEmbedder(model, Preprocess(arch_cfg.image_size, arch_cfg.background), label, config.device,
-                         classes=classes)
+    embedder = ImageEmbedder(model, Preprocess(arch_cfg.image_size, arch_cfg.background), label, config.device,
+                             classes=classes)
+    from stylist.models.runtime import accelerate_embedder
+
+    accelerate_embedder(embedder, config)
+    return embedder
 
 
 def load_clip(config: Config):
@@ -103,9 +115,14 @@ def load_clip(config: Config):
             trained, label = ckpt["state_dict"], name
             cfg["arch"] = ckpt.get("arch") or cfg["arch"]
         model, preprocess, tokenizer = create_fashion_lite(cfg["arch"], trained, name)
-        return ClipModel(model, preprocess, tokenizer, label, config.device)
-    model, preprocess, tokenizer = create_open_clip(name, config.clip_pretrained)
-    return ClipModel(model, preprocess, tokenizer, name, config.device)
+        clip = ClipModel(model, preprocess, tokenizer, label, config.device)
+    else:
+        model, preprocess, tokenizer = create_open_clip(name, config.clip_pretrained)
+        clip = ClipModel(model, preprocess, tokenizer, name, config.device)
+    from stylist.models.runtime import accelerate_clip
+
+    accelerate_clip(clip, config)
+    return clip
 
 
 def cli_list(argv: list[str]) -> int:

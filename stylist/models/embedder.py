@@ -52,12 +52,13 @@ class ImageEmbedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         out = []
         for start in range(0, len(imgs), self.batch_size):
-            batch = torch.stack([self.preprocess(im) for im in imgs[start:start + self.batch_size]])
+            chunk = imgs[start:start + self.batch_size]
             if self.runner is not None:  # thread-safe itself, normalised below
-                out.append(self.runner(batch.numpy()))
+                out.append(self.runner(self.preprocess.batch(chunk)))
                 continue
+            batch = torch.stack([self.preprocess(im) for im in chunk]).to(self.device)
             with self._lock:
-                out.append(self.model.embed(batch.to(self.device)).float().cpu().numpy())
+                out.append(self.model.embed(batch).float().cpu().numpy())
         return l2_normalize(np.concatenate(out))
 
     @torch.no_grad()

@@ -124,3 +124,15 @@ def test_letterbox_matches_ultralytics():
     ref = LetterBox((512, 512), auto=True, stride=32)(image=rgb)
     assert ours.shape[2:] == ref.shape[:2]
     np.testing.assert_allclose(ours[0].transpose(1, 2, 0), ref.astype(np.float32) / 255, atol=1e-6)
+
+
+def test_numpy_preprocessing_equals_torch_preprocessing(pair):
+    """The fast path's numpy batches are the torch path's tensors, value for value."""
+    import torch
+
+    imgs = _pictures(5, seed=7)
+    emb, clip = pair["onnx"][1], pair["onnx"][2]
+    np.testing.assert_allclose(emb.preprocess.batch(imgs), torch.stack([emb.preprocess(i) for i in imgs]).numpy(),
+                               atol=1e-6)
+    np.testing.assert_allclose(clip._numpy_batch(imgs), torch.stack([clip.preprocess(i) for i in imgs]).numpy(),
+                               atol=1e-5)

@@ -8,9 +8,6 @@ at start-up and the memory of a second copy of the model.
 """
 from __future__ import annotations
 
-import ast
-from pathlib import Path
-
 import numpy as np
 from PIL import Image
 
@@ -69,15 +66,17 @@ class OnnxDetector:
         self.max_det = max_det
         self.device = device
         self.name = name
+        self._yolo = None
 
-    @staticmethod
-    def export_classes(path: Path) -> tuple[str, ...]:
-        """Class names stored by ultralytics in the export's metadata (``names``: {index: name})."""
-        import onnx
+    @property
+    def yolo(self):
+        """The export as an ultralytics model (loaded on first use), for ``yolo.val`` in the evaluation:
+        validation then measures the ONNX model that serves."""
+        if self._yolo is None:
+            from ultralytics import YOLO
 
-        meta = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
-        names = ast.literal_eval(meta["names"])
-        return tuple(names[i] for i in sorted(names))
+            self._yolo = YOLO(str(self.runner.path), task="detect")
+        return self._yolo
 
     def detect(self, img: Image.Image) -> list[Detection]:
         """Items in ``img``: boxes (x0, y0, x1, y1) in pixels of ``img``, best score first, index 0..n-1."""

@@ -159,18 +159,18 @@ def _shared(kind: str, key: tuple, load: Callable[[], Any]) -> Any:
 
 def shared_embedder(config: Config):
     """``load_embedder(config)``, loaded once per process and then shared."""
-    return _shared("embedder", (config.embedder, config.device), lambda: load_embedder(config))
+    return _shared("embedder", (config.embedder, config.device, config.runtime), lambda: load_embedder(config))
 
 
 def shared_clip(config: Config):
     """``load_clip(config)``, loaded once per process and then shared."""
-    key = (config.clip_model, config.clip_pretrained, config.device)
+    key = (config.clip_model, config.clip_pretrained, config.device, config.runtime)
     return _shared("clip", key, lambda: load_clip(config))
 
 
 def shared_detector(config: Config):
     """``load_detector(config)``, loaded once per process and then shared."""
-    key = (config.detector, config.device, config.imgsz, config.detect_conf)
+    key = (config.detector, config.device, config.imgsz, config.detect_conf, config.runtime)
     return _shared("detector", key, lambda: load_detector(config))
 
 

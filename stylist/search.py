@@ -6,7 +6,10 @@ Chroma clients are thread-safe. It keeps no per-request state, so the bot can ru
 """
 from __future__ import annotations
 
+import json
+import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -50,6 +53,32 @@ def _majority_category(hits: Sequence[Hit]) -> list[str]:
         return []
     best = max(set(cats), key=cats.count)
     return [best] if best and cats.count(best) * 2 > len(cats) else []
+
+
+@dataclass
+class Candidates:
+    """One searched thing of a photo (a detected item, or the whole photo): its visual vector, its nearest
+    catalogue products (unfiltered, best first) and the filtered queries already asked for it."""
+
+    detection: Detection | None
+    vector: np.ndarray
+    hits: list[Hit]
+    filtered: dict[str, list[Hit]] = field(default_factory=dict)  # json of the `where` -> its hits
+
+    def within(self, n: int) -> bool:
+        return len(self.hits) >= n
+
+
+@dataclass
+class Photo:
+    """A photo searched once when it arrives: its detections and the candidates of each item, kept with the
+    shopper's session so that a tap only re-ranks (``Stylist.rank``). ``items`` is keyed by detection
+    index, and by None for the whole photo (searched up front only when nothing was detected)."""
+
+    image: Image.Image
+    detections: list[Detection]
+    items: dict[int | None, Candidates]
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 
 class Stylist:
@@ -101,32 +130,110 @@ class Stylist:
         crop = crop_box(img, detection.box, CROP_PAD) if detection is not None else img
         return self.embedder.embed([crop])[0]
 
-    def _visual_candidates(self, vec: np.ndarray, need: int, query: ParsedQuery, detection: Detection | None,
-                           mode: str, restrict_category: bool, enough: int) -> tuple[list[Hit], list[str]]:
+    def _filtered(self, cand: Candidates, n: int, where: dict) -> list[Hit]:
+        """A filtered visual query for this item, asked once per photo (a "More" page reuses it)."""
+        key = json.dumps(where, sort_keys=True) + f"|{n}"
+        hits = cand.filtered.get(key)
+        if hits is None:
+            hits = self.store.query(VISUAL, cand.vector, n, where)
+            cand.filtered[key] = hits
+        return hits
+
+    def _visual_candidates(self, cand: Candidates, need: int, query: ParsedQuery, mode: str,
+                           restrict_category: bool, enough: int) -> tuple[list[Hit], list[str]]:
         """Visual neighbours: restricted to the wanted/detected category (with fallback), plus — in full
         mode — neighbours that satisfy the parsed colour/price wishes, so re-ranking has some to promote.
         Also returns the item's kind (category list) used for those, so re-ranking can prefer it.
         ``enough`` (the page size) decides the category fallback: it must not depend on the page offset,
         or page 2 would be ranked among other candidates than page 1 and repeat or skip products."""
         n = max(self.config.candidates, need)
+        detection = cand.detection
         categories = list(query.categories) if mode == "full" else []
         if not categories and restrict_category and detection is not None and detection.label in CLASSES:
             categories = [detection.label]
-        hits = self.store.query(VISUAL, vec, n)
+        if not cand.within(n):  # a deep page: more neighbours than the photo fetched
+            cand.hits = self.store.query(VISUAL, cand.vector, n)
+        hits = cand.hits[:n]
         if categories:
             # an unfiltered Chroma query is ~3x cheaper than a `where` one, and a trained embedder's
             # neighbours are mostly of the item's kind; filter those, ask Chroma only when too few remain
             same = [h for h in hits if h.meta.get("category") in categories]  # normalised at index time
             if len(same) < enough:
-                same = merge_hits(same, self.store.query(VISUAL, vec, n, where_filter(None, categories, False)))
+                same = merge_hits(same, self._filtered(cand, n, where_filter(None, categories, False)))
             hits = same if len(same) >= enough else merge_hits(same, hits)  # still too few: everything
         kind: list[str] = []
         if mode == "full" and (query.colors or query.max_price is not None or query.min_price is not None):
             # keep the item's kind while changing its colour: the asked category, the detected one, or
             # (whole image) the majority category of its nearest visual neighbours
             kind = categories or _majority_category(hits[:10])
-            hits = merge_hits(self.store.query(VISUAL, vec, n, where_filter(query, kind, True)), hits)
+            hits = merge_hits(self._filtered(cand, n, where_filter(query, kind, True)), hits)
         return hits, kind
+
+    def _candidates(self, img: Image.Image, targets: Sequence[Detection | None], n: int,
+                    clock: _Clock | None = None) -> list[Candidates]:
+        """Every target's crop embedded in one batch, then one Chroma query for all of them."""
+        clock = clock or _Clock(None)
+        crops = [crop_box(img, d.box, CROP_PAD) if d is not None else img for d in targets]
+        vectors = self.embedder.embed(crops)
+        clock.lap("embed")
+        hits = self.store.query_many(VISUAL, vectors, n)
+        clock.lap("candidates")
+        return [Candidates(d, v, h) for d, v, h in zip(targets, vectors, hits)]
+
+    def photo(self, img: Image.Image, detections: Sequence[Detection] | None = None,
+              timings: dict[str, float] | None = None) -> Photo:
+        """A photo has arrived: detect (unless ``detections`` are given), embed every detected item in one
+        batch and fetch all their candidates in one Chroma query (the whole photo's when nothing is
+        detected). Taps then only re-rank (``rank``)."""
+        clock = _Clock(timings)
+        self._check_index()
+        detections = self.detect_items(img) if detections is None else list(detections)
+        clock.lap("detect")
+        targets: list[Detection | None] = list(detections) or [None]
+        found = self._candidates(img, targets, self.config.candidates, clock)
+        return Photo(img, detections, {(c.detection.index if c.detection else None): c for c in found})
+
+    def rank(self, photo: Photo, item: int | None = None, text: str | None = None, top_k: int = 10, offset: int = 0,
+             mode: str = "full", restrict_category: bool = False,
+             timings: dict[str, float] | None = None) -> ItemResult:
+        """Products for one item of an analysed ``photo`` (None = the whole photo), refined by ``text``:
+        the same ranking as ``search_item``, from the candidates the photo already holds."""
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}")
+        clock = _Clock(timings)
+        with photo.lock:  # one shopper's taps are ordered; this only guards the photo's own caches
+            cand = photo.items.get(item)
+            if cand is None:
+                detection = next((d for d in photo.detections if d.index == item), None)
+                if item is not None and detection is None:
+                    raise UnknownItemError(f"item {item} does not exist in this photo")
+                cand = self._candidates(photo.image, [detection], max(self.config.candidates, offset + top_k),
+                                        clock)[0]
+                photo.items[item] = cand
+            return self._rank(cand, text, top_k, offset, mode, restrict_category, clock)
+
+    def _rank(self, cand: Candidates, text: str | None, top_k: int, offset: int, mode: str,
+              restrict_category: bool, clock: _Clock) -> ItemResult:
+        self._check_index()
+        query = parse_query(text)
+        detection = cand.detection
+        hits, kind = self._visual_candidates(cand, offset + top_k, query, mode, restrict_category, top_k)
+        clock.lap("query")
+        if not hits:
+            return ItemResult(detection.index if detection else None, query, [])
+        visual = np.array([h.similarity for h in hits])
+        clip_scores = None
+        if mode != "visual" and query.terms:
+            clip_vecs = self.vectors.images(hits)
+            clock.lap("clip vectors")
+            clip_scores = clip_vecs @ self.vectors.text(query.terms)
+            clock.lap("text")
+        ranked = rerank([h.meta for h in hits], visual, clip_scores, query, self.config.text_weight,
+                        use_filters=mode == "full", prefer_categories=kind)
+        clock.lap("rerank")
+        chosen = ranked.order[offset:offset + top_k]
+        products = [Product.from_meta(hits[i].id, s, hits[i].meta) for i, s in zip(chosen, ranked.scores[offset:])]
+        return ItemResult(detection.index if detection else None, query, products)
 
     def search_item(self, img: Image.Image, detection: Detection | None = None, text: str | None = None,
                     top_k: int = 10, offset: int = 0, mode: str = "full", restrict_category: bool = False,
@@ -139,31 +246,18 @@ class Stylist:
         held-out items the detector found, Recall@10 was 0.70 with it and 0.90 without — the detector's
         class is wrong more often than the embedder's neighbours are of another kind.
         ``timings``, when given, receives seconds per stage (embed, query, text, rerank) for benchmarks.
+        A photo searched item after item is cheaper through ``photo`` + ``rank``.
         """
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
         clock = _Clock(timings)
         self._check_index()
-        query = parse_query(text)
-        vec = self.embed_crop(img, detection)
+        crop = crop_box(img, detection.box, CROP_PAD) if detection is not None else img
+        vector = self.embedder.embed([crop])[0]
         clock.lap("embed")
-        hits, kind = self._visual_candidates(vec, offset + top_k, query, detection, mode, restrict_category, top_k)
-        if not hits:
-            return ItemResult(detection.index if detection else None, query, [])
-        visual = np.array([h.similarity for h in hits])
-        clip_scores = None
-        if mode != "visual" and query.terms:
-            clip_vecs = self.vectors.images(hits)
-            clock.lap("query")
-            clip_scores = clip_vecs @ self.vectors.text(query.terms)
-            clock.lap("text")
-        clock.lap("query")
-        ranked = rerank([h.meta for h in hits], visual, clip_scores, query, self.config.text_weight,
-                        use_filters=mode == "full", prefer_categories=kind)
-        clock.lap("rerank")
-        chosen = ranked.order[offset:offset + top_k]
-        products = [Product.from_meta(hits[i].id, s, hits[i].meta) for i, s in zip(chosen, ranked.scores[offset:])]
-        return ItemResult(detection.index if detection else None, query, products)
+        hits = self.store.query(VISUAL, vector, max(self.config.candidates, offset + top_k))
+        cand = Candidates(detection, vector, hits)
+        return self._rank(cand, text, top_k, offset, mode, restrict_category, clock)
 
     def search_text(self, text: str, top_k: int = 10, offset: int = 0) -> ItemResult:
         """Text without a photo: CLIP text vector against the catalog's CLIP image vectors, with the filters."""
@@ -217,4 +311,4 @@ class Stylist:
         return detections, [self.search_item(img, d, text, top_k) for d in chosen]
 
 
-__all__ = ["Stylist", "MODES"]
+__all__ = ["Stylist", "MODES", "Photo", "Candidates"]

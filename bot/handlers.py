@@ -94,8 +94,10 @@ async def on_photo(update: Update, context: Context) -> None:
         except BadImageError as exc:
             await message.reply_text(views.bad_image(str(exc)))
             return
-        detections = await asyncio.to_thread(stylist.detect_items, image)
-        session = _sessions(context).start(_key(update), image=image, detections=detections, text=message.caption)
+        photo = await asyncio.to_thread(stylist.photo, image)  # detect + every item's candidates, once
+        detections = photo.detections
+        session = _sessions(context).start(_key(update), image=image, detections=detections, photo=photo,
+                                           text=message.caption)
         if len(detections) == 1:
             session.choose_item(detections[0].index)
             await _search_and_send(message.chat_id, session, context, show_action=False)
@@ -139,6 +141,12 @@ async def _search_and_send(chat_id: int, session: Session, context: Context, sho
     async with chat_action(context.bot, chat_id, action) if show_action else contextlib.nullcontext():
         if session.image is None:
             result = await asyncio.to_thread(stylist.search_text, session.text, top_k=page + 1, offset=session.offset)
+        elif session.photo is not None:
+            item = session.item if session.choice is Choice.ITEM else None
+            result = await asyncio.to_thread(
+                stylist.rank, session.photo, item, text=session.text, top_k=page + 1, offset=session.offset,
+                restrict_category=True,  # the album matches the tapped button
+            )
         else:
             result = await asyncio.to_thread(
                 stylist.search_item, session.image, session.detection(), text=session.text,
@@ -203,11 +211,14 @@ async def on_all_items(update: Update, context: Context, session: Session, butto
     session.clear_choice()
     session.offset = 0
     async with chat_action(context.bot, chat_id, ChatAction.UPLOAD_PHOTO):
-        results = [
-            await asyncio.to_thread(stylist.search_item, session.image, d, text=session.text,
-                                    top_k=ALL_ITEMS_PER_ITEM, restrict_category=True)
-            for d in session.detections
-        ]
+        if session.photo is not None:
+            results = [await asyncio.to_thread(stylist.rank, session.photo, d.index, text=session.text,
+                                               top_k=ALL_ITEMS_PER_ITEM, restrict_category=True)
+                       for d in session.detections]
+        else:
+            results = [await asyncio.to_thread(stylist.search_item, session.image, d, text=session.text,
+                                               top_k=ALL_ITEMS_PER_ITEM, restrict_category=True)
+                       for d in session.detections]
         await send_all_items(context.bot, chat_id, session, results, ALL_ITEMS_PER_ITEM)
 
 

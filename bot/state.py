@@ -18,7 +18,7 @@ from stylist.config import Config
 from stylist.results import Detection
 
 if TYPE_CHECKING:
-    from stylist.search import Stylist
+    from stylist.search import Photo, Stylist
 
 Key = tuple[int, int]  # (user id, chat id)
 
@@ -38,6 +38,7 @@ class Session:
     nonce: str
     image: Image.Image | None = None
     detections: list[Detection] = field(default_factory=list)
+    photo: "Photo | None" = None  # the photo's kept candidates (Stylist.photo): a tap only re-ranks them
     text: str | None = None  # the words in effect (caption or later refinement)
     choice: Choice = Choice.NONE
     item: int | None = None  # the chosen detection's index when ``choice`` is ITEM

@@ -101,6 +101,15 @@ class Stylist:
         store = store or CatalogStore.open(config)
         return cls(config, shared_detector(config), shared_embedder(config), shared_clip(config), store)
 
+    def warm_vocabulary(self) -> int:
+        """Embed (or read from the cache) the CLIP text vectors of the common refinements ("in red",
+        "leather", "red dress", ...) so a tap with such words skips the text encoder; returns how many."""
+        from stylist.vocabulary import text_vectors
+
+        vectors = text_vectors(self.clip, self.config.cache_dir / "runtime")
+        self.vectors.add_texts(vectors)
+        return len(vectors)
+
     # --- inputs ------------------------------------------------------------------------------------
     def load_image(self, data: bytes | str | Path) -> Image.Image:
         """Safe decode (see stylist.images): upright RGB or BadImageError."""

@@ -7,6 +7,7 @@ embeds nothing. Unreadable images are reported and skipped, never fatal.
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from tqdm import tqdm
@@ -43,8 +44,11 @@ class BuildReport:
         return text
 
 
+DECODE_MIN_SIDE = 256  # JPEGs decode at a reduced scale down to this short side (both encoders read ≤ 128 px)
+
+
 def build_index(config: Config, catalog: str | Path, embedder, clip, *, store: CatalogStore | None = None,
-                batch_size: int = 128, prune: bool = False, progress: bool = True) -> BuildReport:
+                batch_size: int = 256, prune: bool = False, progress: bool = True) -> BuildReport:
     """Index (or update) every product of ``catalog`` into the store named by ``config``."""
     start = time.perf_counter()
     store = store or CatalogStore.open(config)
@@ -60,19 +64,29 @@ def build_index(config: Config, catalog: str | Path, embedder, clip, *, store: C
     store.set_models(products.models_info())
     batch_size = max(1, min(batch_size, writer.batch_size))
     bar = tqdm(total=len(todo), desc="indexing", unit="item", disable=not progress or not todo)
-    for batch in decode_batches(todo, batch_size, config.max_pixels):
-        good = [(row, img) for row, img, err in batch if img is not None]
-        report.skipped += [(row.item.id, err) for row, img, err in batch if img is None]
-        if good:
-            visual, clip_vecs = products.embed([img for _, img in good])
-            metas = [product_metadata(row.item, img, row.fingerprint) for row, img in good]
-            writer.write([row.item.id for row, _ in good], visual, clip_vecs, metas)
-            for row, _ in good:
-                if row.item.id in existing:
-                    report.updated += 1
-                else:
-                    report.added += 1
-        bar.update(len(batch))
+    # three things overlap: the next batch decodes (reader threads), this batch's metadata (colour from
+    # pixels) is worked out in a helper thread while the encoders run, and the previous batch is written
+    # to Chroma in the background; one write in flight at a time keeps memory flat and the order intact
+    with ThreadPoolExecutor(1) as meta_pool, ThreadPoolExecutor(1) as write_pool:
+        writing = None
+        for batch in decode_batches(todo, batch_size, config.max_pixels, min_side=DECODE_MIN_SIDE):
+            good = [(row, img) for row, img, err in batch if img is not None]
+            report.skipped += [(row.item.id, err) for row, img, err in batch if img is None]
+            if good:
+                metas = meta_pool.submit(lambda g=good: [product_metadata(r.item, im, r.fingerprint) for r, im in g])
+                visual, clip_vecs = products.embed([img for _, img in good])
+                ids = [row.item.id for row, _ in good]
+                if writing is not None:
+                    writing.result()
+                writing = write_pool.submit(writer.write, ids, visual, clip_vecs, metas.result())
+                for row, _ in good:
+                    if row.item.id in existing:
+                        report.updated += 1
+                    else:
+                        report.added += 1
+            bar.update(len(batch))
+        if writing is not None:
+            writing.result()
     bar.close()
     if prune:
         catalog_ids = {r.item.id for r in rows}

@@ -23,7 +23,7 @@ def build(argv: list[str]) -> int:
     """Build or update the index from a catalog CSV (upsert by fingerprint; resumable)."""
     p = argparse.ArgumentParser(prog="stylist index build", description="Build or update the catalog index (upsert).")
     p.add_argument("catalog", help="catalog CSV (id,image[,name,category,color,price,url,style_id])")
-    p.add_argument("--batch", type=int, default=128, help="products embedded per batch (default 128)")
+    p.add_argument("--batch", type=int, default=256, help="products embedded per batch (default 256)")
     p.add_argument("--prune", action="store_true", help="also remove indexed products that are not in the CSV")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     args = p.parse_args(argv)

@@ -46,5 +46,5 @@ def product_metadata(item: CatalogItem, image: Image.Image, fingerprint: str) ->
     if color is None:
         color = item.color.lower() if item.color else dominant_color(image)
     return {"name": item.name or item.id, "category": category_of(item.category) or item.category, "color": color,
-            "price": item.price, "url": item.url, "style_id": item.style_id, "image": item.image,
+            "price": item.price, "url": item.url, "image": item.image,
             "fingerprint": fingerprint}

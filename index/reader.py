@@ -19,6 +19,9 @@ from stylist.errors import BadImageError
 from stylist.images import load_image
 
 
+FINGERPRINT_CHARS = 20  # 80 bits of sha1: change detection for one catalog, and half the bytes on disk
+
+
 @dataclass(frozen=True)
 class ProductRow:
     """A catalog product with its fingerprint, or the reason its image could not be read."""
@@ -35,7 +38,7 @@ def fingerprint(item: CatalogItem, image_bytes: bytes, model_signature: str) -> 
     h = hashlib.sha1(image_bytes)
     h.update(json.dumps(row, sort_keys=True).encode())
     h.update(model_signature.encode())
-    return h.hexdigest()
+    return h.hexdigest()[:FINGERPRINT_CHARS]
 
 
 def _fingerprint_row(item: CatalogItem, model_signature: str) -> ProductRow:

@@ -45,4 +45,7 @@ DEFAULT_COLLECTION = "catalog"
 VISUAL_SUFFIX = ""  # <collection>
 CLIP_SUFFIX = "-clip"  # <collection>-clip
 # Metadata keys stored with every product (strings; price float or absent; missing strings are "").
-META_KEYS: tuple[str, ...] = ("name", "category", "color", "price", "url", "style_id", "image", "fingerprint")
+# Only what search and its replies read: filters (category, colour, price), the reply (name, image,
+# url) and the incremental build (fingerprint). The catalog's style_id stays in the CSV: nothing reads
+# it from the index, and every stored key costs ~100 bytes per product in Chroma's sqlite.
+META_KEYS: tuple[str, ...] = ("name", "category", "color", "price", "url", "image", "fingerprint")

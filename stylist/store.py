@@ -27,8 +27,11 @@ VISUAL, CLIP = "visual", "clip"
 COUNT_TTL_S = 5.0  # a query trusts a collection count this old (writes in this process reset it)
 # The CLIP collection keeps only what its `where` filters and the resume check need; the visual
 # collection holds the full metadata (saves ~0.4 KB per product on disk).
-CLIP_META_KEYS = ("category", "color", "price", "fingerprint")
-_SPACE = {"hnsw": {"space": "cosine", "ef_search": 200}}
+CLIP_META_KEYS = ("category", "color", "price")  # what text-only search filters on; nothing for display
+# sync_threshold: Chroma keeps every written vector a second time in its sqlite log until the HNSW index
+# is persisted (by default every 1,000 writes); persisting every 256 leaves at most that many duplicates
+# on disk after a build (was ~3.4 MB per 11k products) at no measurable cost to the build.
+_SPACE = {"hnsw": {"space": "cosine", "ef_search": 200, "sync_threshold": 256, "batch_size": 128}}
 
 
 @dataclass(frozen=True)
@@ -156,13 +159,14 @@ class CatalogStore:
             yield col.get(limit=self.max_batch, offset=offset, include=include)
 
     def fingerprints(self) -> dict[str, str]:
-        """id -> fingerprint of products fully indexed (same fingerprint in both collections)."""
+        """id -> fingerprint of products fully indexed. Only the visual collection stores the fingerprint:
+        writes go CLIP first, so a visual row with the current fingerprint means its CLIP row was written
+        too; a product whose CLIP row is missing (deleted half-way) is not counted."""
         with _guard(self.location):
-            vis = {i: m.get("fingerprint", "") for p in self._pages(self.visual, ["metadatas"])
+            vis = {i: (m or {}).get("fingerprint", "") for p in self._pages(self.visual, ["metadatas"])
                    for i, m in zip(p["ids"], p["metadatas"])}
-            clip = {i: m.get("fingerprint", "") for p in self._pages(self.clip, ["metadatas"])
-                    for i, m in zip(p["ids"], p["metadatas"])}
-        return {i: fp for i, fp in vis.items() if clip.get(i) == fp and fp}
+            clip = {i for p in self._pages(self.clip, []) for i in p["ids"]}
+        return {i: fp for i, fp in vis.items() if fp and i in clip}
 
     def all_metadata(self) -> dict[str, dict]:
         with _guard(self.location):
@@ -250,7 +254,7 @@ class CatalogStore:
         """Write products to both collections, CLIP first, in batches within the client's limit."""
         self._counts.clear()
         metas = [clean_metadata(m) for m in metas]
-        slim = [{k: v for k, v in m.items() if k in CLIP_META_KEYS} for m in metas]
+        slim = [{k: v for k, v in m.items() if k in CLIP_META_KEYS} or None for m in metas]  # Chroma refuses {}
         with self._lock, _guard(self.location):
             for start in range(0, len(ids), self.max_batch):
                 sl = slice(start, start + self.max_batch)

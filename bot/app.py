@@ -150,6 +150,7 @@ def warm_up(stylist: "Stylist") -> None:
     try:
         stylist.detect_items(Image.new("RGB", (256, 256), "white"))
         stylist.warm_vocabulary()
+        stylist.warm_filters()
     except Exception as exc:  # noqa: BLE001 - a failed warm-up only costs the first shopper time
         log.warning("warm-up failed (%s); continuing", type(exc).__name__)
 

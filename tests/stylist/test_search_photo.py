@@ -80,3 +80,35 @@ def test_one_batched_query_equals_single_queries(env):
         # and the similarities are real cosines of the stored vectors
         stored = stylist.store.vectors(VISUAL, [h.id for h in hits])
         np.testing.assert_allclose(stored @ vec, [h.similarity for h in hits], atol=1e-4)
+
+
+@pytest.mark.parametrize("where", [
+    {"color": {"$in": ["red", "maroon"]}},
+    {"category": {"$in": ["Shoes"]}},
+    {"$and": [{"category": {"$in": ["Dresses", "Shoes"]}}, {"price": {"$lte": 80.0}}]},
+    {"$and": [{"color": {"$in": ["blue"]}}, {"price": {"$gte": 20.0}}, {"price": {"$lte": 150.0}}]},
+])
+def test_in_memory_filtered_neighbours_equal_chroma_where(env, where):
+    """On a catalogue this small Chroma searches the filtered set exactly, so the two must agree."""
+    from stylist.filtered import FilteredIndex, supported
+
+    stylist, img, _ = env
+    index = FilteredIndex(stylist.store)
+    assert supported(where)
+    for vec in stylist.embedder.embed([img, img.rotate(180)]):
+        ours = index.query(vec, 6, where)
+        ref = stylist.store.query(VISUAL, vec, 6, where)
+        assert [h.id for h in ours] == [h.id for h in ref] and ours
+        np.testing.assert_allclose([h.similarity for h in ours], [h.similarity for h in ref], atol=1e-4)
+        assert all(h.meta == r.meta for h, r in zip(ours, ref))
+
+
+def test_warm_filters_keeps_results(env):
+    stylist, img, dets = env
+    before = [stylist.search_item(img, d, "in green under 80", top_k=5) for d in dets]
+    stylist.warm_filters()
+    try:
+        for d, b in zip(dets, before):
+            _same(stylist.search_item(img, d, "in green under 80", top_k=5), b)
+    finally:
+        stylist._filtered_index = None

@@ -39,7 +39,10 @@ def build(config, root, limit) -> dict | None:
     """Build the CTL index under config.home when it is not there yet; items/s and size on disk."""
     from index.build import build_index
     from stylist.catalog import write_catalog
-    from stylist.search import load_clip, load_embedder
+    try:
+        from stylist.models import shared_clip as load_clip, shared_embedder as load_embedder
+    except ImportError:  # the code before the model cache moved into stylist.models
+        from stylist.search import load_clip, load_embedder
     from stylist.store import CatalogStore
     from training.data.catalog_writers import ctl_catalog
 
@@ -90,7 +93,7 @@ def one_photo(stylist, data: bytes, text: str, novel: str, samples: dict) -> Non
         det = dets[0] if dets else None
         for label, words, clear in (("tap 'in red' (cached words)", text, False), ("tap, novel words", novel, True)):
             if clear:
-                stylist._text_cache.clear()
+                getattr(stylist, "_text_cache", {}).clear()
             stages = {}
             t = time.perf_counter()
             stylist.search_item(img, det, words, top_k=10, restrict_category=True, timings=stages)
@@ -188,7 +191,14 @@ def main(argv: list[str] | None = None) -> int:
         cfg = dataclasses.replace(config, runtime=rt) if hasattr(config, "runtime") else config
         t = time.perf_counter()
         stylists[rt] = Stylist.from_config(cfg)
-        print(f"runtime {rt}: Stylist ready in {time.perf_counter() - t:.1f} s")
+        ready = time.perf_counter() - t
+        warm = ""
+        if hasattr(stylists[rt], "warm_vocabulary"):  # what the bot does at start-up
+            t = time.perf_counter()
+            words = stylists[rt].warm_vocabulary()
+            stylists[rt].warm_filters()
+            warm = f"; vocabulary ({words} terms) + filter fields warmed in {time.perf_counter() - t:.1f} s"
+        print(f"runtime {rt}: Stylist ready in {ready:.1f} s{warm}")
     rng = np.random.default_rng(0)
     crops = load_ctl_crops(args.data)
     photos = photos_from_crops([str(crops[int(i)].path) for i in rng.choice(len(crops), args.queries + 3)], rng)

@@ -102,12 +102,13 @@ class Stylist:
         store = store or CatalogStore.open(config)
         return cls(config, shared_detector(config), shared_embedder(config), shared_clip(config), store)
 
-    def warm_vocabulary(self) -> int:
+    def warm_vocabulary(self, compute: bool = True) -> int:
         """Embed (or read from the cache) the CLIP text vectors of the common refinements ("in red",
-        "leather", "red dress", ...) so a tap with such words skips the text encoder; returns how many."""
+        "leather", "red dress", ...) so a tap with such words skips the text encoder; returns how many.
+        ``compute=False`` only reads an earlier cache (cheap: what a one-off CLI search does)."""
         from stylist.vocabulary import text_vectors
 
-        vectors = text_vectors(self.clip, self.config.cache_dir / "runtime")
+        vectors = text_vectors(self.clip, self.config.cache_dir / "runtime", compute=compute)
         self.vectors.add_texts(vectors)
         return len(vectors)
 

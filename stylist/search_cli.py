@@ -76,6 +76,7 @@ def main(argv: list[str]) -> int:
         print(f"stylist search: {exc}", file=sys.stderr)
         return 1
     jobs = args.images or [None]
+    stylist.warm_vocabulary(compute=False)  # common words' text vectors, if a bot or an earlier run made them
     if len(args.images) > WARM_FROM and args.text:
         stylist.warm_filters()  # many photos with words: filtered neighbours from memory pay off
     for image in jobs:

@@ -41,20 +41,30 @@ def refinement_terms() -> list[str]:
     return sorted(terms)
 
 
-def _digest(clip, terms: list[str]) -> str:
-    """Names the text encoder (its weights) and the term list: a changed model or list re-embeds."""
+def text_digest(clip) -> str:
+    """A digest of the text encoder's weights (a lazily loaded CLIP knows it from its manifest)."""
+    known = getattr(clip, "text_digest", None)
+    if isinstance(known, str):
+        return known
     h = hashlib.sha1(clip.name.encode())
-    model = clip.model
-    for name, tensor in sorted(model.state_dict().items()):
+    for name, tensor in sorted(clip.model.state_dict().items()):
         if not name.startswith("visual.") and tensor.is_floating_point():
             h.update(name.encode())
             h.update(tensor.detach().float().flatten()[:4096].cpu().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def _digest(clip, terms: list[str]) -> str:
+    """Names the text encoder (its weights) and the term list: a changed model or list re-embeds."""
+    h = hashlib.sha1(text_digest(clip).encode())
     h.update("\n".join(terms).encode())
     return h.hexdigest()[:16]
 
 
-def text_vectors(clip, cache_dir: Path | None, terms: list[str] | None = None) -> dict[str, np.ndarray]:
-    """{term: CLIP text vector} for the refinement vocabulary, read from ``cache_dir`` when it was made before."""
+def text_vectors(clip, cache_dir: Path | None, terms: list[str] | None = None, compute: bool = True
+                 ) -> dict[str, np.ndarray]:
+    """{term: CLIP text vector} for the refinement vocabulary, read from ``cache_dir`` when it was made before
+    (``compute=False``: only then; {} otherwise, so a one-off search never pays for the whole vocabulary)."""
     terms = refinement_terms() if terms is None else terms
     path = None
     if cache_dir is not None:
@@ -66,6 +76,8 @@ def text_vectors(clip, cache_dir: Path | None, terms: list[str] | None = None) -
                     return dict(zip(terms, vecs))
             except (OSError, ValueError) as exc:
                 log.warning("ignoring unreadable text-vector cache %s (%s)", path, exc)
+    if not compute:
+        return {}
     vecs = clip.embed_texts(terms).astype(np.float32)
     if path is not None:
         try:

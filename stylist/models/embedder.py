@@ -9,14 +9,7 @@ import torch
 from PIL import Image
 
 from stylist.models.autoencoder import Autoencoder, Preprocess
-
-
-def l2_normalize(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
-    """Rows scaled to unit length, as float32 (the one home of L2 normalisation for numpy vectors)."""
-    x = np.asarray(x, dtype=np.float32)
-    if x.ndim == 1:
-        return x / max(float(np.linalg.norm(x)), eps)
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), eps)
+from stylist.models.fast import l2_normalize  # noqa: F401 - its home for numpy vectors; re-exported here
 
 
 def channels_last_on_cpu(module: torch.nn.Module | None, device: str) -> None:

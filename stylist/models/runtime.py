@@ -10,19 +10,16 @@ IoU ≥ 0.99; tests/stylist/models/test_runtime.py checks both).
 """
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import logging
 import os
 import shutil
 import threading
-import warnings
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
-import torch
 
 from stylist.config import Config
 
@@ -61,36 +58,9 @@ def chosen_runtime(config: Config) -> str:
     return runtime
 
 
-def weights_digest(module) -> str:
-    """sha1 over every tensor of a torch module (name, dtype, values): any change of weights changes it."""
-    h = hashlib.sha1()
-    for name, tensor in sorted(module.state_dict().items()):
-        h.update(name.encode())
-        h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()[:16]
-
-
 def cache_dir(config: Config) -> Path:
     path = config.cache_dir / "runtime"
     path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def export_onnx(module, example, path: Path) -> Path:
-    """Export ``module`` (batch axis dynamic) to ``path`` atomically; an existing file is reused."""
-    if path.exists():
-        return path
-    with _EXPORT_LOCK:
-        if path.exists():
-            return path
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        module = module.eval()
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice; it exports these fine
-            torch.onnx.export(module, (example,), str(tmp), input_names=["images"], output_names=["out"],
-                              dynamic_axes={"images": {0: "batch"}, "out": {0: "batch"}}, opset_version=OPSET,
-                              dynamo=False)
-        tmp.replace(path)
     return path
 
 
@@ -137,63 +107,6 @@ class OpenVinoRunner:
 
 def make_runner(path: Path, runtime: str, threads: int) -> Runner:
     return OpenVinoRunner(path, threads) if runtime == "openvino" else OrtRunner(path, threads)
-
-
-class EmbedOnly(torch.nn.Module):
-    """What serving runs of the autoencoder: encoder -> flat code (normalised by the caller)."""
-
-    def __init__(self, autoencoder):
-        super().__init__()
-        self.encoder = autoencoder.encoder
-
-    def forward(self, x):
-        return self.encoder(x).flatten(1)
-
-
-class ImageTower(torch.nn.Module):
-    """An open_clip model's image tower with its projection (``encode_image``), without the text tower."""
-
-    def __init__(self, clip_model):
-        super().__init__()
-        self.visual = clip_model.visual
-
-    def forward(self, x):
-        return self.visual(x)
-
-
-def _runner_for(module, size: int, name: str, config: Config, runtime: str) -> Runner | None:
-    """Export (once) and open a runner; any failure logs a warning and returns None (torch keeps serving)."""
-    try:
-        digest = weights_digest(module)
-        path = cache_dir(config) / f"{name}-{digest}.onnx"
-        export_onnx(module, torch.zeros(1, 3, size, size), path)
-        return make_runner(path, runtime, cpu_threads(config))
-    except Exception as exc:  # noqa: BLE001 - missing runtime, exporter limits: fall back, loudly
-        log.warning("%s: %s export/runtime unavailable (%s); serving with torch", name, runtime, exc)
-        return None
-
-
-def accelerate_embedder(embedder, config: Config) -> None:
-    """Give an ImageEmbedder a fast runner (in place) when the config's runtime is not torch."""
-    runtime = chosen_runtime(config)
-    if runtime == "torch":
-        return
-    module = EmbedOnly(copy.deepcopy(embedder.model).float().to(memory_format=torch.contiguous_format))
-    embedder.runner = _runner_for(module, embedder.preprocess.image_size, f"ae-{_safe(embedder.name)}",
-                                  config, runtime)
-
-
-def accelerate_clip(clip, config: Config) -> None:
-    """Give a ClipModel's image tower a fast runner (in place) when the config's runtime is not torch."""
-    runtime = chosen_runtime(config)
-    if runtime == "torch" or not hasattr(clip.model, "encode_image"):
-        return
-    size = _clip_size(clip)
-    if size is None:
-        return
-    module = ImageTower(clip.model)
-    module = copy.deepcopy(module).float().to(memory_format=torch.contiguous_format)
-    clip.image_runner = _runner_for(module, size, f"clip-{_safe(clip.name)}", config, runtime)
 
 
 def _clip_size(clip) -> int | None:
@@ -260,6 +173,29 @@ def load_fast_detector(weights: Path, config: Config, **kwargs):
     return OnnxDetector(runner, classes, name=Path(weights).stem, **kwargs)
 
 
-__all__ = ["RUNTIMES", "cpu_threads", "chosen_runtime", "weights_digest", "export_onnx", "OrtRunner",
-           "OpenVinoRunner", "accelerate_embedder", "accelerate_clip", "detector_export",
-           "load_fast_detector"]
+def file_key(path: Path) -> str:
+    """sha1 of a weight file's bytes: names its exports and manifests without loading it."""
+    return hashlib.sha1(Path(path).read_bytes()).hexdigest()[:16]
+
+
+def manifest_path(config: Config, kind: str, key: str) -> Path:
+    return cache_dir(config) / f"{kind}-{key}.json"
+
+
+def read_manifest(path: Path) -> dict | None:
+    """What an export needs to serve without torch (written at export time), or None."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if Path(data.get("onnx", "")).exists() else None
+
+
+def write_manifest(path: Path, data: dict) -> None:
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data))
+    tmp.replace(path)
+
+
+__all__ = ["RUNTIMES", "cpu_threads", "chosen_runtime", "OrtRunner", "OpenVinoRunner", "make_runner",
+           "detector_export", "load_fast_detector", "file_key", "manifest_path", "read_manifest", "write_manifest"]

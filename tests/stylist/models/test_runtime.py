@@ -136,3 +136,57 @@ def test_numpy_preprocessing_equals_torch_preprocessing(pair):
                                atol=1e-6)
     np.testing.assert_allclose(clip._numpy_batch(imgs), torch.stack([clip.preprocess(i) for i in imgs]).numpy(),
                                atol=1e-5)
+
+
+def test_later_loads_serve_from_the_export_without_torch(pair):
+    """Once exported, a new process loads detector, embedder and CLIP from the cache and searches
+    without importing torch; the vectors equal the torch model's and the index signature is unchanged."""
+    import subprocess
+    import sys
+
+    from stylist.models.signature import model_signature
+
+    home = pair["onnx"][1].runner.path.parents[2]
+    torch_sig = model_signature(pair["torch"][1], pair["torch"][2])
+    imgs = _pictures(3, seed=9)
+    for i, im in enumerate(imgs):
+        im.save(home / f"p{i}.png")
+    code = f"""
+import sys, json, numpy as np
+from PIL import Image
+from stylist.config import load_config
+from stylist.models import registry
+from stylist.models.signature import model_signature
+from pathlib import Path
+cfg = load_config(env={{}}, home=Path({str(home)!r})).replace(runtime="onnx", detect_conf=0.05)
+det, emb, clip = registry.load_detector(cfg), registry.load_embedder(cfg), registry.load_clip(cfg)
+imgs = [Image.open({str(home)!r} + f"/p{{i}}.png").convert("RGB") for i in range(3)]
+vecs = emb.embed(imgs)
+boxes = [len(det.detect(im)) for im in imgs]
+print(json.dumps({{"torch": "torch" in sys.modules, "types": [type(m).__name__ for m in (det, emb, clip)],
+                  "sig": model_signature(emb, clip), "vecs": vecs.tolist(), "boxes": boxes}}))
+"""
+    import json
+    import os
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=os.getcwd(),
+                         env={**os.environ, "PYTHONPATH": os.getcwd()})
+    assert out.returncode == 0, out.stderr[-2000:]
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["types"] == ["OnnxDetector", "OnnxEmbedder", "LazyClip"]
+    assert got["torch"] is False
+    assert got["sig"] == torch_sig  # an index built with torch still matches
+    ref = pair["torch"][1].embed(imgs)
+    assert (np.asarray(got["vecs"]) * ref).sum(1).min() >= COSINE_MIN
+    assert got["boxes"] == [len(pair["onnx"][0].detect(im)) for im in imgs]
+
+
+def test_lazy_clip_loads_torch_only_to_embed(pair):
+    from stylist.models.fast import LazyClip
+
+    home = pair["onnx"][1].runner.path.parents[2]
+    clip = registry.load_clip(load_config(env={}, home=home).replace(runtime="onnx"))
+    assert isinstance(clip, LazyClip) and not clip.loaded
+    assert clip.dim == pair["torch"][2].dim
+    np.testing.assert_allclose(clip.embed_texts(["red dress"]), pair["torch"][2].embed_texts(["red dress"]), atol=1e-5)
+    assert clip.loaded

@@ -80,6 +80,8 @@ def one_photo(stylist, data: bytes, text: str, novel: str, samples: dict) -> Non
         samples.setdefault("buttons: TOTAL", []).append(samples["buttons: decode"][-1] + samples["buttons: TOTAL (after decode)"][-1])
         item = photo.detections[0].index if photo.detections else None
         for label, words in (("tap 'in red' (cached words)", text), ("tap, novel words", novel)):
+            if words == novel:
+                stylist.vectors.clear_text()  # every shopper types something new: time the text encoder too
             stages = {}
             t = time.perf_counter()
             stylist.rank(photo, item, words, top_k=10, restrict_category=True, timings=stages)

@@ -29,7 +29,7 @@ from benchmarks.machine import machine_line, photos_from_crops  # noqa: E402
 
 
 def cli_wall(home: Path, photo: Path, runs: int) -> list[float]:
-    env = {**os.environ, "STYLIST_HOME": str(home), "STYLIST_DB": str(home / "chroma")}
+    env = {**os.environ, "STYLIST_HOME": str(home), "STYLIST_DB": str(home / "chroma"), "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-c", "from stylist.cli import main; import sys; sys.exit(main())", "search", str(photo),
            "--text", "in red"]
     times = []

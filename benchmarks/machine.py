@@ -20,7 +20,7 @@ def cores() -> int:
 
 def machine_line() -> str:
     """Date, CPU, cores usable, torch threads and load average: numbers mean nothing without them."""
-    import torch
+    import sys
 
     cpu = platform.processor() or platform.machine()
     try:
@@ -32,7 +32,8 @@ def machine_line() -> str:
         pass
     load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
     return (f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; {cpu}; {cores()} cores usable; "
-            f"torch threads {torch.get_num_threads()}; load average {load}")
+            f"torch threads {sys.modules['torch'].get_num_threads() if 'torch' in sys.modules else 'n/a (not loaded)'}; "
+            f"load average {load}")
 
 
 def pct(values: Sequence[float], q: float) -> float:

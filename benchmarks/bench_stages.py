@@ -73,7 +73,11 @@ def one_photo(stylist, data: bytes, text: str, novel: str, samples: dict) -> Non
     t = _lap(samples, "buttons: decode", t)
     if hasattr(stylist, "photo"):  # photo → buttons does the work once
         stages: dict[str, float] = {}
+        cpu = time.process_time()
         photo = stylist.photo(img, timings=stages)
+        # CPU seconds of all this process's threads: unlike wall time, barely moved by other jobs' load;
+        # on an idle machine with N cores the wall time is at least CPU / N
+        samples.setdefault("buttons: CPU time after decode (all threads)", []).append(time.process_time() - cpu)
         for k, v in stages.items():
             samples.setdefault(f"buttons: {k}", []).append(v)
         t = _lap(samples, "buttons: TOTAL (after decode)", t)
@@ -84,7 +88,9 @@ def one_photo(stylist, data: bytes, text: str, novel: str, samples: dict) -> Non
                 stylist.vectors.clear_text()  # every shopper types something new: time the text encoder too
             stages = {}
             t = time.perf_counter()
+            cpu = time.process_time()
             stylist.rank(photo, item, words, top_k=10, restrict_category=True, timings=stages)
+            samples.setdefault(f"{label}: CPU time", []).append(time.process_time() - cpu)
             for k, v in stages.items():
                 samples.setdefault(f"{label}: {k}", []).append(v)
             _lap(samples, f"{label}: TOTAL", t)

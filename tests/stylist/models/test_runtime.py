@@ -190,3 +190,12 @@ def test_lazy_clip_loads_torch_only_to_embed(pair):
     assert clip.dim == pair["torch"][2].dim
     np.testing.assert_allclose(clip.embed_texts(["red dress"]), pair["torch"][2].embed_texts(["red dress"]), atol=1e-5)
     assert clip.loaded
+
+
+def test_torch_free_preprocessing_equals_the_autoencoders():
+    from stylist.models.autoencoder import Preprocess
+    from stylist.models.fast import SquarePreprocess
+
+    imgs = _pictures(6, seed=11)
+    for bg in ((255, 255, 255), (0, 0, 0)):
+        np.testing.assert_array_equal(SquarePreprocess(128, bg).batch(imgs), Preprocess(128, bg).batch(imgs))

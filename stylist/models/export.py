@@ -61,6 +61,61 @@ class EmbedOnly(torch.nn.Module):
         return self.encoder(x).flatten(1)
 
 
+class TextTower(torch.nn.Module):
+    """An open_clip model's text tower with its projection (``encode_text``): token ids in, vector out."""
+
+    def __init__(self, clip_model):
+        super().__init__()
+        self.text = clip_model.text
+
+    def forward(self, ids):
+        return self.text(ids)
+
+
+PROBE_TEXTS = ("in red", "soft leather with stitched trim", "Crimson  sneakers under $50!", "a very long description "
+               "of a floral summer dress with puffed sleeves, a square neckline and a tiered midi skirt in pale blue",
+               "café crème", "t-shirt", "")
+
+
+def _text_export(clip, config: Config) -> dict | None:
+    """Export the text tower and check that the torch-free tokenizer gives the same ids and the ONNX model the
+    same vectors on probe texts; the manifest's text fields, or None (words then need torch)."""
+    tok = getattr(clip, "tokenizer", None)
+    folder = getattr(getattr(tok, "tokenizer", None), "name_or_path", "")
+    tokenizer_json = Path(folder) / "tokenizer.json"
+    if (type(tok).__name__ != "HFTokenizer" or getattr(tok, "tokenizer_mode", "") or tok.strip_sep_token
+            or tok.clean_fn.__name__ != "_clean_whitespace" or not tokenizer_json.exists()
+            or not hasattr(clip.model, "text")):
+        return None
+    from stylist.models.fast import TextRunner
+
+    try:
+        module = TextTower(copy.deepcopy(clip.model).float()).eval()
+        ids = tok(list(PROBE_TEXTS))
+        path = cache_dir(config) / f"text-{_safe(clip.name)}-{weights_digest(module)}.onnx"
+        if not path.exists():
+            with _EXPORT_LOCK, torch.no_grad(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                tmp = path.with_suffix(f".{os.getpid()}.tmp")
+                torch.onnx.export(module, (ids,), str(tmp), input_names=["ids"], output_names=["out"],
+                                  dynamic_axes={"ids": {0: "batch"}, "out": {0: "batch"}}, opset_version=OPSET,
+                                  dynamo=False)
+                tmp.replace(path)
+        fields = {"text_onnx": str(path), "tokenizer_json": str(tokenizer_json),
+                  "context_length": int(tok.context_length), "pad_id": int(tok.tokenizer.pad_token_id or 0)}
+        runner = TextRunner(make_runner(path, "onnx", cpu_threads(config)), fields)  # ids in: ONNX Runtime
+        same_ids = bool((runner.tokenize(list(PROBE_TEXTS)) == ids.numpy()).all())
+        cos = (runner(list(PROBE_TEXTS)) * clip.embed_texts(list(PROBE_TEXTS))).sum(1).min()
+        if not same_ids or cos < 0.999:
+            log.warning("text tower export differs from torch (ids equal: %s, cosine %.5f); words stay on torch",
+                        same_ids, cos)
+            return None
+        return fields
+    except Exception as exc:  # noqa: BLE001 - words then load torch, as before
+        log.warning("text tower: ONNX export unavailable (%s); words need torch", exc)
+        return None
+
+
 class ImageTower(torch.nn.Module):
     """An open_clip model's image tower with its projection (``encode_image``), without the text tower."""
 
@@ -116,6 +171,7 @@ def accelerate_clip(clip, config: Config, key: str | None = None) -> None:
     if clip.image_runner is not None and key is not None:
         from stylist.vocabulary import text_digest
 
+        text = _text_export(clip, config) or {}
         write_manifest(manifest_path(config, "clip", key), {
             "name": clip.name, "dim": clip.dim, "visual_digest": params_digest(getattr(clip.model, "visual", clip.model)),
-            "text_digest": text_digest(clip), "onnx": str(clip.image_runner.path)})
+            "text_digest": text_digest(clip), "onnx": str(clip.image_runner.path), **text})

@@ -68,12 +68,46 @@ class OnnxEmbedder:
         return l2_normalize(np.concatenate(out))
 
 
+def clean_text(text: str) -> str:
+    """open_clip's "whitespace" cleaning of a prompt: fix mojibake, unescape HTML twice, collapse spaces."""
+    import html
+
+    import ftfy
+
+    text = html.unescape(html.unescape(ftfy.fix_text(text))).strip()
+    return " ".join(text.split()).strip()
+
+
+class TextRunner:
+    """CLIP's text tower from its ONNX export with the model's own tokenizer.json (the ``tokenizers`` library,
+    no transformers/torch): same ids as open_clip's HFTokenizer and same vectors (checked at export time)."""
+
+    def __init__(self, runner, fields: dict):
+        from tokenizers import Tokenizer
+
+        self.runner = runner
+        self.context_length = int(fields["context_length"])
+        self.tokenizer = Tokenizer.from_file(fields["tokenizer_json"])
+        self.tokenizer.enable_truncation(max_length=self.context_length)
+        self.tokenizer.enable_padding(length=self.context_length, pad_id=int(fields["pad_id"]))
+
+    def tokenize(self, texts: Sequence[str]) -> np.ndarray:
+        encoded = self.tokenizer.encode_batch([clean_text(t) for t in texts])
+        return np.asarray([e.ids for e in encoded], dtype=np.int64)
+
+    def __call__(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 0), np.float32)
+        return l2_normalize(self.runner.session.run(None, {"ids": self.tokenize(texts)})[0])
+
+
 class LazyClip:
     """A CLIP that knows its name, size and weight digests from the manifest and loads the torch model
     (``load``) only when text or images must actually be embedded."""
 
-    def __init__(self, manifest: dict, load: Callable[[], object]):
+    def __init__(self, manifest: dict, load: Callable[[], object], text: "TextRunner | None" = None):
         self.name = manifest["name"]
+        self.text_runner = text  # words without torch, when the text tower was exported
         self._dim = int(manifest["dim"])
         self.visual_digest = manifest["visual_digest"]
         self.text_digest = manifest["text_digest"]
@@ -98,6 +132,8 @@ class LazyClip:
         return self._real is not None
 
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        if self.text_runner is not None:
+            return self.text_runner(list(texts))
         return self.real.embed_texts(texts)
 
     def embed_images(self, imgs: Sequence[Image.Image]) -> np.ndarray:

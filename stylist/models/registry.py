@@ -164,7 +164,14 @@ def load_clip(config: Config):
             clip.image_runner = served[0]
             return clip
 
-        return LazyClip(served[1], load)
+        text = None
+        if served[1].get("text_onnx") and Path(served[1]["text_onnx"]).exists():
+            from stylist.models import runtime
+            from stylist.models.fast import TextRunner
+
+            text_model = runtime.make_runner(Path(served[1]["text_onnx"]), "onnx", runtime.cpu_threads(config))
+            text = TextRunner(text_model, served[1])
+        return LazyClip(served[1], load, text)
     clip = _seeded(lambda: _torch_clip(config))
     from stylist.models.export import accelerate_clip
 

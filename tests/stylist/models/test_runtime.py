@@ -163,8 +163,10 @@ det, emb, clip = registry.load_detector(cfg), registry.load_embedder(cfg), regis
 imgs = [Image.open({str(home)!r} + f"/p{{i}}.png").convert("RGB") for i in range(3)]
 vecs = emb.embed(imgs)
 boxes = [len(det.detect(im)) for im in imgs]
+words = clip.embed_texts(["soft leather with stitched trim", "in red"])
 print(json.dumps({{"torch": "torch" in sys.modules, "types": [type(m).__name__ for m in (det, emb, clip)],
-                  "sig": model_signature(emb, clip), "vecs": vecs.tolist(), "boxes": boxes}}))
+                  "sig": model_signature(emb, clip), "vecs": vecs.tolist(), "boxes": boxes,
+                  "words": words.tolist()}}))
 """
     import json
     import os
@@ -179,16 +181,23 @@ print(json.dumps({{"torch": "torch" in sys.modules, "types": [type(m).__name__ f
     ref = pair["torch"][1].embed(imgs)
     assert (np.asarray(got["vecs"]) * ref).sum(1).min() >= COSINE_MIN
     assert got["boxes"] == [len(pair["onnx"][0].detect(im)) for im in imgs]
+    words = pair["torch"][2].embed_texts(["soft leather with stitched trim", "in red"])
+    assert (np.asarray(got["words"]) * words).sum(1).min() >= COSINE_MIN  # words without torch too
 
 
-def test_lazy_clip_loads_torch_only_to_embed(pair):
+def test_lazy_clip_loads_torch_only_for_images(pair):
     from stylist.models.fast import LazyClip
 
     home = pair["onnx"][1].runner.path.parents[2]
     clip = registry.load_clip(load_config(env={}, home=home).replace(runtime="onnx"))
-    assert isinstance(clip, LazyClip) and not clip.loaded
+    assert isinstance(clip, LazyClip) and not clip.loaded and clip.text_runner is not None
     assert clip.dim == pair["torch"][2].dim
-    np.testing.assert_allclose(clip.embed_texts(["red dress"]), pair["torch"][2].embed_texts(["red dress"]), atol=1e-5)
+    texts = ["red dress", "Crimson  sneakers under $50!", "café crème " * 20]
+    np.testing.assert_array_equal(clip.text_runner.tokenize(texts), pair["torch"][2].tokenizer(texts).numpy())
+    np.testing.assert_allclose(clip.embed_texts(texts), pair["torch"][2].embed_texts(texts), atol=1e-4)
+    assert not clip.loaded  # words went through the ONNX text tower
+    imgs = _pictures(2, seed=3)
+    np.testing.assert_allclose(clip.embed_images(imgs), pair["torch"][2].embed_images(imgs), atol=1e-4)
     assert clip.loaded
 
 

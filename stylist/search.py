@@ -75,7 +75,7 @@ class Photo:
     shopper's session so that a tap only re-ranks (``Stylist.rank``). ``items`` is keyed by detection
     index, and by None for the whole photo (searched up front only when nothing was detected)."""
 
-    image: Image.Image
+    image: Image.Image | None  # None once a caller keeps the pixels elsewhere (see ``Stylist.rank``)
     detections: list[Detection]
     items: dict[int | None, Candidates]
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -221,10 +221,11 @@ class Stylist:
         return Photo(img, detections, {(c.detection.index if c.detection else None): c for c in found})
 
     def rank(self, photo: Photo, item: int | None = None, text: str | None = None, top_k: int = 10, offset: int = 0,
-             mode: str = "full", restrict_category: bool = False,
-             timings: dict[str, float] | None = None) -> ItemResult:
+             mode: str = "full", restrict_category: bool = False, timings: dict[str, float] | None = None,
+             image: Image.Image | None = None) -> ItemResult:
         """Products for one item of an analysed ``photo`` (None = the whole photo), refined by ``text``:
-        the same ranking as ``search_item``, from the candidates the photo already holds."""
+        the same ranking as ``search_item``, from the candidates the photo already holds. ``image`` stands in
+        for ``photo.image`` when the caller dropped the pixels (only needed for an item not searched yet)."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
         clock = _Clock(timings)
@@ -234,8 +235,10 @@ class Stylist:
                 detection = next((d for d in photo.detections if d.index == item), None)
                 if item is not None and detection is None:
                     raise UnknownItemError(f"item {item} does not exist in this photo")
-                cand = self._candidates(photo.image, [detection], max(self.config.candidates, offset + top_k),
-                                        clock)[0]
+                pixels = image if image is not None else photo.image
+                if pixels is None:
+                    raise ValueError("this photo's pixels were dropped: pass image= to search a new item of it")
+                cand = self._candidates(pixels, [detection], max(self.config.candidates, offset + top_k), clock)[0]
                 photo.items[item] = cand
             return self._rank(cand, text, top_k, offset, mode, restrict_category, clock)
 

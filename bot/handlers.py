@@ -95,7 +95,6 @@ async def on_photo(update: Update, context: Context) -> None:
             await message.reply_text(views.bad_image(str(exc)))
             return
         found = await asyncio.to_thread(stylist.photo, image)  # detect + every item's candidates, once
-        found.image = None  # the session keeps the photo (on disk); taps re-rank the candidates without it
         detections = found.detections
         caption = (message.caption or "").strip()[:MAX_WORDS_CHARS] or None
         session = await _sessions(context).start_with_photo(_key(update), image, detections=detections, text=caption)
@@ -138,7 +137,7 @@ async def _download(message: Message, file_id: str, context: Context) -> bytes |
 
 async def _search_and_send(chat_id: int, session: Session, context: Context, show_action: bool = True) -> None:
     """Run the session's current search (item, whole photo or text) for one page and send it. A photo's kept
-    candidates are re-ranked without touching its pixels; after a restart (none kept) the photo is searched."""
+    candidates (in memory, with its pixels) are re-ranked; after a restart (none kept) the photo is searched."""
     stylist, page = context.bot_data.stylist, context.bot_data.page_size
     found = session.candidates
     image = session.image if found is None else None
@@ -146,10 +145,9 @@ async def _search_and_send(chat_id: int, session: Session, context: Context, sho
     async with chat_action(context.bot, chat_id, action) if show_action else contextlib.nullcontext():
         if found is not None:
             item = session.item if session.choice is Choice.ITEM else None
-            whole = session.image if item not in found.items else None  # the whole photo: first time only
             result = await asyncio.to_thread(
                 stylist.rank, found, item, text=session.text, top_k=page + 1, offset=session.offset,
-                restrict_category=True, image=whole,  # the album matches the tapped button
+                restrict_category=True,  # the album matches the tapped button
             )
         elif image is None:
             result = await asyncio.to_thread(stylist.search_text, session.text, top_k=page + 1, offset=session.offset)

@@ -96,21 +96,24 @@ def _build(store: CatalogStore, catalog: str | Path, products: ProductEmbedder, 
     store.set_models({**products.models_info(), "signature": signature if consistent else signature + UNFINISHED})
     batch_size = max(1, min(batch_size, writer.batch_size))
     bar = tqdm(total=len(todo), desc="indexing", unit="item", disable=not progress or not todo)
-    # three things overlap: the next batch decodes (reader threads), this batch's metadata (colour from
-    # pixels) is worked out in a helper thread while the encoders run, and the previous batch is written
-    # to Chroma in the background; one write in flight at a time keeps memory flat and the order intact
-    with ThreadPoolExecutor(1) as meta_pool, ThreadPoolExecutor(1) as write_pool:
+    # the next batch decodes in reader threads while this one is embedded, and this batch's colours (pixels +
+    # CLIP's second opinion) and its Chroma write run in a background thread while the next batch is
+    # embedded; one write in flight at a time keeps memory flat and the order intact
+    def colour_and_write(good, visual, clip_vecs):
+        colors = products.colors([row.item for row, _ in good], [img for _, img in good], clip_vecs)
+        metas = [product_metadata(row.item, img, row.fingerprint, c) for (row, img), c in zip(good, colors)]
+        writer.write([row.item.id for row, _ in good], visual, clip_vecs, metas)
+
+    with ThreadPoolExecutor(1) as write_pool:
         writing = None
         for batch in decode_batches(todo, batch_size, max_pixels, min_side=DECODE_MIN_SIDE):
             good = [(row, img) for row, img, err in batch if img is not None]
             report.rejected += [_reject(row, err) for row, img, err in batch if img is None]
             if good:
-                metas = meta_pool.submit(lambda g=good: [product_metadata(r.item, im, r.fingerprint) for r, im in g])
                 visual, clip_vecs = products.embed([img for _, img in good])
-                ids = [row.item.id for row, _ in good]
                 if writing is not None:
                     writing.result()
-                writing = write_pool.submit(writer.write, ids, visual, clip_vecs, metas.result())
+                writing = write_pool.submit(colour_and_write, good, visual, clip_vecs)
                 for row, _ in good:
                     if row.item.id in present:
                         report.updated += 1

@@ -21,7 +21,7 @@ from stylist.colors import color_family, family_members
 from stylist.config import Config
 from stylist.errors import EmptyIndexError, IndexUnavailableError
 from stylist.results import ParsedQuery
-from stylist.schema import CLIP_SUFFIX, META_KEYS, VISUAL_SUFFIX
+from stylist.schema import CLIP_SUFFIX, META_KEYS, NUMERIC_META_KEYS, VISUAL_SUFFIX
 
 VISUAL, CLIP = "visual", "clip"
 COUNT_TTL_S = 5.0  # a query trusts a collection count this old (writes in this process reset it)
@@ -30,7 +30,7 @@ COUNT_TTL_S = 5.0  # a query trusts a collection count this old (writes in this 
 UNFINISHED = " (unfinished build)"
 # The CLIP collection keeps only what its `where` filters and the resume check need; the visual
 # collection holds the full metadata (saves ~0.4 KB per product on disk).
-CLIP_META_KEYS = ("category", "color", "price")  # what text-only search filters on; nothing for display
+CLIP_META_KEYS = ("category", "color", "color_confidence", "price")  # text-only search's filters; no fingerprint
 # sync_threshold: Chroma keeps every written vector a second time in its sqlite log until the HNSW index
 # is persisted (by default every 1,000 writes); persisting every 256 leaves at most that many duplicates
 # on disk after a build (was ~3.4 MB per 11k products) at no measurable cost to the build.
@@ -47,7 +47,8 @@ class Hit:
 
 
 def where_filter(query: ParsedQuery | None, categories: Sequence[str], colors: bool) -> dict | None:
-    """A Chroma ``where`` for the hard/structured wishes: category, colour family (when ``colors``), price."""
+    """A Chroma ``where`` for the hard/structured wishes: category, colour family (when ``colors``), price,
+    and the excluded categories and colour families ("no heels" must not fetch only heels)."""
     clauses: list[dict] = []
     if categories:
         clauses.append({"category": {"$in": list(categories)}})
@@ -59,6 +60,11 @@ def where_filter(query: ParsedQuery | None, categories: Sequence[str], colors: b
             clauses.append({"price": {"$lte": float(query.max_price)}})
         if query.min_price is not None:
             clauses.append({"price": {"$gte": float(query.min_price)}})
+        if query.exclude_categories:
+            clauses.append({"category": {"$nin": list(query.exclude_categories)}})
+        if query.exclude_colors:
+            names = sorted({m for c in query.exclude_colors for m in family_members(color_family(c) or c)})
+            clauses.append({"color": {"$nin": names}})
     if not clauses:
         return None
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
@@ -94,14 +100,15 @@ def _guard(location: str) -> Iterator[None]:
 
 
 def clean_metadata(meta: Mapping[str, object]) -> dict:
-    """Only META_KEYS; strings for text, float price. Unknown values are left out (Chroma stores no None,
-    and every stored key costs a row plus index entries on disk: readers use ``meta.get(key, "")``)."""
+    """Only META_KEYS; strings for text, floats for NUMERIC_META_KEYS (price, colour confidence). Unknown
+    values are left out (Chroma stores no None, and every stored key costs a row plus index entries on
+    disk: readers use ``meta.get(key, "")``)."""
     out: dict[str, object] = {}
     for key in META_KEYS:
         value = meta.get(key)
         if value is None or value == "":
             continue
-        out[key] = float(value) if key == "price" else str(value)  # type: ignore[arg-type]
+        out[key] = float(value) if key in NUMERIC_META_KEYS else str(value)  # type: ignore[arg-type]
     return out
 
 

@@ -158,11 +158,14 @@ def webhook_options(webhook_url: str, listen: str, port: int) -> dict:
 
 
 def warm_up(stylist: "Stylist") -> None:
-    """Run the detector once so the first shopper does not pay for its lazy set-up (~1 s on a CPU)."""
+    """Run the detector once so the first shopper does not pay for its lazy set-up (~1 s on a CPU), and
+    load the refinement vocabulary's CLIP text vectors so a tap with "in red" never waits for the encoder."""
     from PIL import Image
 
     try:
         stylist.detect_items(Image.new("RGB", (256, 256), "white"))
+        stylist.warm_vocabulary()
+        stylist.warm_filters()
     except Exception as exc:  # noqa: BLE001 - a failed warm-up only costs the first shopper time
         log.warning("warm-up failed (%s); continuing", type(exc).__name__)
 

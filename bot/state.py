@@ -24,7 +24,7 @@ from stylist.config import Config
 from stylist.results import Detection
 
 if TYPE_CHECKING:
-    from stylist.search import Stylist
+    from stylist.search import Photo, Stylist
 
 Key = tuple[int, int]  # (user id, chat id)
 SESSIONS = "sessions"  # the user_data key holding that user's sessions by chat id
@@ -52,6 +52,9 @@ class Session:
     last_seen: float = 0.0  # wall-clock seconds: still meaningful after a restart
     _image: Image.Image | None = field(default=None, repr=False, compare=False)  # without a PhotoStore
     _photos: PhotoStore | None = field(default=None, repr=False, compare=False)
+    # the photo's candidates (Stylist.photo), so a tap only re-ranks; kept in memory, not persisted (after a
+    # restart a tap searches the photo from disk again)
+    candidates: "Photo | None" = field(default=None, repr=False, compare=False)
 
     @property
     def image(self) -> Image.Image | None:
@@ -77,7 +80,7 @@ class Session:
 
     def __getstate__(self) -> dict[str, Any]:
         """Persisted without pixels or the store: the photo is on disk under its name."""
-        return {**self.__dict__, "_image": None, "_photos": None}
+        return {**self.__dict__, "_image": None, "_photos": None, "candidates": None}
 
 
 class SessionStore:

@@ -12,6 +12,7 @@ half re-embedded after a model change is never searched as if it were consistent
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from tqdm import tqdm
@@ -59,12 +60,15 @@ class BuildReport:
         return text
 
 
+DECODE_MIN_SIDE = 256  # JPEGs decode at a reduced scale down to this short side (both encoders read ≤ 128 px)
+
+
 def _reject(row: ProductRow, reason: str) -> Reject:
     return Reject(row.item.line, row.item.id, reason, row.item.image)
 
 
 def build_index(config: Config, catalog: str | Path, embedder, clip, *, store: CatalogStore | None = None,
-                batch_size: int = 128, prune: bool = False, progress: bool = True) -> BuildReport:
+                batch_size: int = 256, prune: bool = False, progress: bool = True) -> BuildReport:
     """Index (or update) every product of ``catalog`` into the store named by ``config``."""
     start = time.perf_counter()
     folder = store.path if store is not None else (None if config.chroma_url else config.db_dir)
@@ -92,20 +96,32 @@ def _build(store: CatalogStore, catalog: str | Path, products: ProductEmbedder, 
     store.set_models({**products.models_info(), "signature": signature if consistent else signature + UNFINISHED})
     batch_size = max(1, min(batch_size, writer.batch_size))
     bar = tqdm(total=len(todo), desc="indexing", unit="item", disable=not progress or not todo)
-    for batch in decode_batches(todo, batch_size, max_pixels):
-        good = [(row, img) for row, img, err in batch if img is not None]
-        report.rejected += [_reject(row, err) for row, img, err in batch if img is None]
-        if good:
-            visual, clip_vecs = products.embed([img for _, img in good])
-            colors = products.colors([row.item for row, _ in good], [img for _, img in good], clip_vecs)
-            metas = [product_metadata(row.item, img, row.fingerprint, c) for (row, img), c in zip(good, colors)]
-            writer.write([row.item.id for row, _ in good], visual, clip_vecs, metas)
-            for row, _ in good:
-                if row.item.id in present:
-                    report.updated += 1
-                else:
-                    report.added += 1
-        bar.update(len(batch))
+    # the next batch decodes in reader threads while this one is embedded, and this batch's colours (pixels +
+    # CLIP's second opinion) and its Chroma write run in a background thread while the next batch is
+    # embedded; one write in flight at a time keeps memory flat and the order intact
+    def colour_and_write(good, visual, clip_vecs):
+        colors = products.colors([row.item for row, _ in good], [img for _, img in good], clip_vecs)
+        metas = [product_metadata(row.item, img, row.fingerprint, c) for (row, img), c in zip(good, colors)]
+        writer.write([row.item.id for row, _ in good], visual, clip_vecs, metas)
+
+    with ThreadPoolExecutor(1) as write_pool:
+        writing = None
+        for batch in decode_batches(todo, batch_size, max_pixels, min_side=DECODE_MIN_SIDE):
+            good = [(row, img) for row, img, err in batch if img is not None]
+            report.rejected += [_reject(row, err) for row, img, err in batch if img is None]
+            if good:
+                visual, clip_vecs = products.embed([img for _, img in good])
+                if writing is not None:
+                    writing.result()
+                writing = write_pool.submit(colour_and_write, good, visual, clip_vecs)
+                for row, _ in good:
+                    if row.item.id in present:
+                        report.updated += 1
+                    else:
+                        report.added += 1
+            bar.update(len(batch))
+        if writing is not None:
+            writing.result()
     bar.close()
     if prune:
         catalog_ids = {r.item.id for r in rows} | {r.id for r in report.rejected}

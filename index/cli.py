@@ -38,7 +38,7 @@ def build(argv: list[str]) -> int:
         epilog=f"exit status: 0 every row indexed; {EXIT_REJECTED} indexed, but some rows were rejected "
                "(listed in the rejects CSV); 1 the build could not run (message on stderr)")
     p.add_argument("catalog", help="catalog CSV (id,image[,name,category,color,price,url,style_id])")
-    p.add_argument("--batch", type=int, default=128, help="products embedded per batch (default 128)")
+    p.add_argument("--batch", type=int, default=256, help="products embedded per batch (default 256)")
     p.add_argument("--prune", action="store_true", help="also remove indexed products that are not in the CSV")
     p.add_argument("--rejects", type=Path, default=None,
                    help="where to write the rejected rows (default: <collection>-rejects.csv beside the index)")

@@ -75,5 +75,5 @@ def product_metadata(item: CatalogItem, image: Image.Image, fingerprint: str,
         color, confidence = pixel_color or (dominant_color(image, category=category), None)
     return {"name": item.name or item.id, "category": category, "color": color,
             "color_source": "catalog" if item.color else "pixels", "color_confidence": confidence,
-            "price": item.price, "url": item.url, "style_id": item.style_id, "image": item.image,
+            "price": item.price, "url": item.url, "image": item.image,
             "fingerprint": fingerprint}

@@ -52,6 +52,8 @@ class Config:
     clip_model: str = "fashion-lite"  # STYLIST_CLIP_MODEL: registry name or any open_clip model name / hf-hub:...
     clip_pretrained: str | None = None  # STYLIST_CLIP_PRETRAINED: open_clip pretrained tag or checkpoint path
     device: str = "cpu"  # STYLIST_DEVICE
+    runtime: str = "auto"  # STYLIST_RUNTIME: torch | onnx | openvino | auto (ONNX Runtime when installed) on CPU
+    threads: int = 0  # STYLIST_THREADS: threads per inference; 0 = the cores this process may use
     detect_conf: float = 0.25  # STYLIST_DETECT_CONF
     imgsz: int = 512  # STYLIST_IMGSZ: detector serving size
     max_pixels: int = 40_000_000  # STYLIST_MAX_PIXELS: larger images are refused (decompression bombs)
@@ -94,6 +96,8 @@ _ENV: dict[str, tuple[str, type]] = {
     "STYLIST_CLIP_MODEL": ("clip_model", str),
     "STYLIST_CLIP_PRETRAINED": ("clip_pretrained", str),
     "STYLIST_DEVICE": ("device", str),
+    "STYLIST_RUNTIME": ("runtime", str),
+    "STYLIST_THREADS": ("threads", int),
     "STYLIST_DETECT_CONF": ("detect_conf", float),
     "STYLIST_IMGSZ": ("imgsz", int),
     "STYLIST_MAX_PIXELS": ("max_pixels", int),

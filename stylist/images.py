@@ -57,8 +57,13 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
-def load_image(source: bytes | str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
-    """Decode ``source`` into an upright RGB image, or raise ``BadImageError`` with a readable reason."""
+def load_image(source: bytes | str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, min_side: int | None = None
+               ) -> Image.Image:
+    """Decode ``source`` into an upright RGB image, or raise ``BadImageError`` with a readable reason.
+
+    ``min_side``: the caller needs no more than this many pixels on the short side, so a JPEG may be decoded
+    at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling, several times faster) as long as both sides stay at
+    least ``min_side`` (never smaller than asked). Other formats decode at full size."""
     name = "the image"
     if isinstance(source, (str, Path)):
         path = Path(source)
@@ -82,6 +87,9 @@ def load_image(source: bytes | str | Path, max_pixels: int = DEFAULT_MAX_PIXELS)
                 f"{name} is too large ({img.width}×{img.height} pixels; the limit is {max_pixels:,} pixels)"
             )
         img.seek(0)  # animated GIF / WebP / APNG: the first frame
+        if min_side and img.format == "JPEG" and min(img.size) > 2 * min_side:
+            scale = min(img.size) / min_side
+            img.draft("RGB", (max(1, int(img.width / scale)), max(1, int(img.height / scale))))
         img.load()
         img = ImageOps.exif_transpose(img) or img  # boxes must match the upright picture
         img = _to_rgb(img)

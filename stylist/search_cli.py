@@ -14,6 +14,9 @@ from stylist.errors import StylistError
 from stylist.results import ItemResult, detection_json
 
 
+WARM_FROM = 3  # photos in one run from which holding the filter fields in memory pays off
+
+
 def _items(raw: str | None) -> list[int] | str | None:
     if raw is None or raw == "all":
         return raw
@@ -73,6 +76,9 @@ def main(argv: list[str]) -> int:
         print(f"stylist search: {exc}", file=sys.stderr)
         return 1
     jobs = args.images or [None]
+    stylist.warm_vocabulary(compute=False)  # common words' text vectors, if a bot or an earlier run made them
+    if len(args.images) > WARM_FROM and args.text:
+        stylist.warm_filters()  # many photos with words: filtered neighbours from memory pay off
     for image in jobs:
         try:
             if image is None:

@@ -66,14 +66,20 @@ def test_an_exception_inside_a_search_is_logged_once_apologised_and_isolated(run
                                                                              monkeypatch, caplog):
     broken = detector.register(make_board([("Dresses", "green")], (634, 300)))
     fine = [detector.register(make_board([("Shoes", "black")], (635 + i, 300))) for i in range(3)]
-    real_search = tiny_stylist.search_item
+    real_search, real_photo = tiny_stylist.search_item, tiny_stylist.photo
 
     def search_item(img, *args, **kwargs):
         if img.size == broken.size:
             raise ZeroDivisionError("ranking blew up")
         return real_search(img, *args, **kwargs)
 
+    def photo(img, *args, **kwargs):  # a photo is searched once when it arrives (Stylist.photo)
+        if img.size == broken.size:
+            raise ZeroDivisionError("ranking blew up")
+        return real_photo(img, *args, **kwargs)
+
     monkeypatch.setattr(tiny_stylist, "search_item", search_item)
+    monkeypatch.setattr(tiny_stylist, "photo", photo)
 
     async def scenario(fake, app):
         victim, others = Shopper(fake, 510), [Shopper(fake, 511 + i) for i in range(3)]

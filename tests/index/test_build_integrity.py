@@ -77,7 +77,11 @@ def test_kill_9_mid_build_then_rerun_is_exact(tmp_path, stylist_home, models, ca
     del store
     assert stylist_main(["index", "build", str(catalog), "--quiet"]) == 0  # the lock died with the builder
     out = capsys.readouterr().out
-    assert f"{len(ids) - survived} added, 0 updated, {survived} unchanged, 0 rejected" in out
+    # the builder writes one batch in the background while it embeds the next, so the kill may land between
+    # a batch's CLIP and visual writes: those products (at most one batch of 16) are redone as "updated"
+    added, updated, unchanged = (int(re.search(rf"(\d+) {word}", out).group(1)) for word in ("added", "updated", "unchanged"))
+    assert added + updated == len(ids) - survived and updated <= 16 and unchanged == survived
+    assert "0 rejected" in out
     from index.embedder import ProductEmbedder
 
     _assert_complete(config, ids, ProductEmbedder(*models).signature)

@@ -39,7 +39,8 @@ def test_embedded_roundtrip_cosine_and_metadata(store):
     assert store.clip.name == "t-cat-clip"
     hits = store.query(VISUAL, vis[4], 3)
     assert hits[0].id == "p4" and hits[0].similarity == pytest.approx(1.0, abs=1e-4)
-    assert set(hits[0].meta) <= {"name", "category", "color", "price", "url", "style_id", "image", "fingerprint"}
+    assert set(hits[0].meta) <= {"name", "category", "color", "price", "url", "image", "fingerprint", "color_source",
+                                 "color_confidence"}
     assert "price" not in store.query(VISUAL, vis[3], 1)[0].meta  # unknown price is absent, not None
     assert store.query(CLIP, clip[7], 1)[0].id == "p7"
     got = store.vectors(CLIP, ["p2", "p0"])
@@ -103,7 +104,7 @@ def test_real_chroma_server(tmp_path):
 def test_clip_collection_keeps_slim_metadata(store):
     _fill(store, 3)
     meta = store.clip.get(ids=["p1"], include=["metadatas"])["metadatas"][0]
-    assert set(meta) <= {"category", "color", "price", "fingerprint"} and meta["fingerprint"] == "fp1"
+    assert set(meta) <= {"category", "color", "color_confidence", "price"} and meta["category"]
     assert store.metadatas(["p1", "zz"])["p1"]["image"] == "/x/1.png"
 
 

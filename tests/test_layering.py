@@ -5,7 +5,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-OUTER = {"bot", "index", "training", "benchmarks", "tests"}
+OUTER = {"bot", "index", "training", "benchmarks", "tests", "web"}
 
 
 def _imports(path: Path) -> set[str]:
@@ -32,7 +32,7 @@ def test_stylist_core_imports_nothing_outward():
 
 def test_only_config_reads_the_environment():
     readers = []
-    for package in ("stylist", "bot", "index", "training"):
+    for package in ("stylist", "bot", "index", "training", "web"):
         for path in (ROOT / package).rglob("*.py"):
             text = path.read_text(encoding="utf-8")
             if ("os.environ" in text or "getenv(" in text) and path != ROOT / "stylist" / "config.py":
@@ -42,9 +42,21 @@ def test_only_config_reads_the_environment():
 
 def test_every_module_opens_with_a_docstring():
     missing = []
-    for package in ("stylist", "bot", "index", "training"):
+    for package in ("stylist", "bot", "index", "training", "web"):
         for path in (ROOT / package).rglob("*.py"):
             tree = ast.parse(path.read_text(encoding="utf-8"))
             if path.stat().st_size and ast.get_docstring(tree) is None:
                 missing.append(str(path.relative_to(ROOT)))
     assert missing == []
+
+
+def test_nothing_but_tests_imports_the_web_layer():
+    """web/ (playground, HTTP API) is the outermost layer: the bot, the index and training stay free of it."""
+    offenders = {}
+    for package in ("stylist", "bot", "index", "training"):
+        for path in (ROOT / package).rglob("*.py"):
+            if path == ROOT / "stylist" / "cli.py":
+                continue  # the command table names sub-commands by string
+            if "web" in _imports(path):
+                offenders[str(path.relative_to(ROOT))] = "web"
+    assert offenders == {}

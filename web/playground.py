@@ -1,0 +1,159 @@
+"""``stylist playground [--port P] [--catalog CSV]``: the real bot, in a browser, with nothing to register.
+
+One local server on 127.0.0.1 serves three things on one port:
+  * the Bot API (web.botapi) — the real ``bot/`` Application (``build_application``) polls it, pointed
+    there by ``base_url`` / ``base_file_url`` exactly as it would be at a self-hosted telegram-bot-api;
+  * the chat page (web/static, plain HTML + JS) and its relay (web.chat), which plays the Telegram app;
+  * the search HTTP API (web.api): ``POST /api/search`` and friends.
+So the playground *is* the bot: every answer the page shows was decided by ``bot/`` and sent through
+Bot API calls. Without ``--catalog`` it serves the demo catalog (indexed once, like ``stylist demo``).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, AsyncIterator
+
+from aiohttp import web
+from telegram import Update
+from telegram.ext import Application
+
+from bot.app import build_application, warm_up
+from bot.logs import setup_logging
+from stylist.catalog import CatalogItem, read_catalog
+from stylist.config import Config, load_config
+from web.api import add_api_routes
+from web.botapi import BotApiServer
+from web.chat import add_chat_routes
+
+if TYPE_CHECKING:
+    from stylist.search import Stylist
+
+log = logging.getLogger(__name__)
+
+HOST = "127.0.0.1"  # a playground, not a public service: never listen beyond this machine
+DEFAULT_PORT = 8765
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+MAX_CALLS, MAX_FILES = 20_000, 2_000  # bound the recorded history of a long-running playground
+SINGLE_ITEM_PHOTOS = 3
+
+
+@dataclass
+class Playground:
+    """A running playground: its URL, its Bot API server (the record of every call) and the bot."""
+
+    url: str
+    server: BotApiServer
+    application: Application
+
+
+def _token() -> str:
+    """A fresh Bot API token per run, shaped like Telegram's (digits:secret)."""
+    return f"{secrets.randbelow(9 * 10**9) + 10**9}:{secrets.token_urlsafe(26)}"
+
+
+@contextlib.asynccontextmanager
+async def running_playground(config: Config, stylist: "Stylist", demo_photos: list[Path], port: int = 0,
+                             token: str | None = None) -> AsyncIterator[Playground]:
+    """Serve the page, the Bot API and the search API on ``HOST``:``port`` and run the real bot against it."""
+    server = BotApiServer(token=token or _token(), max_calls=MAX_CALLS, max_files=MAX_FILES, host=HOST)
+    app = web.Application(client_max_size=64 * 1024 * 1024)
+    server.add_routes(app)
+    add_chat_routes(app, server, STATIC_DIR, demo_photos)
+    add_api_routes(app, stylist)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, HOST, port)
+        await site.start()
+        server.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        bot_config = config.replace(telegram_token=server.token, telegram_api_url=server.api_url,
+                                    telegram_file_url=server.file_url, allowed_users=frozenset())
+        application = build_application(bot_config, stylist)
+        async with application:  # what run_polling does, inside our own loop
+            await application.post_init(application)  # type: ignore[misc]
+            await application.start()
+            await application.updater.start_polling(poll_interval=0.0, timeout=10,  # type: ignore[union-attr]
+                                                    allowed_updates=Update.ALL_TYPES)
+            try:
+                yield Playground(f"http://{HOST}:{server.port}/", server, application)
+            finally:
+                await application.updater.stop()  # type: ignore[union-attr]
+                await application.stop()
+    finally:
+        await runner.cleanup()
+
+
+def demo_photos(items: list[CatalogItem], work: Path) -> list[Path]:
+    """Photos the page offers to try: boards composed of several catalog products, then a few
+    single-product photos of different kinds (which go straight to results)."""
+    from index.demo import compose_boards
+    from stylist.query import category_of
+
+    boards = [path for path, _ in compose_boards(items, work / "boards").values()]
+    singles, kinds = [], set()
+    for item in items:
+        kind = category_of(item.category) or item.category
+        if kind not in kinds and Path(item.image).is_file():
+            kinds.add(kind)
+            singles.append(Path(item.image))
+        if len(singles) == SINGLE_ITEM_PHOTOS:
+            break
+    return boards + singles
+
+
+def prepare(config: Config, catalog: str | None) -> tuple[Config, "Stylist", list[Path]]:
+    """Pick the catalog (``--catalog`` or the demo's), index it (unchanged products are skipped), load."""
+    from index.build import build_index
+    from index.demo import prepare_catalog
+    from stylist.search import Stylist
+
+    if catalog:
+        csv_path = Path(catalog)
+        work = config.home / "playground" / csv_path.stem
+        collection = f"playground-{csv_path.stem}"
+    else:
+        work = config.home / "demo" / "fashion-mnist"
+        csv_path = prepare_catalog("fashion-mnist", work, 2000, None)
+        collection = "demo-fashion-mnist"  # the index `stylist demo` builds: shared, not rebuilt
+    if config.collection == "catalog":  # keep the playground out of the user's own index
+        config = config.replace(collection=collection)
+    items = read_catalog(csv_path)
+    print(f"[playground] loading models and the index ({len(items)} products in {csv_path})", flush=True)
+    stylist = Stylist.from_config(config)
+    report = build_index(config, csv_path, stylist.embedder, stylist.clip, store=stylist.store)
+    print(f"[playground] {report.summary()}", flush=True)
+    warm_up(stylist)
+    return config, stylist, demo_photos(items, work)
+
+
+async def _serve(config: Config, stylist: "Stylist", photos: list[Path], port: int, token: str) -> None:
+    async with running_playground(config, stylist, photos, port, token) as playground:
+        print(f"\nSmart Stylist playground: {playground.url}   (Ctrl-C stops)", flush=True)
+        print(f"search API:               {playground.url}api/search   "
+              f"(OpenAPI: {playground.url}api/openapi.json)", flush=True)
+        await asyncio.Event().wait()
+
+
+def main(argv: list[str]) -> int:
+    """``stylist playground``: index the catalog, start everything on 127.0.0.1, print the URL, serve."""
+    p = argparse.ArgumentParser(prog="stylist playground", description=__doc__.splitlines()[0])
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"local port (default {DEFAULT_PORT}; 0 = any free)")
+    p.add_argument("--catalog", help="catalog CSV to serve (default: the demo catalog)")
+    p.add_argument("--log-level", default="WARNING", help="DEBUG, INFO, WARNING … (default WARNING)")
+    args = p.parse_args(argv)
+    config, stylist, photos = prepare(load_config(), args.catalog)
+    token = _token()
+    setup_logging(token, args.log_level)  # redacted from every log line, like the real bot's
+    try:
+        asyncio.run(_serve(config, stylist, photos, args.port, token))
+    except OSError as exc:
+        print(f"stylist playground: cannot listen on {HOST}:{args.port} ({exc.strerror or exc}); "
+              "pick another --port", flush=True)
+        return 1
+    return 0

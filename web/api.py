@@ -58,7 +58,14 @@ async def _read_limited(part, limit: int, what: str) -> bytes:
 
 
 async def read_search_form(request: web.Request) -> tuple[bytes | None, str, dict[str, str]]:
-    """(image bytes or None, the image's file name, the text fields) from a size-checked multipart body."""
+    """(image bytes or None, the image's file name, the text fields) from a size-checked multipart body
+    (or a urlencoded one, for words alone)."""
+    if request.content_type == "application/x-www-form-urlencoded":
+        form = await request.post()
+        unknown = sorted(set(form) - {"text", "item", "top"})
+        if unknown:
+            raise ApiProblem(400, "unknown_field", f"unknown form field {unknown[0]!r}; use image, text, item, top")
+        return None, "", {k: str(v).strip() for k, v in form.items()}
     if request.content_type != "multipart/form-data":
         raise ApiProblem(415, "multipart_required", "send a multipart/form-data body (curl -F image=@photo.jpg)")
     if request.content_length is not None and request.content_length > MAX_IMAGE_BYTES + 64 * 1024:

@@ -24,3 +24,9 @@ def stylist_home(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("STYLIST_HOME", str(home))
     monkeypatch.setenv("STYLIST_DB", str(home / "chroma"))
     return home
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--screenshots", default=None, metavar="DIR",
+                     help="where the browser tests save their step screenshots (default: a temporary folder; "
+                          "reports/playground refreshes the committed ones)")

@@ -15,13 +15,13 @@ what to answer is decided by the real bot in ``bot/``.
 from __future__ import annotations
 
 import asyncio
-import io
 import mimetypes
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
+from stylist.images import probe_size
 from web.botapi import BotApiServer, Call
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # Telegram takes bigger files; the bot refuses > 20 MB itself
@@ -97,17 +97,6 @@ async def events(request: web.Request) -> web.Response:
         await server.wait_for_calls(next_pos, left)
 
 
-def _as_photo(data: bytes) -> tuple[int, int] | None:
-    """(width, height) when the bytes are a picture a Telegram app would send as a photo, else None."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            return img.size
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
-        return None
-
-
 async def send(request: web.Request) -> web.Response:
     """A message from the shopper: words, a photo (with the words as caption) or a file."""
     server = request.app[SERVER]
@@ -130,7 +119,7 @@ async def send(request: web.Request) -> web.Response:
     content: dict[str, Any] = {}
     if upload is not None:
         data, name, mime = upload
-        size = await asyncio.to_thread(_as_photo, data)
+        size = probe_size(data)  # a picture goes as a photo, like a Telegram app sends it; anything else as a file
         suffix = name.rsplit(".", 1)[-1].lower() if "." in name else "bin"
         info = server.add_file(data, suffix=suffix[:8])
         if size is not None:

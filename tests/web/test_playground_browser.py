@@ -1,0 +1,149 @@
+"""The playground in a real browser (Debian's Chromium, driven by Playwright): the whole bot flow as a
+shopper sees it. Screenshots of each step go to ``--screenshots DIR`` (default: a temporary folder)."""
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from bot import views
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+PHONE = {"width": 420, "height": 860}
+WAIT_MS = 60_000
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (pip install playwright)")
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
+                                reason="needs Debian's Chromium at /usr/bin/chromium (apt-get install chromium)")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def shots(request, tmp_path_factory) -> Path:
+    chosen = request.config.getoption("--screenshots")
+    folder = Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _open(browser, playground):
+    page = browser.new_context(viewport=PHONE).new_page()
+    page.goto(playground.url)
+    page.wait_for_selector("body[data-ready='1']")
+    page.get_by_text(views.HELP.splitlines()[0]).wait_for(timeout=WAIT_MS)  # the bot answered /start
+    return page
+
+
+def _albums(page) -> int:
+    return page.locator(".album").count()
+
+
+def _wait_albums(page, n: int) -> None:
+    page.wait_for_function(f"document.querySelectorAll('.album').length >= {n}", timeout=WAIT_MS)
+    page.wait_for_function("[...document.querySelectorAll('.album img')].every(i => i.complete && i.naturalWidth > 0)",
+                           timeout=WAIT_MS)
+
+
+def _captions(album) -> list[str]:
+    return [c.inner_text() for c in album.locator("figcaption").all()]
+
+
+def _last_keyboard(page) -> list[str]:
+    return [b.inner_text() for b in page.locator(".row.theirs").last.locator(".keyboard button").all()]
+
+
+def test_board_buttons_album_refine_more(browser, playground, boards, shots):
+    page = _open(browser, playground)
+    page.screenshot(path=shots / "01-start.png")
+
+    started = time.perf_counter()
+    page.set_input_files("#file", str(boards["three"]))
+    page.get_by_role("button", name="1 · Dresses").wait_for(timeout=WAIT_MS)
+    print(f"\nupload → buttons in the page: {time.perf_counter() - started:.2f} s")
+    assert _last_keyboard(page) == ["1 · Dresses", "2 · Handbags", "3 · Shoes", "All items"]
+    assert page.locator(".row.mine img.photo").count() == 1  # the shopper's own photo, on the right
+    annotated = page.locator(".row.theirs img.photo").last
+    assert annotated.evaluate("i => [i.naturalWidth, i.naturalHeight]") == [600, 300]  # the bot's annotated copy
+    page.screenshot(path=shots / "02-buttons.png")
+
+    page.get_by_role("button", name="1 · Dresses").click()
+    _wait_albums(page, 1)
+    album = page.locator(".album").last
+    assert album.locator("img").count() == 10
+    captions = _captions(album)
+    assert [int(c.split(".", 1)[0]) for c in captions] == list(range(1, 11))
+    assert all("Dresses ·" in c for c in captions), captions
+    page.get_by_role("button", name="More").wait_for(timeout=WAIT_MS)
+    assert _last_keyboard(page) == ["More", "Other item"]
+    page.screenshot(path=shots / "03-album.png")
+
+    page.fill("#text", "in red")
+    page.press("#text", "Enter")
+    _wait_albums(page, 2)
+    refined = _captions(page.locator(".album").last)
+    assert "Dresses · red" in refined[0] and "Dresses · red" in refined[1], refined  # 2 red dresses in the catalog
+    assert refined != captions
+    page.get_by_text("Understood as: red").wait_for(timeout=WAIT_MS)
+    page.screenshot(path=shots / "04-in-red.png")
+
+    page.locator(".row.theirs").last.get_by_role("button", name="More").click()
+    _wait_albums(page, 3)
+    more = _captions(page.locator(".album").last)
+    assert int(more[0].split(".", 1)[0]) == 11
+    assert not {c.split("\n")[0].split(". ", 1)[1] for c in more} & {c.split("\n")[0].split(". ", 1)[1] for c in refined}
+    page.get_by_text(re.compile(r"Matches 11–")).wait_for(timeout=WAIT_MS)
+    page.screenshot(path=shots / "05-more.png")
+    page.context.close()
+
+
+def test_one_item_photo_goes_straight_to_results(browser, playground, boards, shots):
+    page = _open(browser, playground)
+    page.locator("#demo-list button").nth(1).click()  # the second demo photo: one red handbag
+    _wait_albums(page, 1)
+    captions = _captions(page.locator(".album").last)
+    assert all("Handbags ·" in c for c in captions) and "red" in captions[0]
+    assert page.locator(".row.theirs img.photo").count() == 0  # no annotated photo, no item buttons
+    page.screenshot(path=shots / "06-one-item.png")
+    page.context.close()
+
+
+def test_a_file_that_is_not_an_image_gets_a_clear_message(browser, playground, tmp_path, shots):
+    page = _open(browser, playground)
+    notes = tmp_path / "shopping-list.pdf"
+    notes.write_bytes(b"%PDF-1.4\n% not a photo of anything\n")
+    page.set_input_files("#file", str(notes))
+    page.get_by_text(views.NOT_AN_IMAGE).wait_for(timeout=WAIT_MS)
+    assert page.locator(".row.mine .bubble.file").inner_text().startswith("📄 shopping-list.pdf")
+    page.screenshot(path=shots / "07-not-an-image.png")
+    page.context.close()
+
+
+def test_two_tabs_are_two_shoppers(browser, playground, boards, shots):
+    first, second = _open(browser, playground), _open(browser, playground)
+    assert first.evaluate("document.body.dataset.chatId") != second.evaluate("document.body.dataset.chatId")
+    first.set_input_files("#file", str(boards["three"]))
+    second.set_input_files("#file", str(boards["two"]))
+    first.get_by_role("button", name="3 · Shoes").wait_for(timeout=WAIT_MS)
+    second.get_by_role("button", name="1 · Pants").wait_for(timeout=WAIT_MS)
+    assert _last_keyboard(second) == ["1 · Pants", "2 · Hats", "All items"]
+    first.get_by_role("button", name="3 · Shoes").click()
+    second.get_by_role("button", name="2 · Hats").click()
+    _wait_albums(first, 1), _wait_albums(second, 1)
+    assert all("Shoes ·" in c for c in _captions(first.locator(".album").last))
+    assert all("Hats ·" in c for c in _captions(second.locator(".album").last))
+    assert first.get_by_text("Pants").count() == 0 and second.get_by_text("Dresses").count() == 0  # no cross-talk
+    first.screenshot(path=shots / "08-tab-one.png")
+    second.screenshot(path=shots / "09-tab-two.png")
+    first.context.close(), second.context.close()

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, AsyncIterator
@@ -66,7 +67,9 @@ async def running_playground(config: Config, stylist: "Stylist", demo_photos: li
     server.add_routes(app)
     add_chat_routes(app, server, STATIC_DIR, demo_photos)
     add_api_routes(app, stylist)
-    runner = web.AppRunner(app, access_log=None)
+    # Long polls (the page's events, the bot's getUpdates) end with their client: on shutdown, waiting
+    # for them would only add their poll time.
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0, handler_cancellation=True)
     await runner.setup()
     try:
         site = web.TCPSite(runner, HOST, port)
@@ -87,6 +90,45 @@ async def running_playground(config: Config, stylist: "Stylist", demo_photos: li
                 await application.stop()
     finally:
         await runner.cleanup()
+
+
+class PlaygroundThread:
+    """``running_playground`` in its own event loop and thread, for synchronous callers (browser tests,
+    benchmarks): ``start()`` returns the running Playground, ``stop()`` shuts it down cleanly."""
+
+    def __init__(self, config: Config, stylist: "Stylist", demo_photos: list[Path], port: int = 0) -> None:
+        self._args = (config, stylist, list(demo_photos), port)
+        self.playground: Playground | None = None
+        self._ready = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="playground", daemon=True)
+
+    def _run(self) -> None:
+        async def main() -> None:
+            self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+            async with running_playground(*self._args) as playground:
+                self.playground = playground
+                self._ready.set()
+                await self._stop.wait()
+
+        try:
+            asyncio.run(main())
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller by start()
+            self._error = exc
+            self._ready.set()
+
+    def start(self, timeout_s: float = 120.0) -> Playground:
+        self._thread.start()
+        if not self._ready.wait(timeout_s) or self.playground is None:
+            raise RuntimeError(f"the playground did not start: {self._error!r}")
+        return self.playground
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(30)
 
 
 def demo_photos(items: list[CatalogItem], work: Path) -> list[Path]:

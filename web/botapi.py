@@ -211,6 +211,7 @@ class BotApiServer:
         query_id = f"Q{next(self._file_ids)}"
         with self._lock:
             self._query_chats[query_id] = message["chat"]["id"]
+            _trim(self._query_chats, self.max_calls)
         self.push_update(callback_query={"id": query_id, "from": _user(user_id), "chat_instance": "ci",
                                          "message": message, "data": data})
         return query_id
@@ -425,6 +426,7 @@ class BotApiServer:
                    "from": {"id": self.bot_id, "is_bot": True, "first_name": "Smart Stylist"}, **content}
         with self._lock:
             self._messages[(chat_id, message["message_id"])] = message
+            _trim(self._messages, self.max_calls)
         return message
 
     def _find(self, params: dict) -> dict:
@@ -455,6 +457,13 @@ class BotApiServer:
             raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED") from exc
         info = self.add_file(data)
         return [{**info, "width": width, "height": height}]
+
+
+def _trim(table: dict, limit: int | None) -> None:
+    """Keep the newest half when ``table`` outgrows ``limit`` (dicts keep insertion order)."""
+    if limit is not None and len(table) > limit:
+        for key in list(table)[:len(table) - limit // 2]:
+            del table[key]
 
 
 def _user(user_id: int) -> dict:

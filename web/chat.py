@@ -41,19 +41,24 @@ def _photo_url(message: dict) -> str:
 
 
 def page_event(call: Call, chat_of_query: int | None = None) -> dict[str, Any] | None:
-    """The page's view of one successful Bot API call (None for calls the page does not show)."""
+    """The page's view of one successful Bot API call (None for calls the page does not show).
+
+    Texts and keyboards come from the call's parameters (what was sent then), not from the stored
+    message, which later edits change: each event is a snapshot, and edits arrive as their own events.
+    """
     if call.status != 200:
         return None
     p, r = call.params, call.result
     if call.method == "sendMessage":
-        return {"kind": "message", "id": r["message_id"], "text": r.get("text", ""),
-                "buttons": _buttons(r.get("reply_markup"))}
+        return {"kind": "message", "id": r["message_id"], "text": p.get("text", ""),
+                "buttons": _buttons(p.get("reply_markup"))}
     if call.method == "sendPhoto":
-        return {"kind": "photo", "id": r["message_id"], "photo": _photo_url(r), "caption": r.get("caption", ""),
-                "buttons": _buttons(r.get("reply_markup"))}
+        return {"kind": "photo", "id": r["message_id"], "photo": _photo_url(r), "caption": p.get("caption") or "",
+                "buttons": _buttons(p.get("reply_markup"))}
     if call.method == "sendMediaGroup":
         return {"kind": "album", "items": [{"id": m["message_id"], "photo": _photo_url(m),
-                                            "caption": m.get("caption", "")} for m in r]}
+                                            "caption": item.get("caption") or ""}
+                                           for m, item in zip(r, p.get("media") or [])]}
     if call.method in ("editMessageText", "editMessageReplyMarkup", "editMessageCaption"):
         return {"kind": "edit", "id": p.get("message_id"), "text": p.get("text"), "caption": p.get("caption"),
                 "buttons": _buttons(p.get("reply_markup"))}
@@ -65,21 +70,26 @@ def page_event(call: Call, chat_of_query: int | None = None) -> dict[str, Any] |
     return None
 
 
-def _chat_id(raw: Any) -> int:
+def _number(raw: Any, name: str, low: int = 0, high: int = 2**62) -> int:
     try:
-        chat_id = int(raw)
+        value = int(raw)
     except (TypeError, ValueError):
-        raise web.HTTPBadRequest(text="chat_id must be a number") from None
-    if not 0 < chat_id < 2**31:
-        raise web.HTTPBadRequest(text="chat_id must be a positive 32-bit number")
-    return chat_id
+        raise web.HTTPBadRequest(text=f"{name} must be a number") from None
+    if not low <= value < high:
+        raise web.HTTPBadRequest(text=f"{name} is out of range")
+    return value
+
+
+def _chat_id(raw: Any) -> int:
+    """A shopper's chat: a private chat's id is the user's id, a positive 32-bit number here."""
+    return _number(raw, "chat_id", 1, 2**31)
 
 
 async def events(request: web.Request) -> web.Response:
     """Long poll: the page's events for one chat after absolute call position ``after``."""
     server = request.app[SERVER]
     chat_id = _chat_id(request.query.get("chat_id"))
-    after = int(request.query.get("after", "0") or 0)
+    after = _number(request.query.get("after", "0") or 0, "after")
     deadline = asyncio.get_running_loop().time() + POLL_S
     while True:
         next_pos, calls = server.calls_since(after)
@@ -97,11 +107,10 @@ async def events(request: web.Request) -> web.Response:
         await server.wait_for_calls(next_pos, left)
 
 
-async def send(request: web.Request) -> web.Response:
-    """A message from the shopper: words, a photo (with the words as caption) or a file."""
-    server = request.app[SERVER]
+async def _read_send_form(request: web.Request) -> tuple[dict[str, str], tuple[bytes, str, str] | None]:
+    """The text fields and the (bytes, file name, MIME type) of the uploaded file, size-checked."""
     fields: dict[str, str] = {}
-    upload: tuple[bytes, str, str] | None = None
+    upload = None
     reader = await request.multipart()
     async for part in reader:
         if part.name == "file" and part.filename is not None:
@@ -114,14 +123,29 @@ async def send(request: web.Request) -> web.Response:
             upload = (bytes(data), Path(part.filename).name or "file", kind or "application/octet-stream")
         elif part.name in ("chat_id", "text"):
             fields[part.name] = (await part.text())[:8192]
+    return fields, upload
+
+
+async def send(request: web.Request) -> web.Response:
+    """A message from the shopper: words, a photo (with the words as caption) or a file."""
+    server = request.app[SERVER]
+    fields: dict[str, str] = {}
+    upload: tuple[bytes, str, str] | None = None
+    if request.content_type == "application/x-www-form-urlencoded":  # words only
+        form = await request.post()
+        fields = {k: str(v)[:8192] for k, v in form.items() if k in ("chat_id", "text")}
+    elif request.content_type == "multipart/form-data":
+        fields, upload = await _read_send_form(request)
+    else:
+        raise web.HTTPUnsupportedMediaType(text="send a form: chat_id, text, file")
     chat_id = _chat_id(fields.get("chat_id"))
     text = fields.get("text", "").strip()
     content: dict[str, Any] = {}
     if upload is not None:
         data, name, mime = upload
         size = probe_size(data)  # a picture goes as a photo, like a Telegram app sends it; anything else as a file
-        suffix = name.rsplit(".", 1)[-1].lower() if "." in name else "bin"
-        info = server.add_file(data, suffix=suffix[:8])
+        suffix = "".join(ch for ch in name.rsplit(".", 1)[-1].lower() if ch.isalnum())[:8] if "." in name else ""
+        info = server.add_file(data, suffix=suffix or "bin")
         if size is not None:
             content["photo"] = [{**info, "width": size[0], "height": size[1]}]
         else:
@@ -143,9 +167,12 @@ async def send(request: web.Request) -> web.Response:
 async def tap(request: web.Request) -> web.Response:
     """A tap on an inline button: only buttons the bot really put on that message can be tapped."""
     server = request.app[SERVER]
-    body = await request.json()
+    try:
+        body = await request.json()
+    except ValueError:
+        raise web.HTTPBadRequest(text="send JSON: {chat_id, message_id, data}") from None
     chat_id = _chat_id(body.get("chat_id"))
-    message = server.sent_message(chat_id, int(body.get("message_id") or 0))
+    message = server.sent_message(chat_id, _number(body.get("message_id"), "message_id"))
     data = body.get("data")
     offered = [b.get("callback_data") for row in (message or {}).get("reply_markup", {}).get("inline_keyboard", [])
                for b in row]

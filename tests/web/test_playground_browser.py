@@ -2,8 +2,8 @@
 shopper sees it. Screenshots of each step go to ``--screenshots DIR`` (default: a temporary folder)."""
 from __future__ import annotations
 
+import io
 import re
-import shutil
 import time
 from pathlib import Path
 
@@ -46,8 +46,11 @@ def _open(browser, playground):
     return page
 
 
-def _albums(page) -> int:
-    return page.locator(".album").count()
+def _shot(page, path: Path) -> None:
+    """A phone-sized screenshot, reduced to 256 colours (small enough to commit)."""
+    from PIL import Image
+
+    Image.open(io.BytesIO(page.screenshot())).convert("RGB").quantize(256).save(path, optimize=True)
 
 
 def _wait_albums(page, n: int) -> None:
@@ -66,7 +69,7 @@ def _last_keyboard(page) -> list[str]:
 
 def test_board_buttons_album_refine_more(browser, playground, boards, shots):
     page = _open(browser, playground)
-    page.screenshot(path=shots / "01-start.png")
+    _shot(page, shots / "01-start.png")
 
     started = time.perf_counter()
     page.set_input_files("#file", str(boards["three"]))
@@ -76,7 +79,7 @@ def test_board_buttons_album_refine_more(browser, playground, boards, shots):
     assert page.locator(".row.mine img.photo").count() == 1  # the shopper's own photo, on the right
     annotated = page.locator(".row.theirs img.photo").last
     assert annotated.evaluate("i => [i.naturalWidth, i.naturalHeight]") == [600, 300]  # the bot's annotated copy
-    page.screenshot(path=shots / "02-buttons.png")
+    _shot(page, shots / "02-buttons.png")
 
     page.get_by_role("button", name="1 · Dresses").click()
     _wait_albums(page, 1)
@@ -87,7 +90,7 @@ def test_board_buttons_album_refine_more(browser, playground, boards, shots):
     assert all("Dresses ·" in c for c in captions), captions
     page.get_by_role("button", name="More").wait_for(timeout=WAIT_MS)
     assert _last_keyboard(page) == ["More", "Other item"]
-    page.screenshot(path=shots / "03-album.png")
+    _shot(page, shots / "03-album.png")
 
     page.fill("#text", "in red")
     page.press("#text", "Enter")
@@ -96,7 +99,7 @@ def test_board_buttons_album_refine_more(browser, playground, boards, shots):
     assert "Dresses · red" in refined[0] and "Dresses · red" in refined[1], refined  # 2 red dresses in the catalog
     assert refined != captions
     page.get_by_text("Understood as: red").wait_for(timeout=WAIT_MS)
-    page.screenshot(path=shots / "04-in-red.png")
+    _shot(page, shots / "04-in-red.png")
 
     page.locator(".row.theirs").last.get_by_role("button", name="More").click()
     _wait_albums(page, 3)
@@ -104,7 +107,7 @@ def test_board_buttons_album_refine_more(browser, playground, boards, shots):
     assert int(more[0].split(".", 1)[0]) == 11
     assert not {c.split("\n")[0].split(". ", 1)[1] for c in more} & {c.split("\n")[0].split(". ", 1)[1] for c in refined}
     page.get_by_text(re.compile(r"Matches 11–")).wait_for(timeout=WAIT_MS)
-    page.screenshot(path=shots / "05-more.png")
+    _shot(page, shots / "05-more.png")
     page.context.close()
 
 
@@ -115,7 +118,7 @@ def test_one_item_photo_goes_straight_to_results(browser, playground, boards, sh
     captions = _captions(page.locator(".album").last)
     assert all("Handbags ·" in c for c in captions) and "red" in captions[0]
     assert page.locator(".row.theirs img.photo").count() == 0  # no annotated photo, no item buttons
-    page.screenshot(path=shots / "06-one-item.png")
+    _shot(page, shots / "06-one-item.png")
     page.context.close()
 
 
@@ -126,7 +129,7 @@ def test_a_file_that_is_not_an_image_gets_a_clear_message(browser, playground, t
     page.set_input_files("#file", str(notes))
     page.get_by_text(views.NOT_AN_IMAGE).wait_for(timeout=WAIT_MS)
     assert page.locator(".row.mine .bubble.file").inner_text().startswith("📄 shopping-list.pdf")
-    page.screenshot(path=shots / "07-not-an-image.png")
+    _shot(page, shots / "07-not-an-image.png")
     page.context.close()
 
 
@@ -144,6 +147,6 @@ def test_two_tabs_are_two_shoppers(browser, playground, boards, shots):
     assert all("Shoes ·" in c for c in _captions(first.locator(".album").last))
     assert all("Hats ·" in c for c in _captions(second.locator(".album").last))
     assert first.get_by_text("Pants").count() == 0 and second.get_by_text("Dresses").count() == 0  # no cross-talk
-    first.screenshot(path=shots / "08-tab-one.png")
-    second.screenshot(path=shots / "09-tab-two.png")
+    _shot(first, shots / "08-tab-one.png")
+    _shot(second, shots / "09-tab-two.png")
     first.context.close(), second.context.close()

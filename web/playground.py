@@ -184,7 +184,8 @@ async def _serve(config: Config, stylist: "Stylist", photos: list[Path], port: i
 
 def main(argv: list[str]) -> int:
     """``stylist playground``: index the catalog, start everything on 127.0.0.1, print the URL, serve."""
-    p = argparse.ArgumentParser(prog="stylist playground", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="stylist playground",
+                                description="The real bot in a local browser chat page (and the search API), on 127.0.0.1.")
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"local port (default {DEFAULT_PORT}; 0 = any free)")
     p.add_argument("--catalog", help="catalog CSV to serve (default: the demo catalog)")
     p.add_argument("--log-level", default="WARNING", help="DEBUG, INFO, WARNING … (default WARNING)")

@@ -2,6 +2,7 @@
 shopper sees it. Screenshots of each step go to ``--screenshots DIR`` (default: a temporary folder)."""
 from __future__ import annotations
 
+import base64
 import io
 import re
 import time
@@ -79,6 +80,7 @@ def test_board_buttons_album_refine_more(browser, playground, boards, shots):
     assert page.locator(".row.mine img.photo").count() == 1  # the shopper's own photo, on the right
     annotated = page.locator(".row.theirs img.photo").last
     assert annotated.evaluate("i => [i.naturalWidth, i.naturalHeight]") == [600, 300]  # the bot's annotated copy
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # fits a phone's width
     _shot(page, shots / "02-buttons.png")
 
     page.get_by_role("button", name="1 · Dresses").click()
@@ -133,11 +135,19 @@ def test_a_file_that_is_not_an_image_gets_a_clear_message(browser, playground, t
     page.context.close()
 
 
+DROP = """async (b64) => {
+  const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+  const transfer = new DataTransfer();
+  transfer.items.add(new File([bytes], "dropped.jpg", {type: "image/jpeg"}));
+  document.querySelector("#chat").dispatchEvent(new DragEvent("drop", {dataTransfer: transfer, bubbles: true, cancelable: true}));
+}"""
+
+
 def test_two_tabs_are_two_shoppers(browser, playground, boards, shots):
     first, second = _open(browser, playground), _open(browser, playground)
     assert first.evaluate("document.body.dataset.chatId") != second.evaluate("document.body.dataset.chatId")
     first.set_input_files("#file", str(boards["three"]))
-    second.set_input_files("#file", str(boards["two"]))
+    second.evaluate(DROP, base64.b64encode(boards["two"].read_bytes()).decode())  # dropped on the chat
     first.get_by_role("button", name="3 · Shoes").wait_for(timeout=WAIT_MS)
     second.get_by_role("button", name="1 · Pants").wait_for(timeout=WAIT_MS)
     assert _last_keyboard(second) == ["1 · Pants", "2 · Hats", "All items"]

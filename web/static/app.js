@@ -279,6 +279,7 @@ async function poll() {
   loadDemos(info.demo_photos);
   poll();
   if (newChat) sendText("/start"); // what Telegram's START button sends
+  else chat.appendChild(el("div", "service", "Your conversation continues — send a photo or some words."));
   document.body.dataset.ready = "1";
   textInput.focus();
 })();

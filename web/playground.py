@@ -18,7 +18,7 @@ import secrets
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, AsyncIterator
+from typing import TYPE_CHECKING, AsyncIterator, Callable
 
 from aiohttp import web
 from telegram import Update
@@ -53,6 +53,22 @@ class Playground:
     application: Application
 
 
+def local_only(port_of: Callable[[], int]) -> Callable:
+    """Middleware: answer only requests addressed to this machine by name (``Host`` 127.0.0.1 or localhost
+    on our port) and, for browser requests, sent by our own page (``Origin``). Other web pages open in
+    the same browser cannot drive the chat, and DNS-rebinding names cannot reach the server."""
+
+    @web.middleware
+    async def check(request: web.Request, handler):
+        allowed = {f"{name}:{port_of()}" for name in (HOST, "localhost")}
+        origin = request.headers.get("Origin")
+        if request.host not in allowed or (origin is not None and origin.split("://", 1)[-1] not in allowed):
+            return web.json_response({"error": {"code": "forbidden", "message": "local requests only"}}, status=403)
+        return await handler(request)
+
+    return check
+
+
 def _token() -> str:
     """A fresh Bot API token per run, shaped like Telegram's (digits:secret)."""
     return f"{secrets.randbelow(9 * 10**9) + 10**9}:{secrets.token_urlsafe(26)}"
@@ -63,7 +79,7 @@ async def running_playground(config: Config, stylist: "Stylist", demo_photos: li
                              token: str | None = None) -> AsyncIterator[Playground]:
     """Serve the page, the Bot API and the search API on ``HOST``:``port`` and run the real bot against it."""
     server = BotApiServer(token=token or _token(), max_calls=MAX_CALLS, max_files=MAX_FILES, host=HOST)
-    app = web.Application(client_max_size=64 * 1024 * 1024)
+    app = web.Application(client_max_size=64 * 1024 * 1024, middlewares=[local_only(lambda: server.port)])
     server.add_routes(app)
     add_chat_routes(app, server, STATIC_DIR, demo_photos)
     add_api_routes(app, stylist)

@@ -138,3 +138,20 @@ def test_openapi_documents_every_api_route(playground):
     api.add_api_routes(app, stylist=None)  # type: ignore[arg-type]
     routes = {r.resource.canonical.replace("{product_id}", "{id}") for r in app.router.routes()}
     assert routes == set(spec["paths"])
+
+
+def test_only_local_requests_from_our_own_page_are_served(playground):
+    """Another web page in the same browser (Origin) or a rebinding DNS name (Host) gets 403."""
+    port = URL(playground.url).port
+
+    async def go(headers: dict) -> int:
+        async with aiohttp.ClientSession() as session, \
+                session.get(playground.url + "api/health", headers=headers) as response:
+            return response.status
+
+    assert asyncio.run(go({})) == 200
+    assert asyncio.run(go({"Origin": f"http://127.0.0.1:{port}"})) == 200
+    assert asyncio.run(go({"Host": f"localhost:{port}"})) == 200
+    assert asyncio.run(go({"Origin": "https://evil.example"})) == 403
+    assert asyncio.run(go({"Host": f"evil.example:{port}"})) == 403
+    assert asyncio.run(go({"Origin": f"http://127.0.0.1:{port + 1}"})) == 403

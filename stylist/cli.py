@@ -11,7 +11,7 @@ import sys
 from stylist.errors import StylistError
 
 COMMANDS: dict[str, tuple[str, str]] = {
-    "demo": ("index.demo:main", "install-free demo: build the demo catalog + index, search sample boards, write a contact sheet"),
+    "demo": ("demo.run:main", "install-free demo: build the demo catalog + index, search sample boards, write a contact sheet"),
     "search": ("stylist.search_cli:main", "search the catalog with outfit photos and/or text"),
     "bot": ("bot.app:main", "run the Telegram bot (long polling, or --webhook-url)"),
     "playground": ("web.playground:main", "the bot in your browser: a local chat page + search API on 127.0.0.1"),

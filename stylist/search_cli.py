@@ -1,8 +1,8 @@
 """``stylist search IMAGE… [--text TEXT] [--item N|all] [--top K] [--json]``: a thin edge over Stylist.
 
-Models load once for all images. ``--json`` prints one object per image per line (``search_json``, the
-schema the HTTP API in web/api.py answers with too); otherwise a readable table. Errors print one clear
-line and exit 1, never a traceback.
+Models load once for all images. ``--json`` prints one object per image per line (``search_json``:
+detections + results per item; the HTTP API in web/api.py answers with the same); otherwise a readable
+table. Errors print one clear line and exit 1, never a traceback.
 """
 from __future__ import annotations
 

@@ -1,11 +1,23 @@
-"""House rules that keep the layers honest: stylist/ imports inward only; only config.py reads the env."""
+"""House rules that keep the layers honest: imports point inward only; only config.py reads the env.
+
+stylist/ (the core) imports nothing outward; index/, bot/ and training/ build on the core and not on each
+other (training/ may use index/ to build its eval indexes); demo/ sits on top and may use them all;
+web/ (the playground and the HTTP API) is the outermost layer and nothing imports it.
+"""
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-OUTER = {"bot", "index", "training", "benchmarks", "tests", "web"}
+OUTER = {"bot", "index", "training", "demo", "web", "benchmarks", "tests"}
+FORBIDDEN = {  # package -> top-level packages it must not import
+    "index": {"training", "bot", "demo", "web", "benchmarks", "tests"},
+    "bot": {"training", "index", "demo", "web", "benchmarks", "tests"},
+    "training": {"bot", "demo", "web", "benchmarks", "tests"},
+    "demo": {"bot", "web", "benchmarks", "tests"},
+    "web": {"training", "benchmarks", "tests"},  # the outermost layer: runs bot/, serves stylist/
+}
 
 
 def _imports(path: Path) -> set[str]:
@@ -30,9 +42,25 @@ def test_stylist_core_imports_nothing_outward():
     assert offenders == {}
 
 
+def test_outer_layers_import_only_inward():
+    offenders = {}
+    for package, forbidden in FORBIDDEN.items():
+        for path in (ROOT / package).rglob("*.py"):
+            bad = _imports(path) & forbidden
+            if bad:
+                offenders[str(path.relative_to(ROOT))] = sorted(bad)
+    assert offenders == {}
+
+
+def test_the_layering_rule_sees_a_violation(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text("import os\nfrom training.data import boards\n\ndef f():\n    import bot.app\n")
+    assert _imports(module) == {"os", "training", "bot"}
+
+
 def test_only_config_reads_the_environment():
     readers = []
-    for package in ("stylist", "bot", "index", "training", "web"):
+    for package in ("stylist", "bot", "index", "training", "demo", "web"):
         for path in (ROOT / package).rglob("*.py"):
             text = path.read_text(encoding="utf-8")
             if ("os.environ" in text or "getenv(" in text) and path != ROOT / "stylist" / "config.py":
@@ -42,21 +70,10 @@ def test_only_config_reads_the_environment():
 
 def test_every_module_opens_with_a_docstring():
     missing = []
-    for package in ("stylist", "bot", "index", "training", "web"):
+    for package in ("stylist", "bot", "index", "training", "demo", "web"):
         for path in (ROOT / package).rglob("*.py"):
             tree = ast.parse(path.read_text(encoding="utf-8"))
             if path.stat().st_size and ast.get_docstring(tree) is None:
                 missing.append(str(path.relative_to(ROOT)))
     assert missing == []
 
-
-def test_nothing_but_tests_imports_the_web_layer():
-    """web/ (playground, HTTP API) is the outermost layer: the bot, the index and training stay free of it."""
-    offenders = {}
-    for package in ("stylist", "bot", "index", "training"):
-        for path in (ROOT / package).rglob("*.py"):
-            if path == ROOT / "stylist" / "cli.py":
-                continue  # the command table names sub-commands by string
-            if "web" in _imports(path):
-                offenders[str(path.relative_to(ROOT))] = "web"
-    assert offenders == {}

@@ -150,7 +150,7 @@ class PlaygroundThread:
 def demo_photos(items: list[CatalogItem], work: Path) -> list[Path]:
     """Photos the page offers to try: boards composed of several catalog products, then a few
     single-product photos of different kinds (which go straight to results)."""
-    from index.demo import compose_boards
+    from demo.boards import compose_boards
     from stylist.query import category_of
 
     boards = [path for path, _ in compose_boards(items, work / "boards").values()]
@@ -167,8 +167,8 @@ def demo_photos(items: list[CatalogItem], work: Path) -> list[Path]:
 
 def prepare(config: Config, catalog: str | None) -> tuple[Config, "Stylist", list[Path]]:
     """Pick the catalog (``--catalog`` or the demo's), index it (unchanged products are skipped), load."""
+    from demo.run import prepare_catalog
     from index.build import build_index
-    from index.demo import prepare_catalog
     from stylist.search import Stylist
 
     if catalog:

@@ -2,16 +2,14 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from pathlib import Path
 from typing import Awaitable, Callable
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # the helpers below, under any --import-mode
 
-from fake_telegram import FakeTelegram
-from bot_harness import bot_config, build_tiny_stylist, running_bot
+from web.botapi import BotApiServer
+from tests.helpers.bot_harness import bot_config, build_tiny_stylist, running_bot
 
 
 @pytest.fixture(scope="session")
@@ -36,7 +34,7 @@ def run_bot(tiny_stylist, tmp_path) -> Callable[..., None]:
 
     def run(scenario: Callable[..., Awaitable[None]], env: dict[str, str] | None = None, stylist=None, **kwargs) -> None:
         async def main() -> None:
-            fake = await FakeTelegram().start()
+            fake = await BotApiServer().start()
             try:
                 config = bot_config(fake, Path(tmp_path), **(env or {}))
                 async with running_bot(config, stylist or tiny_stylist, **kwargs) as app:

@@ -9,8 +9,8 @@ from telegram.ext import AIORateLimiter
 from bot import app as bot_app
 from bot.app import REJECTED_TOKEN, build_application, file_url_for
 from bot.ordering import PerChatUpdateProcessor
-from bot_harness import tiny_config
-from fake_telegram import FakeTelegram
+from tests.helpers.bot_harness import tiny_config
+from web.botapi import BotApiServer
 
 
 @pytest.fixture()
@@ -31,7 +31,7 @@ def test_missing_token_is_explained(clean_env, capsys):
 
 
 def test_rejected_token_is_explained_without_the_token(clean_env, capsys):
-    fake = FakeTelegram().start_in_thread()
+    fake = BotApiServer().start_in_thread()
     wrong = "987654321:AAThisTokenIsWrongButWellFormed_xyz"
     try:
         clean_env.setenv("TELEGRAM_BOT_TOKEN", wrong)
@@ -61,8 +61,8 @@ def test_build_application_wires_limits_and_urls(tmp_path):
     assert application.bot.base_file_url == "http://127.0.0.1:8081/file/bot42:secret"
     assert isinstance(application.update_processor, PerChatUpdateProcessor)
     assert isinstance(application.bot.rate_limiter, AIORateLimiter)
-    assert application.bot_data["page_size"] == 10  # albums hold at most 10
-    assert application.bot_data["sessions"].ttl_s == 90
+    assert application.bot_data.page_size == 10  # albums hold at most 10
+    assert application.bot_data.sessions.ttl_s == 90
     with pytest.raises(ValueError, match="TELEGRAM_BOT_TOKEN"):
         build_application(tiny_config(tmp_path), stylist=object())
 
@@ -91,10 +91,10 @@ def test_webhook_mode_registers_a_secret_and_serves_updates(tiny_stylist, tmp_pa
     import aiohttp
 
     from bot.app import webhook_options
-    from bot_harness import Shopper, bot_config
+    from tests.helpers.bot_harness import Shopper, bot_config
 
     async def main():
-        fake = await FakeTelegram().start()
+        fake = await BotApiServer().start()
         port = _free_port()
         options = webhook_options("https://stylist.example.com/tg/hook", "127.0.0.1", port)
         application = build_application(bot_config(fake, tmp_path), tiny_stylist)
@@ -136,9 +136,9 @@ def test_stylist_bot_command_serves_until_interrupted(tmp_path):
     import time
     from pathlib import Path
 
-    from bot_harness import Shopper
+    from tests.helpers.bot_harness import Shopper
 
-    fake = FakeTelegram().start_in_thread()
+    fake = BotApiServer().start_in_thread()
     env = {**os.environ, "TELEGRAM_BOT_TOKEN": fake.token, "STYLIST_TELEGRAM_API_URL": fake.api_url,
            "STYLIST_HOME": str(tmp_path / "home"), "STYLIST_DB": str(tmp_path / "empty-index")}
     repo = Path(__file__).resolve().parents[2]

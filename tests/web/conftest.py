@@ -2,17 +2,14 @@
 served from a background thread so that synchronous clients (Playwright, aiohttp in asyncio.run) talk to it."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bot"))  # the tiny catalog + stylist helpers
-
-from bot_catalog import make_board  # noqa: E402
-from bot_harness import build_tiny_stylist  # noqa: E402
-from web.playground import Playground, PlaygroundThread  # noqa: E402
+from tests.helpers.bot_catalog import make_board
+from tests.helpers.bot_harness import build_tiny_stylist
+from web.playground import Playground, PlaygroundThread
 
 THREE = [("Dresses", "red"), ("Handbags", "black"), ("Shoes", "blue")]
 

@@ -7,17 +7,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageChops
 
 from stylist.colors import color_family
 from stylist.config import load_config
 from stylist.errors import BadImageError, EmptyIndexError, UnknownItemError
+from stylist.metrics import best_match
 from stylist.results import Detection
 from stylist.search import Stylist
 from stylist.models import shared_clip, shared_embedder
 from stylist.store import CatalogStore
 
-from tests.helpers.catalog import COLORS, draw_product, make_catalog
+from tests.helpers.catalog import CATEGORIES, COLORS, draw_product, make_catalog
 
 
 @pytest.fixture(scope="module")
@@ -191,16 +192,22 @@ def test_odd_modes_decode_and_search(env, kind):
 def test_exif_rotated_photo_is_upright_and_boxes_fit_it(env):
     stylist, _ = env
     upright = Image.new("RGB", (160, 240), (255, 255, 255))
-    upright.paste(draw_product("Dresses", COLORS["blue"], side=150), (5, 45))
+    bag = draw_product("Handbags", COLORS["blue"], side=150)  # a shape the bundled detector finds
+    upright.paste(bag, (5, 45))
+    x0, y0, x1, y1 = ImageChops.invert(bag).getbbox()  # the ink's extent on white
+    truth = (5 + x0, 45 + y0, 5 + x1, 45 + y1)
     stored = upright.rotate(90, expand=True)  # what the camera wrote: 240x160, with "rotate 270 CW" in EXIF
     exif = Image.Exif()
     exif[0x0112] = 6
     img = stylist.load_image(_encode(stored, "JPEG", exif=exif.tobytes()))
     assert img.size == (160, 240)
     px = np.asarray(img)[45 + 75, 5 + 75]
-    assert px[2] > 150 and px[0] < 100  # the blue dress is where it is in the upright picture
-    for d in stylist.detect_items(img):
+    assert px[2] > 150 and px[0] < 100  # the blue bag is where it is in the upright picture
+    detections = stylist.detect_items(img)
+    assert detections, "the bundled detector finds the bag"
+    for d in detections:
         assert 0 <= d.box[0] < d.box[2] <= 160 and 0 <= d.box[1] < d.box[3] <= 240
+    assert best_match(truth, [d.box for d in detections], 0.5) >= 0  # boxed where it is upright, not on its side
 
 
 def test_index_from_other_model_weights_is_refused(env, tmp_path):
@@ -226,6 +233,7 @@ def test_pages_of_a_detected_item_with_words_never_repeat(env):
     for page in range(3):
         res = stylist.search_item(img, det, "in red", top_k=5, offset=5 * page)
         seen += [p.id for p in res.products]
-    assert len(seen) == len(set(seen))
+    assert len(seen) == 15 and len(set(seen)) == 15  # 48 products: three full pages, none repeated
     seen = [p.id for page in range(3) for p in stylist.search_text("blue", top_k=4, offset=4 * page).products]
-    assert len(seen) == len(set(seen))
+    blue = {f"{c[:3].lower()}-blue-{n}" for c in CATEGORIES for n in range(2)}  # the catalog's 8 blue products
+    assert len(seen) == len(blue) and set(seen) == blue  # pages of 4, 4, 0: each blue product once

@@ -7,11 +7,15 @@ from typing import Iterator
 
 import pytest
 
-from tests.helpers.bot_catalog import make_board
+from stylist.metrics import best_match
+from tests.helpers.bot_catalog import make_grid_board
 from tests.helpers.bot_harness import build_tiny_stylist
 from web.playground import Playground, PlaygroundThread
 
-THREE = [("Dresses", "red"), ("Handbags", "black"), ("Shoes", "blue")]
+# Boards the bundled detector handles (2×2 grids of products on white, as in the bot's flow tests): the
+# page flows run on its real boxes. The ``boards`` fixture checks that premise first.
+GRID = [("Shirts & Tops", "blue"), ("Pants", "black"), ("Handbags", "green"), ("Shoes", "yellow")]
+BOARDS = {"four": GRID, "two": [("Pants", "green"), ("Handbags", "yellow")], "one": [("Handbags", "red")]}
 
 
 @pytest.fixture(scope="session")
@@ -22,16 +26,15 @@ def web_stylist(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def boards(web_stylist, tmp_path_factory) -> dict[str, Path]:
-    """Outfit photos on disk, their true items registered with the detector wrapper (sizes identify them)."""
+    """Outfit photos on disk, after checking the real detector boxes each item with its own class."""
     root = tmp_path_factory.mktemp("web-boards")
-    made = {
-        "three": make_board(THREE, (600, 300)),
-        "two": make_board([("Pants", "green"), ("Hats", "yellow")], (500, 300)),
-        "one": make_board([("Handbags", "red")], (320, 320)),
-    }
     out = {}
-    for name, board in made.items():
-        web_stylist.detector.register(board)
+    for name, items in BOARDS.items():
+        board = make_grid_board(items)
+        found = web_stylist.detect_items(web_stylist.load_image(board.jpeg))
+        matched = [best_match(item.box, [d.box for d in found], 0.5) for item in board.items]
+        assert len(found) == len(items) and all(m >= 0 for m in matched), (name, found)
+        assert [found[m].label for m in matched] == [category for category, _ in items], (name, found)
         out[name] = root / f"{name}.jpg"
         out[name].write_bytes(board.jpeg)
     return out
@@ -39,7 +42,7 @@ def boards(web_stylist, tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def playground(web_stylist, boards) -> Iterator[Playground]:
-    served = PlaygroundThread(web_stylist.config, web_stylist, [boards["three"], boards["one"]])
+    served = PlaygroundThread(web_stylist.config, web_stylist, [boards["four"], boards["one"]])
     try:
         yield served.start()
     finally:

@@ -68,28 +68,43 @@ def _last_keyboard(page) -> list[str]:
     return [b.inner_text() for b in page.locator(".row.theirs").last.locator(".keyboard button").all()]
 
 
+def _item_buttons(page) -> dict[str, str]:
+    """Category → its button text ('2 · Pants') under the bot's last message, after checking the buttons
+    are numbered 1, 2, … in order and end with "All items"."""
+    texts = _last_keyboard(page)
+    assert texts[-1] == "All items", texts
+    assert [t.split(" · ", 1)[0] for t in texts[:-1]] == [str(k) for k in range(1, len(texts))], texts
+    return {t.split(" · ", 1)[1]: t for t in texts[:-1]}
+
+
+def _names(captions: list[str]) -> set[str]:
+    return {c.split("\n")[0].split(". ", 1)[1] for c in captions}
+
+
 def test_board_buttons_album_refine_more(browser, playground, boards, shots):
     page = _open(browser, playground)
     _shot(page, shots / "01-start.png")
 
     started = time.perf_counter()
-    page.set_input_files("#file", str(boards["three"]))
-    page.get_by_role("button", name="1 · Dresses").wait_for(timeout=WAIT_MS)
+    page.set_input_files("#file", str(boards["four"]))
+    page.locator(".row.theirs .keyboard").last.get_by_role("button", name="All items").wait_for(timeout=WAIT_MS)
     print(f"\nupload → buttons in the page: {time.perf_counter() - started:.2f} s")
-    assert _last_keyboard(page) == ["1 · Dresses", "2 · Handbags", "3 · Shoes", "All items"]
+    buttons = _item_buttons(page)
+    assert sorted(buttons) == ["Handbags", "Pants", "Shirts & Tops", "Shoes"]
     assert page.locator(".row.mine img.photo").count() == 1  # the shopper's own photo, on the right
     annotated = page.locator(".row.theirs img.photo").last
-    assert annotated.evaluate("i => [i.naturalWidth, i.naturalHeight]") == [600, 300]  # the bot's annotated copy
+    assert annotated.evaluate("i => [i.naturalWidth, i.naturalHeight]") == [640, 640]  # the bot's annotated copy
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # fits a phone's width
     _shot(page, shots / "02-buttons.png")
 
-    page.get_by_role("button", name="1 · Dresses").click()
+    page.get_by_role("button", name=buttons["Shirts & Tops"]).click()
     _wait_albums(page, 1)
     album = page.locator(".album").last
     assert album.locator("img").count() == 10
     captions = _captions(album)
     assert [int(c.split(".", 1)[0]) for c in captions] == list(range(1, 11))
-    assert all("Dresses ·" in c for c in captions), captions
+    assert all("Shirts & Tops ·" in c for c in captions), captions
+    assert "red" not in captions[0].split("\n")[1]  # the board's shirt is blue: a blue one leads
     page.get_by_role("button", name="More").wait_for(timeout=WAIT_MS)
     assert _last_keyboard(page) == ["More", "Other item"]
     _shot(page, shots / "03-album.png")
@@ -98,17 +113,18 @@ def test_board_buttons_album_refine_more(browser, playground, boards, shots):
     page.press("#text", "Enter")
     _wait_albums(page, 2)
     refined = _captions(page.locator(".album").last)
-    assert "Dresses · red" in refined[0] and "Dresses · red" in refined[1], refined  # 2 red dresses in the catalog
-    assert refined != captions
+    assert [c.split("\n")[1].split(" · ")[:2] for c in refined[:2]] == [["Shirts & Tops", "red"]] * 2, refined
+    assert refined != captions  # the catalog holds exactly two red shirts: they now lead
     page.get_by_text("Understood as: red").wait_for(timeout=WAIT_MS)
+    page.locator(".album").last.evaluate("a => a.scrollIntoView({block: 'start'})")  # the red ones, at its top
     _shot(page, shots / "04-in-red.png")
 
     page.locator(".row.theirs").last.get_by_role("button", name="More").click()
     _wait_albums(page, 3)
     more = _captions(page.locator(".album").last)
-    assert int(more[0].split(".", 1)[0]) == 11
-    assert not {c.split("\n")[0].split(". ", 1)[1] for c in more} & {c.split("\n")[0].split(". ", 1)[1] for c in refined}
-    page.get_by_text(re.compile(r"Matches 11–")).wait_for(timeout=WAIT_MS)
+    assert [int(c.split(".", 1)[0]) for c in more] == [11, 12]  # 12 shirts & tops in the catalog
+    assert not _names(more) & _names(refined), "the next page repeats nothing"
+    page.get_by_text(re.compile(r"Matches 11–12")).wait_for(timeout=WAIT_MS)
     _shot(page, shots / "05-more.png")
     page.context.close()
 
@@ -146,17 +162,19 @@ DROP = """async (b64) => {
 def test_two_tabs_are_two_shoppers(browser, playground, boards, shots):
     first, second = _open(browser, playground), _open(browser, playground)
     assert first.evaluate("document.body.dataset.chatId") != second.evaluate("document.body.dataset.chatId")
-    first.set_input_files("#file", str(boards["three"]))
+    first.set_input_files("#file", str(boards["four"]))
     second.evaluate(DROP, base64.b64encode(boards["two"].read_bytes()).decode())  # dropped on the chat
-    first.get_by_role("button", name="3 · Shoes").wait_for(timeout=WAIT_MS)
-    second.get_by_role("button", name="1 · Pants").wait_for(timeout=WAIT_MS)
-    assert _last_keyboard(second) == ["1 · Pants", "2 · Hats", "All items"]
-    first.get_by_role("button", name="3 · Shoes").click()
-    second.get_by_role("button", name="2 · Hats").click()
+    for page in (first, second):
+        page.locator(".row.theirs .keyboard").last.get_by_role("button", name="All items").wait_for(timeout=WAIT_MS)
+    mine, theirs = _item_buttons(first), _item_buttons(second)
+    assert sorted(mine) == ["Handbags", "Pants", "Shirts & Tops", "Shoes"] and sorted(theirs) == ["Handbags", "Pants"]
+    first.get_by_role("button", name=mine["Shoes"]).click()
+    second.get_by_role("button", name=theirs["Pants"]).click()
     _wait_albums(first, 1), _wait_albums(second, 1)
     assert all("Shoes ·" in c for c in _captions(first.locator(".album").last))
-    assert all("Hats ·" in c for c in _captions(second.locator(".album").last))
-    assert first.get_by_text("Pants").count() == 0 and second.get_by_text("Dresses").count() == 0  # no cross-talk
+    assert all("Pants ·" in c for c in _captions(second.locator(".album").last))
+    assert first.locator(".album").count() == second.locator(".album").count() == 1  # no cross-talk
+    assert second.get_by_text("Shirts & Tops").count() == 0
     _shot(first, shots / "08-tab-one.png")
     _shot(second, shots / "09-tab-two.png")
     first.context.close(), second.context.close()

@@ -15,19 +15,19 @@ from typing import Awaitable, Callable
 from PIL import Image
 from telegram import Message, Update
 from telegram.constants import ChatAction
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError, TimedOut
 from telegram.ext import ApplicationHandlerStop, CallbackContext, ContextTypes, ExtBot
 
 from bot import views
 from bot.annotate import annotate
 from bot.replies import chat_action, send_all_items, send_results
+from bot.photos import KEEP_SIDE
 from bot.state import BotData, Choice, Key, Session, SessionStore
 from stylist.errors import BadImageError, EmptyIndexError, IndexUnavailableError, StylistError
 
 log = logging.getLogger(__name__)
 
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024  # Bot API getFile limit
-KEEP_SIDE = 1600  # photos are kept (in memory, per session) at most this size; the models work far smaller
 MAX_WORDS_CHARS = 300  # longer texts are cut before parsing (CLIP reads ~32 tokens anyway)
 ALL_ITEMS_PER_ITEM = 4  # products per item in the "All items" overview
 
@@ -95,7 +95,8 @@ async def on_photo(update: Update, context: Context) -> None:
             await message.reply_text(views.bad_image(str(exc)))
             return
         detections = await asyncio.to_thread(stylist.detect_items, image)
-        session = _sessions(context).start(_key(update), image=image, detections=detections, text=message.caption)
+        caption = (message.caption or "").strip()[:MAX_WORDS_CHARS] or None
+        session = await _sessions(context).start_with_photo(_key(update), image, detections=detections, text=caption)
         if len(detections) == 1:
             session.choose_item(detections[0].index)
             await _search_and_send(message.chat_id, session, context, show_action=False)
@@ -273,6 +274,9 @@ async def on_unsupported(update: Update, context: Context) -> None:
 async def on_error(update: object, context: Context) -> None:
     """Log the failure (the log filter strips the token) and apologise; the bot keeps running."""
     error = context.error
+    if isinstance(error, TimedOut):  # Telegram may have delivered it: an apology would contradict the reply
+        log.warning("update %s: a Bot API call timed out (%s); not repeated", getattr(update, "update_id", "?"), error)
+        return
     log.error("update %s failed: %s", getattr(update, "update_id", "?"), type(error).__name__, exc_info=error)
     if not isinstance(update, Update) or update.effective_chat is None or isinstance(error, Forbidden):
         return

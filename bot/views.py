@@ -51,7 +51,9 @@ WHICH_ITEM = "Which item next?"
 ALL_ITEMS_DONE = "Tap an item for more of its matches. " + EXAMPLE_HINT
 EMPTY_CATALOG = "The catalogue is empty — there is nothing to search yet."
 APOLOGY = "Sorry, something went wrong on my side. Please try again in a moment."
-INDEX_DOWN = "The catalogue is unavailable right now. Please try again later."
+SKIPPED_PHOTO = "Skipped this photo — a newer one arrived, so I'm searching that instead."
+SKIPPED_BUSY = "Skipped — you sent a lot at once; I'm still working on the earlier ones."
+INDEX_DOWN = "Search is unavailable right now. Please try again in a minute."
 
 
 @dataclass(frozen=True)

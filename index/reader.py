@@ -14,7 +14,7 @@ from typing import Iterator, Sequence
 
 from PIL import Image
 
-from stylist.catalog import CatalogItem, read_catalog
+from stylist.catalog import CatalogItem, Reject, read_catalog_rows
 from stylist.errors import BadImageError
 from stylist.images import load_image
 
@@ -48,11 +48,17 @@ def _fingerprint_row(item: CatalogItem, model_signature: str) -> ProductRow:
     return ProductRow(item, fingerprint(item, data, model_signature))
 
 
-def read_products(catalog: str | Path, model_signature: str, workers: int = 4) -> list[ProductRow]:
-    """Every catalog row, fingerprinted (unreadable files carry an error instead of failing the build)."""
-    items = read_catalog(catalog)
+def read_catalog_products(catalog: str | Path, model_signature: str, workers: int = 4
+                          ) -> tuple[list[ProductRow], list[Reject]]:
+    """Every usable catalog row, fingerprinted (unreadable files carry an error), and the CSV's rejected rows."""
+    rows = read_catalog_rows(catalog)
     with ThreadPoolExecutor(workers) as pool:
-        return list(pool.map(lambda it: _fingerprint_row(it, model_signature), items))
+        return list(pool.map(lambda it: _fingerprint_row(it, model_signature), rows.items)), rows.rejects
+
+
+def read_products(catalog: str | Path, model_signature: str, workers: int = 4) -> list[ProductRow]:
+    """``read_catalog_products`` without the CSV's rejected rows."""
+    return read_catalog_products(catalog, model_signature, workers)[0]
 
 
 def _decode(row: ProductRow, max_pixels: int) -> tuple[ProductRow, Image.Image | None, str]:

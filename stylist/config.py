@@ -63,6 +63,7 @@ class Config:
     telegram_file_url: str | None = None  # STYLIST_TELEGRAM_FILE_URL, e.g. http://127.0.0.1:8081/file/bot
     allowed_users: frozenset[int] = frozenset()  # STYLIST_ALLOWED_USERS: comma-separated ids; empty = everyone
     session_ttl_s: float = 3600.0  # STYLIST_SESSION_TTL: idle seconds before a user's search is forgotten
+    photos_max_mb: float = 500.0  # STYLIST_PHOTOS_MAX_MB: cap on shoppers' photos kept on disk for their sessions
 
     @property
     def db_dir(self) -> Path:
@@ -71,6 +72,11 @@ class Config:
     @property
     def cache_dir(self) -> Path:
         return self.home / "cache"
+
+    @property
+    def bot_dir(self) -> Path:
+        """The bot's state: sessions (SQLite) and shoppers' photos; survives restarts."""
+        return self.home / "bot"
 
     def replace(self, **changes: object) -> "Config":
         """A copy with CLI overrides applied (None values are ignored, so unset flags keep env/defaults)."""
@@ -98,6 +104,7 @@ _ENV: dict[str, tuple[str, type]] = {
     "STYLIST_TELEGRAM_API_URL": ("telegram_api_url", str),
     "STYLIST_TELEGRAM_FILE_URL": ("telegram_file_url", str),
     "STYLIST_SESSION_TTL": ("session_ttl_s", float),
+    "STYLIST_PHOTOS_MAX_MB": ("photos_max_mb", float),
 }
 
 

@@ -2,7 +2,8 @@
 
 Everything that accepts a user's image (CLI, bot, index builder) goes through ``load_image`` so that
 corrupt, truncated, empty, non-image, huge (decompression bomb), tiny, CMYK / 16-bit / palette / RGBA,
-animated and EXIF-rotated inputs all behave the same way: a clear ``BadImageError`` or a clean image.
+animated, HEIC and EXIF-rotated inputs all behave the same way: a clear ``BadImageError`` or a clean image
+(docs/bad-inputs.md lists each case and what a shopper sees).
 """
 from __future__ import annotations
 
@@ -13,6 +14,13 @@ from pathlib import Path
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from stylist.errors import BadImageError
+
+try:  # iPhones send HEIC; pillow-heif teaches PIL to read it (a plain "not an image" where it is missing)
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+except ImportError:  # pragma: no cover - it is a declared dependency
+    pass
 
 MIN_SIDE = 16  # smaller images carry nothing to search for
 DEFAULT_MAX_PIXELS = 40_000_000
@@ -82,7 +90,7 @@ def load_image(source: bytes | str | Path, max_pixels: int = DEFAULT_MAX_PIXELS)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise BadImageError(f"{name} is too large to open safely (limit {max_pixels:,} pixels)") from exc
     except UnidentifiedImageError as exc:
-        raise BadImageError(f"{name} is not an image we can read (JPEG, PNG, WebP, GIF, BMP, TIFF)") from exc
+        raise BadImageError(f"{name} is not an image we can read (JPEG, PNG, WebP, HEIC, GIF, BMP, TIFF)") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise BadImageError(f"{name} is corrupt or truncated ({exc})") from exc
     if min(img.size) < MIN_SIDE:

@@ -23,6 +23,9 @@ from stylist.results import ParsedQuery
 from stylist.schema import CLIP_SUFFIX, META_KEYS, VISUAL_SUFFIX
 
 VISUAL, CLIP = "visual", "clip"
+# Appended to the recorded model signature while a build that changes models has not finished
+# re-embedding every product: searches refuse such an index (old and new vectors side by side).
+UNFINISHED = " (unfinished build)"
 # The CLIP collection keeps only what its `where` filters and the resume check need; the visual
 # collection holds the full metadata (saves ~0.4 KB per product on disk).
 CLIP_META_KEYS = ("category", "color", "price", "fingerprint")
@@ -161,6 +164,11 @@ class CatalogStore:
                     for i, m in zip(p["ids"], p["metadatas"])}
         return {i: fp for i, fp in vis.items() if clip.get(i) == fp and fp}
 
+    def all_ids(self) -> set[str]:
+        """Every id in either collection (a product written to only one of them included)."""
+        with _guard(self.location):
+            return {i for col in (self.visual, self.clip) for p in self._pages(col, []) for i in p["ids"]}
+
     def all_metadata(self) -> dict[str, dict]:
         with _guard(self.location):
             return {i: m for p in self._pages(self.visual, ["metadatas"]) for i, m in zip(p["ids"], p["metadatas"])}
@@ -215,6 +223,10 @@ class CatalogStore:
                 f"the index at {self.location} holds {built['embedder_dim']}-d vectors from "
                 f"{built.get('embedder')}, but the current embedder {embedder_name} makes {embedder_dim}-d: "
                 "rebuild it with `stylist index build CATALOG.csv`")
+        if built.get("signature", "").endswith(UNFINISHED):
+            raise IndexUnavailableError(
+                f"the index at {self.location} is part-way through an index build (interrupted, or still running; "
+                "its products hold vectors of different models): let `stylist index build CATALOG.csv` finish")
         if built.get("signature") and built["signature"] != signature:
             raise IndexUnavailableError(
                 f"the index at {self.location} was built with other model weights ({built['signature']}; "

@@ -366,30 +366,46 @@ def test_ten_shoppers_at_once_no_cross_talk_no_waiting(run_bot, detector):
     run_bot(scenario)
 
 
-def test_restart_then_an_old_button_is_answered_kindly(run_bot, detector, tiny_stylist, tmp_path):
+def test_restart_keeps_sessions_and_only_expired_photos_get_the_kind_answer(run_bot, detector, tiny_stylist, tmp_path):
     board = detector.register(make_board(THREE, (605, 300)))
+    other = detector.register(make_board(THREE, (610, 300)))
     from web.botapi import BotApiServer
     from tests.helpers.bot_harness import bot_config, running_bot
 
     async def main():
         fake = await BotApiServer().start()
         config = bot_config(fake, tmp_path)
-        shopper = Shopper(fake, 501)
+        shopper, second = Shopper(fake, 501), Shopper(fake, 502)
         try:
             async with running_bot(config, tiny_stylist):
                 shopper.photo(board.jpeg)
                 keyboard = await shopper.expect("sendPhoto")
-            async with running_bot(config, tiny_stylist):  # a new process: sessions are gone
-                query_id = shopper.tap(keyboard, "2 · Handbags")
-                answer = await shopper.answer_to(query_id)
-                assert answer.params["text"] == views.STALE
-                edit = await shopper.expect("editMessageReplyMarkup")
-                assert edit.params["message_id"] == keyboard.result["message_id"] and not edit.params.get("reply_markup")
+                shopper.tap(keyboard, "1 · Dresses")
+                summary = await shopper.expect("sendMessage")
+                second.photo(other.jpeg)
+                other_keyboard = await second.expect("sendPhoto")
+            async with running_bot(config, tiny_stylist):  # a new process: sessions come back from disk
+                query_id = shopper.tap(keyboard, "2 · Handbags")  # an item on the old message
+                assert (await shopper.answer_to(query_id)).params.get("text") is None
+                album = await shopper.expect("sendMediaGroup")
+                assert all("\nHandbags · " in c for c in album.captions())
+                await shopper.expect("sendMessage")
+                shopper.tap(summary, "More")  # "More" on the message from before the restart
+                page2 = await shopper.expect("sendMediaGroup")
+                assert int(page2.captions()[0].split(".", 1)[0]) == 11
+                assert "Matches 11–" in (await shopper.expect("sendMessage")).params["text"]
+                for photo in (config.bot_dir / "photos").glob("*.jpg"):  # cleaned up (TTL or size cap)
+                    photo.unlink()
+                query_id = second.tap(other_keyboard, "1 · Dresses")
+                assert (await second.answer_to(query_id)).params["text"] == views.STALE
+                edit = await second.expect("editMessageReplyMarkup")
+                assert edit.params["message_id"] == other_keyboard.result["message_id"]
+                assert not edit.params.get("reply_markup")
                 forged = shopper.tap_data(keyboard.result, "zz:unknown")
                 assert (await shopper.answer_to(forged)).params["text"] == views.STALE
                 shopper.say("/start")
                 assert (await shopper.expect("sendMessage")).params["text"] == views.HELP
-                assert not fake.calls_to(501, "sendMediaGroup")
+                assert not fake.calls_to(502, "sendMediaGroup")
         finally:
             await fake.stop()
 

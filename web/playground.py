@@ -91,8 +91,11 @@ async def running_playground(config: Config, stylist: "Stylist", demo_photos: li
         site = web.TCPSite(runner, HOST, port)
         await site.start()
         server.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        # The bot's own state (sessions, shoppers' photos) lives under <home>/playground, apart from a real
+        # `stylist bot`'s; the index stays where the config says.
         bot_config = config.replace(telegram_token=server.token, telegram_api_url=server.api_url,
-                                    telegram_file_url=server.file_url, allowed_users=frozenset())
+                                    telegram_file_url=server.file_url, allowed_users=frozenset(),
+                                    home=config.home / "playground", db_path=config.db_dir)
         application = build_application(bot_config, stylist)
         async with application:  # what run_polling does, inside our own loop
             await application.post_init(application)  # type: ignore[misc]
@@ -104,6 +107,8 @@ async def running_playground(config: Config, stylist: "Stylist", demo_photos: li
             finally:
                 await application.updater.stop()  # type: ignore[union-attr]
                 await application.stop()
+        if application.post_shutdown is not None:
+            await application.post_shutdown(application)
     finally:
         await runner.cleanup()
 

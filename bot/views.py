@@ -128,11 +128,15 @@ def tap_an_item(text: str) -> str:
 
 
 def understood(query: ParsedQuery) -> str:
-    """What the words were understood as: 'Dresses · red · under 50 · “floral”'."""
+    """What the words were understood as: 'Dresses · red · under 50 · “floral”', preceded by what the
+    catalog could not honour: 'no prices in this catalog — showing Dresses · red · “red dress”'."""
     parts = [query.describe()] if query.describe() else []
     if query.terms and query.terms.strip():
         parts.append(f"“{query.terms.strip()}”")
-    return " · ".join(parts)
+    meaning = " · ".join(parts)
+    if query.relaxed:
+        return f"{'; '.join(query.relaxed)} — showing {meaning or 'the closest'}"
+    return meaning
 
 
 def understood_text(text: str) -> str:

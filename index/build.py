@@ -97,7 +97,8 @@ def _build(store: CatalogStore, catalog: str | Path, products: ProductEmbedder, 
         report.rejected += [_reject(row, err) for row, img, err in batch if img is None]
         if good:
             visual, clip_vecs = products.embed([img for _, img in good])
-            metas = [product_metadata(row.item, img, row.fingerprint) for row, img in good]
+            colors = products.colors([row.item for row, _ in good], [img for _, img in good], clip_vecs)
+            metas = [product_metadata(row.item, img, row.fingerprint, c) for (row, img), c in zip(good, colors)]
             writer.write([row.item.id for row, _ in good], visual, clip_vecs, metas)
             for row, _ in good:
                 if row.item.id in present:

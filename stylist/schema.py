@@ -45,4 +45,8 @@ DEFAULT_COLLECTION = "catalog"
 VISUAL_SUFFIX = ""  # <collection>
 CLIP_SUFFIX = "-clip"  # <collection>-clip
 # Metadata keys stored with every product (strings; price float or absent; missing strings are "").
-META_KEYS: tuple[str, ...] = ("name", "category", "color", "price", "url", "style_id", "image", "fingerprint")
+# color_source: "catalog" (the CSV's colour column) or "pixels" (read from the product photo);
+# color_confidence (float 0-1, pixels only): how sure that reading is.
+META_KEYS: tuple[str, ...] = ("name", "category", "color", "price", "url", "style_id", "image", "fingerprint",
+                              "color_source", "color_confidence")
+NUMERIC_META_KEYS: tuple[str, ...] = ("price", "color_confidence")

@@ -58,7 +58,7 @@ def format_table(image: str, detections, results: list[ItemResult], text_only: b
         lines.append("  no items detected — searched the whole image")
     for res in results:
         head = ("text only" if text_only else "whole image") if res.detection is None else f"item {res.detection}"
-        understood = res.query.describe()
+        understood = res.query.explain()  # with what the catalog could not honour ("no prices in this catalog")
         lines.append(f"  -- {head}" + (f"  [understood: {understood}]" if understood else ""))
         if not res.products:
             lines.append("     no products match")

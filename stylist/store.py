@@ -20,7 +20,7 @@ from stylist.colors import color_family, family_members
 from stylist.config import Config
 from stylist.errors import EmptyIndexError, IndexUnavailableError
 from stylist.results import ParsedQuery
-from stylist.schema import CLIP_SUFFIX, META_KEYS, VISUAL_SUFFIX
+from stylist.schema import CLIP_SUFFIX, META_KEYS, NUMERIC_META_KEYS, VISUAL_SUFFIX
 
 VISUAL, CLIP = "visual", "clip"
 # Appended to the recorded model signature while a build that changes models has not finished
@@ -28,7 +28,7 @@ VISUAL, CLIP = "visual", "clip"
 UNFINISHED = " (unfinished build)"
 # The CLIP collection keeps only what its `where` filters and the resume check need; the visual
 # collection holds the full metadata (saves ~0.4 KB per product on disk).
-CLIP_META_KEYS = ("category", "color", "price", "fingerprint")
+CLIP_META_KEYS = ("category", "color", "color_confidence", "price", "fingerprint")
 _SPACE = {"hnsw": {"space": "cosine", "ef_search": 200}}
 
 
@@ -42,7 +42,8 @@ class Hit:
 
 
 def where_filter(query: ParsedQuery | None, categories: Sequence[str], colors: bool) -> dict | None:
-    """A Chroma ``where`` for the hard/structured wishes: category, colour family (when ``colors``), price."""
+    """A Chroma ``where`` for the hard/structured wishes: category, colour family (when ``colors``), price,
+    and the excluded categories and colour families ("no heels" must not fetch only heels)."""
     clauses: list[dict] = []
     if categories:
         clauses.append({"category": {"$in": list(categories)}})
@@ -54,6 +55,11 @@ def where_filter(query: ParsedQuery | None, categories: Sequence[str], colors: b
             clauses.append({"price": {"$lte": float(query.max_price)}})
         if query.min_price is not None:
             clauses.append({"price": {"$gte": float(query.min_price)}})
+        if query.exclude_categories:
+            clauses.append({"category": {"$nin": list(query.exclude_categories)}})
+        if query.exclude_colors:
+            names = sorted({m for c in query.exclude_colors for m in family_members(color_family(c) or c)})
+            clauses.append({"color": {"$nin": names}})
     if not clauses:
         return None
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
@@ -89,14 +95,15 @@ def _guard(location: str) -> Iterator[None]:
 
 
 def clean_metadata(meta: Mapping[str, object]) -> dict:
-    """Only META_KEYS; strings for text, float price. Unknown values are left out (Chroma stores no None,
-    and every stored key costs a row plus index entries on disk: readers use ``meta.get(key, "")``)."""
+    """Only META_KEYS; strings for text, floats for NUMERIC_META_KEYS (price, colour confidence). Unknown
+    values are left out (Chroma stores no None, and every stored key costs a row plus index entries on
+    disk: readers use ``meta.get(key, "")``)."""
     out: dict[str, object] = {}
     for key in META_KEYS:
         value = meta.get(key)
         if value is None or value == "":
             continue
-        out[key] = float(value) if key == "price" else str(value)  # type: ignore[arg-type]
+        out[key] = float(value) if key in NUMERIC_META_KEYS else str(value)  # type: ignore[arg-type]
     return out
 
 

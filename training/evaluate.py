@@ -29,6 +29,9 @@ from training.eval_report import build_checks, clean, format_table, markdown_sec
 QUICK = {"boards": 12, "index": 400, "fpi": 200}
 FULL_BOARDS = 300
 
+PARTS = ("detector", "autoencoder", "clip", "search", "words", "pictures")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="stylist eval",
@@ -40,13 +43,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="report folder (default <repo>/reports, or <repo>/reports/quick with --quick)")
     p.add_argument("--benchmarks", help="BENCHMARKS.md to update (default <repo>/BENCHMARKS.md; none with --quick)")
     p.add_argument("--quick", action="store_true", help="subsample everything: a smoke test, not the real numbers")
-    p.add_argument("--skip", action="append", default=[], choices=("detector", "autoencoder", "clip", "search", "pictures"),
-                   help="leave a part out (repeatable)")
+    p.add_argument("--skip", action="append", default=[], choices=PARTS, help="leave a part out (repeatable)")
+    p.add_argument("--only", action="append", default=[], choices=PARTS,
+                   help="run just this part (repeatable), e.g. `--only words` while iterating")
     p.add_argument("--seed", type=int, default=0, help="board rendering and subsampling seed")
     return p
 
 
 # --- small helpers ----------------------------------------------------------------------------------------
+def _words_eval(config, root: Path, quick: bool, seed: int) -> dict:
+    """Words: pixel colour, "in <colour>" with/without a colour column, relaxation, the phrase table."""
+    from training.eval_words import evaluate_words
+
+    return dict(evaluate_words(config, root, quick=quick, seed=seed))
+
+
 # --- the run ----------------------------------------------------------------------------------------------
 def _subsample(items: list, n: int, rng: np.random.Generator, keep: set | None = None, key=lambda x: x) -> list:
     """At most ``n`` items (order kept), always including those whose key is in ``keep``."""
@@ -81,7 +92,8 @@ class Run:
     timings: dict[str, float] = field(default_factory=dict)
 
     def wants(self, part: str) -> bool:
-        return part not in self.args.skip
+        only = getattr(self.args, "only", None)
+        return part not in self.args.skip and (not only or part in only)
 
     def picture(self, path: Path | None) -> None:
         if path is not None:
@@ -207,7 +219,9 @@ def run_eval(args: argparse.Namespace) -> dict:
         run.timings[name] = time.perf_counter() - t
         return result
 
-    boards_dir, boards, board_info = timed("boards", eval_boards, run)
+    boards_dir, boards, board_info = None, [], {}
+    if any(run.wants(p) for p in ("detector", "autoencoder", "search")):
+        boards_dir, boards, board_info = timed("boards", eval_boards, run)
     product_ae = Path(run.config.embedder).stem
     baseline_ae = "ae4096" if product_ae != "ae4096" else None
     images, detections = [], []
@@ -219,6 +233,8 @@ def run_eval(args: argparse.Namespace) -> dict:
         n_boards = args.n_boards or (QUICK["boards"] if args.quick else None)
         run.report["search"] = timed("search", _search_eval, run.config, run.root, boards_dir, n_boards,
                                      args.quick, args.seed)
+    if run.wants("words"):
+        run.report["words"] = timed("words", _words_eval, run.config, run.root, args.quick, args.seed)
     if run.wants("autoencoder"):
         names = [run.config.embedder] + ([baseline_ae] if baseline_ae else [])
         timed("autoencoder", eval_autoencoder_part, run, boards, images, detections, names)
@@ -301,7 +317,8 @@ def main(argv: list[str]) -> int:
     report = clean(run_eval(args))
     out = Path(args.out)
     (out / "metrics.json").write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    bench = args.benchmarks or (None if args.quick else str(_in_checkout("BENCHMARKS.md")))
+    # a partial run (--only) must not replace the whole results section with its few numbers
+    bench = args.benchmarks or (None if args.quick or args.only else str(_in_checkout("BENCHMARKS.md")))
     if bench:
         rel = os.path.relpath(out.resolve(), Path(bench).resolve().parent)
         update_benchmarks(Path(bench), markdown_section(report, rel))

@@ -105,3 +105,12 @@ def test_clip_collection_keeps_slim_metadata(store):
     meta = store.clip.get(ids=["p1"], include=["metadatas"])["metadatas"][0]
     assert set(meta) <= {"category", "color", "price", "fingerprint"} and meta["fingerprint"] == "fp1"
     assert store.metadatas(["p1", "zz"])["p1"]["image"] == "/x/1.png"
+
+
+def test_where_filter_honours_exclusions(store):
+    from stylist.query import parse_query
+    from stylist.store import where_filter
+
+    _, vis, _ = _fill(store)
+    where = where_filter(parse_query("no heels, not crimson"), [], True)  # no shoes; no red family
+    assert {h.id for h in store.query(VISUAL, vis[0], 10, where)} == {"p6", "p8"}  # navy dresses

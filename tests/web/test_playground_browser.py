@@ -115,7 +115,7 @@ def test_board_buttons_album_refine_more(browser, playground, boards, shots):
     refined = _captions(page.locator(".album").last)
     assert [c.split("\n")[1].split(" · ")[:2] for c in refined[:2]] == [["Shirts & Tops", "red"]] * 2, refined
     assert refined != captions  # the catalog holds exactly two red shirts: they now lead
-    page.get_by_text("Understood as: red").wait_for(timeout=WAIT_MS)
+    page.get_by_text(re.compile(r"Understood as: .*\bred\b")).last.wait_for(timeout=WAIT_MS)
     page.locator(".album").last.evaluate("a => a.scrollIntoView({block: 'start'})")  # the red ones, at its top
     _shot(page, shots / "04-in-red.png")
 

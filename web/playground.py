@@ -170,9 +170,25 @@ def demo_photos(items: list[CatalogItem], work: Path) -> list[Path]:
     return boards + singles
 
 
+def _demo_clothing(work: Path) -> tuple[Path, list[Path]]:
+    """The committed CC0 demo catalog (what ``stylist demo`` serves) and the photos to offer: its boards,
+    then held-out query photos of different kinds (not in the catalog; one garment each)."""
+    from demo.clothing import clothing_catalog, query_photos
+
+    csv_path = clothing_catalog(work, None)
+    boards = sorted((csv_path.parent / "boards").glob("*.jpg"))
+    singles, kinds = [], set()
+    for query in query_photos(csv_path.parent):
+        if query.category not in kinds and Path(query.image).is_file():
+            kinds.add(query.category)
+            singles.append(Path(query.image))
+        if len(singles) == 2 * SINGLE_ITEM_PHOTOS:
+            break
+    return csv_path, boards + singles
+
+
 def prepare(config: Config, catalog: str | None) -> tuple[Config, "Stylist", list[Path]]:
     """Pick the catalog (``--catalog`` or the demo's), index it (unchanged products are skipped), load."""
-    from demo.run import prepare_catalog
     from index.build import build_index
     from stylist.search import Stylist
 
@@ -180,10 +196,11 @@ def prepare(config: Config, catalog: str | None) -> tuple[Config, "Stylist", lis
         csv_path = Path(catalog)
         work = config.home / "playground" / csv_path.stem
         collection = f"playground-{csv_path.stem}"
+        photos = None
     else:
-        work = config.home / "demo" / "fashion-mnist"
-        csv_path = prepare_catalog("fashion-mnist", work, 2000, None)
-        collection = "demo-fashion-mnist"  # the index `stylist demo` builds: shared, not rebuilt
+        work = config.home / "demo" / "clothing"
+        csv_path, photos = _demo_clothing(work)
+        collection = "demo-clothing"  # the index `stylist demo` builds: shared, not rebuilt
     if config.collection == "catalog":  # keep the playground out of the user's own index
         config = config.replace(collection=collection)
     items = read_catalog(csv_path)
@@ -192,7 +209,7 @@ def prepare(config: Config, catalog: str | None) -> tuple[Config, "Stylist", lis
     report = build_index(config, csv_path, stylist.embedder, stylist.clip, store=stylist.store)
     print(f"[playground] {report.summary()}", flush=True)
     warm_up(stylist)
-    return config, stylist, demo_photos(items, work)
+    return config, stylist, photos if photos is not None else demo_photos(items, work)
 
 
 async def _serve(config: Config, stylist: "Stylist", photos: list[Path], port: int, token: str) -> None:

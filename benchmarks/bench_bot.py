@@ -23,12 +23,12 @@ sys.path[:0] = [str(ROOT)]  # run as a script: the repo root holds stylist/ and 
 
 from tests.helpers.bot_catalog import make_board  # noqa: E402
 from tests.helpers.bot_harness import Shopper, bot_config, build_tiny_stylist, running_bot  # noqa: E402
-from tests.bot.fake_telegram import FakeTelegram  # noqa: E402
+from web.botapi import BotApiServer  # noqa: E402
 
 ITEMS = [("Dresses", "red"), ("Handbags", "black"), ("Shoes", "blue")]
 
 
-async def _one_shopper(fake: FakeTelegram, shopper: Shopper, jpeg: bytes) -> tuple[float, float]:
+async def _one_shopper(fake: BotApiServer, shopper: Shopper, jpeg: bytes) -> tuple[float, float]:
     """(photo → keyboard, tap → album) seconds for one shopper."""
     t0 = time.monotonic()
     shopper.photo(jpeg, caption="under 60")
@@ -40,7 +40,7 @@ async def _one_shopper(fake: FakeTelegram, shopper: Shopper, jpeg: bytes) -> tup
     return keyboard.t - t0, album.t - t1
 
 
-async def _round(fake: FakeTelegram, shoppers: list[Shopper], boards: list[bytes]) -> list[tuple[float, float]]:
+async def _round(fake: BotApiServer, shoppers: list[Shopper], boards: list[bytes]) -> list[tuple[float, float]]:
     return list(await asyncio.gather(*(_one_shopper(fake, s, b) for s, b in zip(shoppers, boards))))
 
 
@@ -52,7 +52,7 @@ def _fmt(values: list[float]) -> str:
 async def _bench(stylist, root: Path, users: int, rounds: int) -> dict[str, list[float]]:
     detector = stylist.detector
     boards = [detector.register(make_board(ITEMS, (640 + i, 360))).jpeg for i in range(users)]
-    fake = await FakeTelegram().start()
+    fake = await BotApiServer().start()
     results: dict[str, list[float]] = {}
     try:
         async with running_bot(bot_config(fake, root), stylist):

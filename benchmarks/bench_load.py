@@ -34,7 +34,7 @@ sys.path[:0] = [str(ROOT)]  # run as a script: the repo root holds stylist/ and 
 from bot import views  # noqa: E402
 from tests.helpers.bot_catalog import make_board  # noqa: E402
 from tests.helpers.bot_harness import Shopper, bot_config, build_tiny_stylist, running_bot  # noqa: E402
-from tests.bot.fake_telegram import FakeTelegram  # noqa: E402
+from web.botapi import BotApiServer  # noqa: E402
 
 ITEMS = [("Dresses", "red"), ("Handbags", "black"), ("Shoes", "blue")]
 STEPS = ("photo → keyboard", "tap → album", "'in red' → album", "More → album")
@@ -103,7 +103,7 @@ async def _bench(stylist, root: Path, shoppers: int) -> dict:
     boards = [detector.register(make_board(ITEMS, (640 + i, 360))) for i in range(shoppers + 1)]
     errors = _ErrorCount()
     logging.getLogger().addHandler(errors)
-    fake = await FakeTelegram().start()
+    fake = await BotApiServer().start()
     problems: list[str] = []
     failures: list[str] = []
     try:

@@ -14,6 +14,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("demo.run:main", "install-free demo: build the demo catalog + index, search sample boards, write a contact sheet"),
     "search": ("stylist.search_cli:main", "search the catalog with outfit photos and/or text"),
     "bot": ("bot.app:main", "run the Telegram bot (long polling, or --webhook-url)"),
+    "playground": ("web.playground:main", "the bot in your browser: a local chat page + search API on 127.0.0.1"),
+    "serve": ("web.api:main", "serve the search HTTP API (POST /api/search) on 127.0.0.1"),
     "index build": ("index.cli:build", "build or update (upsert) the catalog index from a catalog CSV"),
     "index remove": ("index.cli:remove", "remove products from the index by id"),
     "index stats": ("index.cli:stats", "show what the index holds"),

@@ -106,6 +106,15 @@ def load_image(source: bytes | str | Path, max_pixels: int = DEFAULT_MAX_PIXELS,
     return img
 
 
+def probe_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from the header when ``data`` is an image format we read, else None (nothing decoded)."""
+    try:
+        with _pil_open(io.BytesIO(data)) as img:
+            return img.size
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError):
+        return None
+
+
 def crop_box(img: Image.Image, box: tuple[float, float, float, float], pad: float = 0.0) -> Image.Image:
     """Cut ``box`` (x0, y0, x1, y1 in pixels) out of ``img``, optionally padded by a fraction of its size."""
     x0, y0, x1, y1 = box

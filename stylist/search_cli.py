@@ -1,7 +1,8 @@
 """``stylist search IMAGE… [--text TEXT] [--item N|all] [--top K] [--json]``: a thin edge over Stylist.
 
-Models load once for all images. ``--json`` prints one object per image per line (schema: detections + results per item);
-otherwise a readable table. Errors print one clear line and exit 1, never a traceback.
+Models load once for all images. ``--json`` prints one object per image per line (``search_json``:
+detections + results per item; the HTTP API in web/api.py answers with the same); otherwise a readable
+table. Errors print one clear line and exit 1, never a traceback.
 """
 from __future__ import annotations
 
@@ -11,19 +12,34 @@ import sys
 
 from stylist.config import load_config
 from stylist.errors import StylistError
-from stylist.results import ItemResult, detection_json
+from stylist.results import Detection, ItemResult, detection_json
 
 
 WARM_FROM = 3  # photos in one run from which holding the filter fields in memory pays off
 
 
-def _items(raw: str | None) -> list[int] | str | None:
+def parse_items(raw: str | None) -> list[int] | str | None:
+    """'all', 'N' or 'N,M' → what ``Stylist.search_image`` takes (None = the best item)."""
     if raw is None or raw == "all":
         return raw
     try:
         return [int(part) for part in raw.split(",") if part.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"--item must be a number, a comma-separated list or 'all', not {raw!r}")
+
+
+def run_search(stylist, img, items: list[int] | str | None, text: str | None,
+               top: int) -> tuple[list[Detection], list[ItemResult]]:
+    """One search: the decoded image ``img`` (None = ``text`` alone) → (detections, results per item)."""
+    if img is None:
+        return [], [stylist.search_text(text or "", top)]
+    return stylist.search_image(img, items, text, top)
+
+
+def search_json(image: str, detections: list[Detection], results: list[ItemResult]) -> dict:
+    """The ``--json`` object for one image (``image`` is its name; "" for a text-only search)."""
+    return {"image": image, "detections": [detection_json(d) for d in detections],
+            "results": [r.to_json() for r in results]}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -58,7 +74,7 @@ def format_table(image: str, detections, results: list[ItemResult], text_only: b
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     try:
-        items = _items(args.item)
+        items = parse_items(args.item)
     except argparse.ArgumentTypeError as exc:
         print(f"stylist search: {exc}", file=sys.stderr)
         return 2
@@ -81,18 +97,14 @@ def main(argv: list[str]) -> int:
         stylist.warm_filters()  # many photos with words: filtered neighbours from memory pay off
     for image in jobs:
         try:
-            if image is None:
-                detections, results = [], [stylist.search_text(args.text, top)]
-            else:
-                img = stylist.load_image(image)
-                detections, results = stylist.search_image(img, items, args.text, top)
+            img = None if image is None else stylist.load_image(image)
+            detections, results = run_search(stylist, img, items, args.text, top)
         except StylistError as exc:
             failed = True  # stdout keeps to the schema; the reason goes to stderr
             print(f"stylist search: {image or 'text'}: {exc}", file=sys.stderr)
             continue
         if args.json:
-            print(json.dumps({"image": image or "", "detections": [detection_json(d) for d in detections],
-                              "results": [r.to_json() for r in results]}), flush=True)
+            print(json.dumps(search_json(image or "", detections, results)), flush=True)
         else:
             print(format_table(image or f"text: {args.text}", detections, results, text_only=image is None), flush=True)
     return 1 if failed else 0

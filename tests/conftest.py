@@ -38,3 +38,9 @@ def stylist_home(tmp_path, monkeypatch) -> Path:
 # checks that ONNX Runtime gives the same outputs): exporting the models into every test's private
 # STYLIST_HOME would cost seconds per test.
 os.environ.setdefault("STYLIST_RUNTIME", "torch")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--screenshots", default=None, metavar="DIR",
+                     help="where the browser tests save their step screenshots (default: a temporary folder; "
+                          "reports/playground refreshes the committed ones)")

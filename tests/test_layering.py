@@ -1,7 +1,8 @@
 """House rules that keep the layers honest: imports point inward only; only config.py reads the env.
 
 stylist/ (the core) imports nothing outward; index/, bot/ and training/ build on the core and not on each
-other (training/ may use index/ to build its eval indexes); demo/ sits on top and may use them all.
+other (training/ may use index/ to build its eval indexes); demo/ sits on top and may use them all;
+web/ (the playground and the HTTP API) is the outermost layer and nothing imports it.
 """
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-OUTER = {"bot", "index", "training", "demo", "benchmarks", "tests"}
+OUTER = {"bot", "index", "training", "demo", "web", "benchmarks", "tests"}
 FORBIDDEN = {  # package -> top-level packages it must not import
-    "index": {"training", "bot", "demo", "benchmarks", "tests"},
-    "bot": {"training", "index", "demo", "benchmarks", "tests"},
-    "training": {"bot", "demo", "benchmarks", "tests"},
-    "demo": {"bot", "benchmarks", "tests"},
+    "index": {"training", "bot", "demo", "web", "benchmarks", "tests"},
+    "bot": {"training", "index", "demo", "web", "benchmarks", "tests"},
+    "training": {"bot", "demo", "web", "benchmarks", "tests"},
+    "demo": {"bot", "web", "benchmarks", "tests"},
+    "web": {"training", "benchmarks", "tests"},  # the outermost layer: runs bot/, serves stylist/
 }
 
 
@@ -58,7 +60,7 @@ def test_the_layering_rule_sees_a_violation(tmp_path):
 
 def test_only_config_reads_the_environment():
     readers = []
-    for package in ("stylist", "bot", "index", "training", "demo"):
+    for package in ("stylist", "bot", "index", "training", "demo", "web"):
         for path in (ROOT / package).rglob("*.py"):
             text = path.read_text(encoding="utf-8")
             if ("os.environ" in text or "getenv(" in text) and path != ROOT / "stylist" / "config.py":
@@ -68,9 +70,10 @@ def test_only_config_reads_the_environment():
 
 def test_every_module_opens_with_a_docstring():
     missing = []
-    for package in ("stylist", "bot", "index", "training", "demo"):
+    for package in ("stylist", "bot", "index", "training", "demo", "web"):
         for path in (ROOT / package).rglob("*.py"):
             tree = ast.parse(path.read_text(encoding="utf-8"))
             if path.stat().st_size and ast.get_docstring(tree) is None:
                 missing.append(str(path.relative_to(ROOT)))
     assert missing == []
+

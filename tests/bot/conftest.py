@@ -8,7 +8,7 @@ from typing import Awaitable, Callable
 import pytest
 
 
-from tests.bot.fake_telegram import FakeTelegram
+from web.botapi import BotApiServer
 from tests.helpers.bot_harness import bot_config, build_tiny_stylist, running_bot
 
 
@@ -34,7 +34,7 @@ def run_bot(tiny_stylist, tmp_path) -> Callable[..., None]:
 
     def run(scenario: Callable[..., Awaitable[None]], env: dict[str, str] | None = None, stylist=None, **kwargs) -> None:
         async def main() -> None:
-            fake = await FakeTelegram().start()
+            fake = await BotApiServer().start()
             try:
                 config = bot_config(fake, Path(tmp_path), **(env or {}))
                 async with running_bot(config, stylist or tiny_stylist, **kwargs) as app:

@@ -10,7 +10,7 @@ from bot import app as bot_app
 from bot.app import REJECTED_TOKEN, build_application, file_url_for
 from bot.ordering import PerChatUpdateProcessor
 from tests.helpers.bot_harness import tiny_config
-from tests.bot.fake_telegram import FakeTelegram
+from web.botapi import BotApiServer
 
 
 @pytest.fixture()
@@ -31,7 +31,7 @@ def test_missing_token_is_explained(clean_env, capsys):
 
 
 def test_rejected_token_is_explained_without_the_token(clean_env, capsys):
-    fake = FakeTelegram().start_in_thread()
+    fake = BotApiServer().start_in_thread()
     wrong = "987654321:AAThisTokenIsWrongButWellFormed_xyz"
     try:
         clean_env.setenv("TELEGRAM_BOT_TOKEN", wrong)
@@ -94,7 +94,7 @@ def test_webhook_mode_registers_a_secret_and_serves_updates(tiny_stylist, tmp_pa
     from tests.helpers.bot_harness import Shopper, bot_config
 
     async def main():
-        fake = await FakeTelegram().start()
+        fake = await BotApiServer().start()
         port = _free_port()
         options = webhook_options("https://stylist.example.com/tg/hook", "127.0.0.1", port)
         application = build_application(bot_config(fake, tmp_path), tiny_stylist)
@@ -138,7 +138,7 @@ def test_stylist_bot_command_serves_until_interrupted(tmp_path):
 
     from tests.helpers.bot_harness import Shopper
 
-    fake = FakeTelegram().start_in_thread()
+    fake = BotApiServer().start_in_thread()
     env = {**os.environ, "TELEGRAM_BOT_TOKEN": fake.token, "STYLIST_TELEGRAM_API_URL": fake.api_url,
            "STYLIST_HOME": str(tmp_path / "home"), "STYLIST_DB": str(tmp_path / "empty-index")}
     repo = Path(__file__).resolve().parents[2]

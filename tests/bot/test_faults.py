@@ -8,7 +8,7 @@ import threading
 
 from bot import views
 from bot.logs import RedactTokenFilter
-from tests.bot.fake_telegram import FakeTelegram
+from web.botapi import BotApiServer
 from tests.helpers.bot_catalog import make_board
 from tests.helpers.bot_harness import Shopper
 
@@ -93,7 +93,7 @@ def test_an_exception_inside_a_search_is_logged_once_apologised_and_isolated(run
         await victim.expect("sendMediaGroup")
         assert fake.token not in caplog.text
 
-    caplog.handler.addFilter(RedactTokenFilter(FakeTelegram().token))  # as `stylist bot` installs it
+    caplog.handler.addFilter(RedactTokenFilter(BotApiServer().token))  # as `stylist bot` installs it
     with caplog.at_level(logging.DEBUG):
         run_bot(scenario)
     traced = [r for r in caplog.records if r.exc_info and "ranking blew up" in str(r.exc_info[1])]

@@ -369,11 +369,11 @@ def test_ten_shoppers_at_once_no_cross_talk_no_waiting(run_bot, detector):
 def test_restart_keeps_sessions_and_only_expired_photos_get_the_kind_answer(run_bot, detector, tiny_stylist, tmp_path):
     board = detector.register(make_board(THREE, (605, 300)))
     other = detector.register(make_board(THREE, (610, 300)))
-    from tests.bot.fake_telegram import FakeTelegram
+    from web.botapi import BotApiServer
     from tests.helpers.bot_harness import bot_config, running_bot
 
     async def main():
-        fake = await FakeTelegram().start()
+        fake = await BotApiServer().start()
         config = bot_config(fake, tmp_path)
         shopper, second = Shopper(fake, 501), Shopper(fake, 502)
         try:

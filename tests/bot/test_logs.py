@@ -7,7 +7,7 @@ import logging
 from bot.logs import REDACTED, RedactTokenFilter, install_redaction, redact
 from tests.helpers.bot_catalog import make_board
 from tests.helpers.bot_harness import Shopper
-from tests.bot.fake_telegram import FakeTelegram
+from web.botapi import BotApiServer
 
 TOKEN = "123:SECRET-token"
 
@@ -48,7 +48,7 @@ def test_httpx_urls_from_a_real_run_are_redacted(run_bot, detector):
     old_level = httpx_logger.level
     root.addHandler(handler)
     httpx_logger.setLevel(logging.INFO)  # httpx logs every request URL (with the token) at INFO
-    install_redaction(FakeTelegram.token)  # as `stylist bot` does before anything connects
+    install_redaction(BotApiServer.token)  # as `stylist bot` does before anything connects
 
     async def scenario(fake, app):
         shopper = Shopper(fake, 901)

@@ -95,10 +95,10 @@ def test_a_killed_bot_process_keeps_the_sessions_it_had_written(tmp_path):
 
     from bot.persistence import SqlitePersistence
     from bot.state import SESSIONS
-    from tests.bot.fake_telegram import FakeTelegram
+    from web.botapi import BotApiServer
     from tests.helpers.bot_harness import Shopper
 
-    fake = FakeTelegram().start_in_thread()
+    fake = BotApiServer().start_in_thread()
     home = tmp_path / "home"
     env = {**os.environ, "TELEGRAM_BOT_TOKEN": fake.token, "STYLIST_TELEGRAM_API_URL": fake.api_url,
            "STYLIST_HOME": str(home), "STYLIST_DB": str(tmp_path / "empty-index")}

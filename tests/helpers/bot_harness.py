@@ -25,7 +25,7 @@ from bot.app import build_application
 from stylist.config import Config, load_config
 from stylist.results import Detection
 from tests.helpers.bot_catalog import Board, write_catalog
-from tests.bot.fake_telegram import Call, FakeTelegram
+from web.botapi import BotApiServer, Call
 
 
 class BoardTruthDetector:
@@ -78,7 +78,7 @@ def build_tiny_stylist(root: Path):
     return Stylist(config, detector, embedder, clip, CatalogStore.open(config))
 
 
-def bot_config(fake: FakeTelegram, root: Path, **env: str) -> Config:
+def bot_config(fake: BotApiServer, root: Path, **env: str) -> Config:
     return tiny_config(root, TELEGRAM_BOT_TOKEN=fake.token, STYLIST_TELEGRAM_API_URL=fake.api_url,
                        STYLIST_TELEGRAM_FILE_URL=fake.file_url, **env)
 
@@ -101,7 +101,7 @@ async def running_bot(config: Config, stylist, **kwargs) -> AsyncIterator[Applic
 class Shopper:
     """A Telegram user in a private chat with the bot: sends things, taps buttons, awaits replies in order."""
 
-    def __init__(self, fake: FakeTelegram, user_id: int) -> None:
+    def __init__(self, fake: BotApiServer, user_id: int) -> None:
         self.fake, self.user_id, self.chat_id = fake, user_id, user_id
         self.cursor = 0  # position in fake.calls after the last reply this shopper consumed
 

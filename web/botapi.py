@@ -1,9 +1,11 @@
-"""A local fake of the Telegram Bot API (aiohttp, 127.0.0.1, free port) for driving the real PTB client.
+"""A local Telegram Bot API server (aiohttp, 127.0.0.1) that the real PTB client talks to unchanged.
 
 It implements the methods the bot uses with Telegram's shapes and limits (2–10 photos per album,
 64-byte callback data, 1024-char captions, 4096-char texts, 401 for a wrong token, 20 MB getFile
-limit), serves uploaded and user files, long-polls ``getUpdates`` from a queue the test feeds, and
-records every call (method, decoded parameters, uploaded files, time) so tests can assert on them.
+limit), serves uploaded and user files, long-polls ``getUpdates`` from a queue fed by the shopper's
+side (the playground page, or a test), and records every call (method, decoded parameters, uploaded
+files, time). The playground renders those calls; the tests assert on them and inject delays. One
+implementation for both, so what the tests prove is what the playground runs.
 """
 from __future__ import annotations
 
@@ -85,9 +87,13 @@ class _File:
 
 
 @dataclass
-class FakeTelegram:
-    """The server. ``await start()`` in the test's loop (or ``start_in_thread()``), then point PTB at
-    ``api_url`` / ``file_url``."""
+class BotApiServer:
+    """The server. ``await start()`` in a running loop (or ``start_in_thread()``), then point PTB at
+    ``api_url`` / ``file_url``. ``add_routes`` mounts it on another aiohttp app instead (one port).
+
+    ``max_calls`` / ``max_files`` bound memory for a long-running playground (None: keep all, as
+    tests want); the oldest calls and files are dropped first.
+    """
 
     token: str = "123456789:AAFakeTokenForTests_0123456789abcdef"
     bot_id: int = 123456789
@@ -95,6 +101,9 @@ class FakeTelegram:
     delays: dict[str, float] = field(default_factory=dict)  # method → seconds to stall the *next* response
     # method → errors for its next calls, answered *without* processing: (status, description, retry_after)
     failures: dict[str, list[tuple[int, str, int | None]]] = field(default_factory=dict)
+    max_calls: int | None = None
+    max_files: int | None = None
+    host: str = "127.0.0.1"
 
     def __post_init__(self) -> None:
         self._updates: list[dict] = []
@@ -105,22 +114,31 @@ class FakeTelegram:
         self._messages: dict[tuple[int, int], dict] = {}
         self._lock = threading.Lock()
         self._new_update: asyncio.Event | None = None
+        self._new_call: asyncio.Event | None = None
+        self._query_chats: dict[str, int] = {}  # callback query id → the chat it came from
+        self.calls_dropped = 0  # calls trimmed by ``max_calls``: absolute position = dropped + index
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
         self.port = 0
 
     # --- lifecycle --------------------------------------------------------------------------------
-    async def start(self) -> "FakeTelegram":
+    def add_routes(self, app: web.Application) -> None:
+        """Mount the Bot API (``/bot<token>/<method>``) and file downloads on ``app``; call in its loop."""
         self._loop = asyncio.get_running_loop()
         self._new_update = asyncio.Event()
-        app = web.Application(client_max_size=64 * 1024 * 1024)
+        self._new_call = asyncio.Event()
         app.router.add_post("/bot{token}/{method}", self._handle)
         app.router.add_get("/bot{token}/{method}", self._handle)
         app.router.add_get("/file/bot{token}/{path:.+}", self._download)
+
+    async def start(self, port: int = 0) -> "BotApiServer":
+        """Serve on ``host``:``port`` (0 = a free port, read back into ``self.port``)."""
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        self.add_routes(app)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, self.host, port)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         return self
@@ -130,7 +148,7 @@ class FakeTelegram:
             await self._runner.cleanup()
             self._runner = None
 
-    def start_in_thread(self) -> "FakeTelegram":
+    def start_in_thread(self) -> "BotApiServer":
         """Serve from a background thread (for tests that run the bot's own blocking ``main``)."""
         ready = threading.Event()
         loop = asyncio.new_event_loop()
@@ -155,11 +173,11 @@ class FakeTelegram:
 
     @property
     def api_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/bot"
+        return f"http://{self.host}:{self.port}/bot"
 
     @property
     def file_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/file/bot"
+        return f"http://{self.host}:{self.port}/file/bot"
 
     # --- the shopper's side ----------------------------------------------------------------------
     def add_file(self, data: bytes, suffix: str = "jpg", size: int | None = None) -> dict:
@@ -168,6 +186,8 @@ class FakeTelegram:
         file_id = f"FILE{n:06d}"
         with self._lock:
             self._files[file_id] = _File(data, f"uploads/file_{n}.{suffix}", len(data) if size is None else size)
+            while self.max_files is not None and len(self._files) > self.max_files:
+                del self._files[next(iter(self._files))]  # dicts keep insertion order: the oldest
         return {"file_id": file_id, "file_unique_id": f"U{n:06d}", "file_size": len(data) if size is None else size}
 
     def push_update(self, **payload: Any) -> int:
@@ -191,11 +211,57 @@ class FakeTelegram:
     def callback(self, user_id: int, message: dict, data: str) -> str:
         """A tap on an inline button of a message the bot sent; returns the callback query id."""
         query_id = f"Q{next(self._file_ids)}"
+        with self._lock:
+            self._query_chats[query_id] = message["chat"]["id"]
+            _trim(self._query_chats, self.max_calls)
         self.push_update(callback_query={"id": query_id, "from": _user(user_id), "chat_instance": "ci",
                                          "message": message, "data": data})
         return query_id
 
+    def file_bytes(self, file_id: str) -> bytes | None:
+        """A stored file's bytes (an upload, or a photo the bot sent), or None when unknown or dropped."""
+        with self._lock:
+            found = self._files.get(file_id)
+        return None if found is None else found.data
+
+    def sent_message(self, chat_id: int, message_id: int) -> dict | None:
+        """A message the bot sent (as last edited), or None."""
+        with self._lock:
+            return self._messages.get((chat_id, message_id))
+
     # --- recording --------------------------------------------------------------------------------
+    def query_chat(self, query_id: str) -> int | None:
+        """The chat a callback query was pushed from (``answerCallbackQuery`` carries no chat id)."""
+        with self._lock:
+            return self._query_chats.get(query_id)
+
+    def position(self) -> int:
+        """The absolute position the next recorded call will take."""
+        with self._lock:
+            return self.calls_dropped + len(self.calls)
+
+    def calls_since(self, position: int) -> tuple[int, list[Call]]:
+        """Calls at absolute positions ≥ ``position`` (see ``calls_dropped``), and the next position."""
+        with self._lock:
+            start = max(0, position - self.calls_dropped)
+            return self.calls_dropped + len(self.calls), list(self.calls[start:])
+
+    async def wait_for_calls(self, position: int, timeout: float) -> None:
+        """Return once a call exists at absolute position ≥ ``position``, or after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                if self.calls_dropped + len(self.calls) > position:
+                    return
+                self._new_call.clear()  # type: ignore[union-attr]
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            try:
+                await asyncio.wait_for(self._new_call.wait(), left)  # type: ignore[union-attr]
+            except asyncio.TimeoutError:
+                return
+
     def calls_to(self, chat_id: int, method: str | None = None) -> list[Call]:
         with self._lock:
             return [c for c in self.calls if c.chat_id == chat_id and (method is None or c.method == method)]
@@ -226,14 +292,13 @@ class FakeTelegram:
         except ConnectionResetError:  # the client gave up (e.g. a long poll cut short at shutdown)
             return web.Response(status=499)
         call = Call(method, params, files, time.monotonic())
-        if method != "getUpdates":
-            with self._lock:
-                self.calls.append(call)
         delay = self.delays.pop(method, 0.0)
         with self._lock:
             failure = self.failures.get(method, []).pop(0) if self.failures.get(method) else None
         if failure is not None:
             call.status = failure[0]
+            if method != "getUpdates":
+                self._record(call)
             return _error(*failure)
         try:
             handler = getattr(self, f"_api_{method}", None)
@@ -243,9 +308,21 @@ class FakeTelegram:
         except ApiError as exc:
             call.status = exc.status
             return _error(exc.status, exc.description)
+        finally:
+            if method != "getUpdates":
+                self._record(call)
         if delay:
             await asyncio.sleep(delay)
         return web.json_response({"ok": True, "result": call.result})
+
+    def _record(self, call: Call) -> None:
+        with self._lock:
+            self.calls.append(call)
+            if self.max_calls is not None and len(self.calls) > self.max_calls:
+                drop = len(self.calls) - self.max_calls // 2
+                del self.calls[:drop]
+                self.calls_dropped += drop
+        self._new_call.set()  # type: ignore[union-attr]
 
     async def _download(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
@@ -314,7 +391,7 @@ class FakeTelegram:
         out = []
         for item in media:
             if item.get("type") != "photo":
-                raise ApiError(400, "Bad Request: only photos are supported by this fake")
+                raise ApiError(400, "Bad Request: only photos are supported by this server")
             data = self._photo_bytes(item.get("media"), files, None)
             out.append(self._store(params, photo=self._photo_sizes(data), media_group_id=group,
                                    **_caption(item.get("caption"))))
@@ -358,6 +435,7 @@ class FakeTelegram:
                    "from": {"id": self.bot_id, "is_bot": True, "first_name": "Smart Stylist"}, **content}
         with self._lock:
             self._messages[(chat_id, message["message_id"])] = message
+            _trim(self._messages, self.max_calls)
         return message
 
     def _find(self, params: dict) -> dict:
@@ -388,6 +466,13 @@ class FakeTelegram:
             raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED") from exc
         info = self.add_file(data)
         return [{**info, "width": width, "height": height}]
+
+
+def _trim(table: dict, limit: int | None) -> None:
+    """Keep the newest half when ``table`` outgrows ``limit`` (dicts keep insertion order)."""
+    if limit is not None and len(table) > limit:
+        for key in list(table)[:len(table) - limit // 2]:
+            del table[key]
 
 
 def _user(user_id: int) -> dict:

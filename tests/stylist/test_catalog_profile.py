@@ -1,7 +1,9 @@
 """What a catalog can satisfy, and the fixed-order relaxation of wishes it cannot."""
 from __future__ import annotations
 
-from stylist.catalog_profile import ALL, CatalogProfile, item_kind, profile_metadata, relax_query
+from stylist.catalog_profile import ALL, CatalogProfile, profile_metadata
+from stylist.item_kind import item_kind
+from stylist.relax import relax_query
 from stylist.query import parse_query
 
 NO_PRICES = [  # like Complete the Look: categories, colours from pixels, no prices

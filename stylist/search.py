@@ -24,7 +24,7 @@ from stylist.models.signature import model_signature
 from stylist.query import parse_query
 from stylist.relax import relax_query, rerank_or_loosen
 from stylist.results import Detection, ItemResult, ParsedQuery, Product
-from stylist.store import Hit, CatalogStore
+from stylist.store import CatalogStore, Hit
 from stylist.timing import StageClock
 from stylist.vectors import VectorCache
 
@@ -95,6 +95,14 @@ class Stylist:
         self.store.check_usable(self.embedder.name, self.embedder.dim, self.signature)
         self._checked_at = time.monotonic()
 
+    def _start(self, mode: str, timings: dict[str, float] | None) -> StageClock:
+        """What every ranked search checks first (a known mode, a usable index), with its stage clock running."""
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}")
+        clock = StageClock(timings)
+        self._check_index()
+        return clock
+
     def profile(self) -> CatalogProfile:
         """What this catalog can satisfy (stylist.catalog_profile); recounted when the index size changes."""
         return self.candidates.profile()
@@ -115,10 +123,7 @@ class Stylist:
         ``timings``, when given, receives seconds per stage (embed, query, text, rerank) for benchmarks.
         A photo searched item after item is cheaper through ``photo`` + ``rank`` (same results).
         """
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}")
-        clock = StageClock(timings)
-        self._check_index()
+        clock = self._start(mode, timings)
         vec = self.embed_crop(img, detection)
         clock.lap("embed")
         return self._search(img, detection, vec, None, text, top_k, offset, mode, restrict_category, clock)
@@ -167,10 +172,7 @@ class Stylist:
              timings: dict[str, float] | None = None) -> ItemResult:
         """Products for one item of an analysed ``photo`` (None = the whole photo), refined by ``text``:
         the same ranking as ``search_item``, from the candidates the photo already holds."""
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}")
-        clock = StageClock(timings)
-        self._check_index()
+        clock = self._start(mode, timings)
         with photo.lock:  # guards the photo's own cache of candidates
             cand = photo.items.get(item)
             if cand is None:

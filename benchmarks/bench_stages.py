@@ -39,10 +39,7 @@ def build(config, root, limit) -> dict | None:
     """Build the CTL index under config.home when it is not there yet; items/s and size on disk."""
     from index.build import build_index
     from stylist.catalog import write_catalog
-    try:
-        from stylist.models import shared_clip as load_clip, shared_embedder as load_embedder
-    except ImportError:  # the code before the model cache moved into stylist.models
-        from stylist.search import load_clip, load_embedder
+    from stylist.models import shared_clip as load_clip, shared_embedder as load_embedder
     from stylist.store import CatalogStore
     from training.data.catalog_writers import ctl_catalog
 

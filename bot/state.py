@@ -24,7 +24,8 @@ from stylist.config import Config
 from stylist.results import Detection
 
 if TYPE_CHECKING:
-    from stylist.search import Photo, Stylist
+    from stylist.candidates import Photo
+    from stylist.search import Stylist
 
 Key = tuple[int, int]  # (user id, chat id)
 SESSIONS = "sessions"  # the user_data key holding that user's sessions by chat id

@@ -11,7 +11,7 @@ from PIL import Image
 
 from stylist.catalog import CatalogItem
 from stylist.colors import canonical_color, dominant_color
-from stylist.garment_color import clip_family_probs, clip_family_prompts, color_confidence, fuse_clip, garment_color
+from stylist.garment_color import ClipColours, color_confidence, fuse_clip, garment_color
 from stylist.query import category_of
 from stylist.models.signature import model_signature
 
@@ -23,7 +23,7 @@ class ProductEmbedder:
         self.embedder = embedder
         self.clip = clip
         self._signature: str | None = None
-        self._colour_prompts: np.ndarray | None = None
+        self.colours = ClipColours(clip)
 
     @property
     def signature(self) -> str:
@@ -49,9 +49,7 @@ class ProductEmbedder:
         out: list[tuple[str, float] | None] = [None] * len(items)
         if not need:
             return out
-        if self._colour_prompts is None:
-            self._colour_prompts = clip_family_prompts(self.clip)
-        probs = clip_family_probs(clip_vectors[need], self._colour_prompts)
+        probs = self.colours.probs(clip_vectors[need])
         for k, p in zip(need, probs):
             category = category_of(items[k].category) or items[k].category
             pixels = garment_color(images[k], category)

@@ -36,7 +36,7 @@ class FilteredIndex:
         if key == self._key:
             return
         ids, vecs, metas = [], [], []
-        for page in self.store._pages(self.store.visual, ["embeddings", "metadatas"]):
+        for page in self.store.pages(VISUAL, ["embeddings", "metadatas"]):
             ids += page["ids"]
             vecs.append(np.asarray(page["embeddings"], dtype=np.float32))
             metas += [dict(m or {}) for m in page["metadatas"]]

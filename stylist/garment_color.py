@@ -12,11 +12,12 @@ people name colours.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 from PIL import Image
 
-from stylist.colors import COLORS
+from stylist.colors import COLORS, color_family
 
 # Reference swatches (sRGB) -> canonical colour name (stylist.colors.COLORS). Several per name cover
 # light and dark variants; the nearest swatch in CIEDE2000 names a colour.
@@ -266,3 +267,25 @@ def color_confidence(name: str, probs: np.ndarray) -> float:
     products given one colour, the surer third is right far more often (held-out FPI: ~0.82 vs ~0.64)."""
     family = COLORS.get(name)
     return float(probs[CLIP_FAMILIES.index(family)]) if family in CLIP_FAMILIES else 0.0
+
+
+class ClipColours:
+    """CLIP's colour-family probabilities for CLIP image vectors; the family prompts are embedded on first use."""
+
+    def __init__(self, clip):
+        self.clip = clip
+        self._prompts: np.ndarray | None = None
+
+    def probs(self, image_vectors: np.ndarray) -> np.ndarray:
+        """(N, families) as ``clip_family_probs``, against this CLIP model's family prompts."""
+        if self._prompts is None:
+            self._prompts = clip_family_prompts(self.clip)
+        return clip_family_probs(image_vectors, self._prompts)
+
+    def evidence(self, image_vectors: np.ndarray, colors: Sequence[str]) -> np.ndarray | None:
+        """Per image, CLIP's probability that it shows one of ``colors`` (None when none is a CLIP family)."""
+        families = {color_family(c) for c in colors} & set(CLIP_FAMILIES)
+        if not families or not len(image_vectors):
+            return None
+        probs = self.probs(image_vectors)
+        return probs[:, [CLIP_FAMILIES.index(f) for f in sorted(families)]].sum(axis=1)

@@ -124,3 +124,8 @@ def crop_box(img: Image.Image, box: tuple[float, float, float, float], pad: floa
     if x1 - x0 < 2 or y1 - y0 < 2:
         return img.copy()
     return img.crop((x0, y0, x1, y1))
+
+
+def item_crop(img: Image.Image, box: tuple[float, float, float, float] | None) -> Image.Image:
+    """What a search embeds for an item: its box padded by ``CROP_PAD`` (the whole image when ``box`` is None)."""
+    return crop_box(img, box, CROP_PAD) if box is not None else img

@@ -168,6 +168,10 @@ class CatalogStore:
         for offset in range(0, total, self.max_batch):
             yield col.get(limit=self.max_batch, offset=offset, include=include)
 
+    def pages(self, kind: str, include: list[str]) -> Iterator[dict]:
+        """Every row of the visual or CLIP collection, ``max_batch`` at a time (``include``: what besides ids)."""
+        return self._pages(self._col(kind), include)
+
     def fingerprints(self) -> dict[str, str]:
         """id -> fingerprint of products fully indexed. Only the visual collection stores the fingerprint:
         writes go CLIP first, so a visual row with the current fingerprint means its CLIP row was written

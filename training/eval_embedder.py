@@ -12,7 +12,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from stylist import metrics
-from stylist.images import crop_box, load_image
+from stylist.images import item_crop, load_image
 from stylist.results import Detection
 
 QUERY_RESCALE = 0.75  # the query crop is downscaled …
@@ -46,8 +46,6 @@ def board_queries(boards, images: Sequence[Image.Image], detections: Sequence[li
     and the board/box each came from. Boxes of products not in the index (e.g. Fashion-MNIST demo items) are
     left out and counted.
     """
-    from stylist.images import CROP_PAD  # crop exactly as the serving path does
-
     row_of = {pid: i for i, pid in enumerate(index_ids)}
     crops, targets, categories, sources = [], [], [], []
     not_indexed = 0
@@ -59,7 +57,7 @@ def board_queries(boards, images: Sequence[Image.Image], detections: Sequence[li
                 not_indexed += 1
                 continue
             match = metrics.best_match(item["box"], pred_boxes, 0.5)
-            crops.append(degrade(crop_box(img, dets[match].box, CROP_PAD)) if match >= 0 else None)
+            crops.append(degrade(item_crop(img, dets[match].box)) if match >= 0 else None)  # as served
             targets.append(row)
             categories.append(item["category"])
             sources.append((b, match))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Sequence
 
 from PIL import Image
 
@@ -26,19 +26,41 @@ def random_init_yolo(arch: str = "yolov5n.yaml", classes: Sequence[str] = CLASSE
     return yolo
 
 
-class Detector:
-    """A YOLO model plus its serving settings; ``detect`` holds a lock so concurrent requests never share
-    one predictor's state (a shared ultralytics model returned other requests' boxes: ultralytics#6174)."""
+class DetectorSettings:
+    """What a detector serves with (this module's ``Detector`` and ``OnnxDetector`` alike): input size,
+    confidence and NMS IoU thresholds, at most ``max_det`` boxes, the device, and a name for logs."""
 
-    def __init__(self, yolo, imgsz: int = 512, conf: float = 0.25, device: str = "cpu", name: str = "",
+    def __init__(self, imgsz: int = 512, conf: float = 0.25, device: str = "cpu", name: str = "",
                  iou: float = 0.5, max_det: int = 30):
-        self.yolo = yolo
         self.imgsz = imgsz
         self.conf = conf
         self.iou = iou
         self.max_det = max_det
         self.device = device
         self.name = name
+
+
+def to_detections(found: Iterable[tuple[float, int, Sequence[float]]], classes: Sequence[str], width: int,
+                  height: int) -> list[Detection]:
+    """Detections from (score, class id, box x0 y0 x1 y1), best first: index 0..n-1, the class's name (its
+    number when the model has more outputs than names), the box clamped to the ``width`` × ``height`` image."""
+    return [
+        Detection(
+            index=i, label=classes[c] if 0 <= c < len(classes) else str(c), score=float(s),
+            box=(max(0.0, float(b[0])), max(0.0, float(b[1])), min(float(width), float(b[2])), min(float(height), float(b[3]))),
+        )
+        for i, (s, c, b) in enumerate(found)
+    ]
+
+
+class Detector(DetectorSettings):
+    """A YOLO model plus its serving settings; ``detect`` holds a lock so concurrent requests never share
+    one predictor's state (a shared ultralytics model returned other requests' boxes: ultralytics#6174)."""
+
+    def __init__(self, yolo, imgsz: int = 512, conf: float = 0.25, device: str = "cpu", name: str = "",
+                 iou: float = 0.5, max_det: int = 30):
+        super().__init__(imgsz, conf, device, name, iou, max_det)
+        self.yolo = yolo
         self._lock = threading.Lock()
 
     @classmethod
@@ -66,12 +88,5 @@ class Detector:
             xyxy = boxes.xyxy.cpu().numpy().tolist()
             scores = boxes.conf.cpu().numpy().tolist()
             labels = boxes.cls.cpu().numpy().astype(int).tolist()
-        names = self.classes
         found = sorted(zip(scores, labels, xyxy), key=lambda t: -t[0])
-        return [
-            Detection(
-                index=i, label=names[c] if 0 <= c < len(names) else str(c), score=float(s),
-                box=(max(0.0, b[0]), max(0.0, b[1]), min(float(img.width), b[2]), min(float(img.height), b[3])),
-            )
-            for i, (s, c, b) in enumerate(found)
-        ]
+        return to_detections(found, self.classes, img.width, img.height)

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from stylist.config import Config
-from stylist.models.runtime import (_EXPORT_LOCK, OPSET, Runner, _clip_size, _safe, cache_dir, chosen_runtime,
+from stylist.models.runtime import (EXPORT_LOCK, OPSET, Runner, clip_image_size, safe_name, cache_dir, chosen_runtime,
                                     cpu_threads, file_key, make_runner, manifest_path, write_manifest)
 from stylist.models.signature import params_digest
 
@@ -36,7 +36,7 @@ def export_onnx(module, example, path: Path) -> Path:
     """Export ``module`` (batch axis dynamic) to ``path`` atomically; an existing file is reused."""
     if path.exists():
         return path
-    with _EXPORT_LOCK:
+    with EXPORT_LOCK:
         if path.exists():
             return path
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
@@ -92,9 +92,9 @@ def _text_export(clip, config: Config) -> dict | None:
     try:
         module = TextTower(copy.deepcopy(clip.model).float()).eval()
         ids = tok(list(PROBE_TEXTS))
-        path = cache_dir(config) / f"text-{_safe(clip.name)}-{weights_digest(module)}.onnx"
+        path = cache_dir(config) / f"text-{safe_name(clip.name)}-{weights_digest(module)}.onnx"
         if not path.exists():
-            with _EXPORT_LOCK, torch.no_grad(), warnings.catch_warnings():
+            with EXPORT_LOCK, torch.no_grad(), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 tmp = path.with_suffix(f".{os.getpid()}.tmp")
                 torch.onnx.export(module, (ids,), str(tmp), input_names=["ids"], output_names=["out"],
@@ -146,11 +146,11 @@ def accelerate_embedder(embedder, config: Config, weights: Path | None = None) -
     if runtime == "torch":
         return
     module = EmbedOnly(copy.deepcopy(embedder.model).float().to(memory_format=torch.contiguous_format))
-    embedder.runner = _runner_for(module, embedder.preprocess.image_size, f"ae-{_safe(embedder.name)}",
+    embedder.runner = _runner_for(module, embedder.preprocess.image_size, f"ae-{safe_name(embedder.name)}",
                                   config, runtime)
     if embedder.runner is not None and weights is not None:
         pre = embedder.preprocess
-        write_manifest(manifest_path(config, "embedder", file_key(weights) + _safe(embedder.name)), {
+        write_manifest(manifest_path(config, "embedder", file_key(weights) + safe_name(embedder.name)), {
             "name": embedder.name, "dim": embedder.dim, "classes": list(embedder.classes),
             "image_size": pre.image_size, "background": list(pre.background),
             "digest": params_digest(embedder.model), "onnx": str(embedder.runner.path)})
@@ -162,12 +162,12 @@ def accelerate_clip(clip, config: Config, key: str | None = None) -> None:
     runtime = chosen_runtime(config)
     if runtime == "torch" or not hasattr(clip.model, "encode_image"):
         return
-    size = _clip_size(clip)
+    size = clip_image_size(clip)
     if size is None:
         return
     module = ImageTower(clip.model)
     module = copy.deepcopy(module).float().to(memory_format=torch.contiguous_format)
-    clip.image_runner = _runner_for(module, size, f"clip-{_safe(clip.name)}", config, runtime)
+    clip.image_runner = _runner_for(module, size, f"clip-{safe_name(clip.name)}", config, runtime)
     if clip.image_runner is not None and key is not None:
         from stylist.vocabulary import text_digest
 

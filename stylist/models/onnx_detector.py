@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+from stylist.models.detector import DetectorSettings, to_detections
 from stylist.results import Detection
 
 STRIDE = 32
@@ -53,19 +54,14 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> list[int]:
     return keep
 
 
-class OnnxDetector:
+class OnnxDetector(DetectorSettings):
     """Drop-in for ``Detector`` (same ``detect``, ``classes``, ``name``, settings) over an ultralytics ONNX export."""
 
     def __init__(self, runner, classes: tuple[str, ...], imgsz: int = 512, conf: float = 0.25, device: str = "cpu",
                  name: str = "", iou: float = 0.5, max_det: int = 30):
+        super().__init__(imgsz, conf, device, name, iou, max_det)
         self.runner = runner
         self.classes = tuple(classes)
-        self.imgsz = imgsz
-        self.conf = conf
-        self.iou = iou
-        self.max_det = max_det
-        self.device = device
-        self.name = name
         self._yolo = None
 
     @property
@@ -90,14 +86,8 @@ class OnnxDetector:
         xywh, score, best = pred[keep, :4], score[keep], best[keep]
         boxes = np.concatenate([xywh[:, :2] - xywh[:, 2:] / 2, xywh[:, :2] + xywh[:, 2:] / 2], 1)
         chosen = nms(boxes, score, self.iou)[:self.max_det]
-        out = []
-        for k, i in enumerate(chosen):
+        found = []
+        for i in chosen:
             x0, y0, x1, y1 = boxes[i]
-            box = ((x0 - px) / gx, (y0 - py) / gy, (x1 - px) / gx, (y1 - py) / gy)
-            c = int(best[i])
-            out.append(Detection(
-                index=k, label=self.classes[c] if c < len(self.classes) else str(c), score=float(score[i]),
-                box=(max(0.0, float(box[0])), max(0.0, float(box[1])),
-                     min(float(img.width), float(box[2])), min(float(img.height), float(box[3]))),
-            ))
-        return out
+            found.append((score[i], int(best[i]), ((x0 - px) / gx, (y0 - py) / gy, (x1 - px) / gx, (y1 - py) / gy)))
+        return to_detections(found, self.classes, img.width, img.height)

@@ -97,7 +97,7 @@ def _served_from_export(config: Config, kind: str, key: str | None):
 def load_embedder(config: Config, name: str | None = None):
     """The crop embedder named by ``name`` or ``config.embedder`` (registry name or a checkpoint path).
     With a fast runtime and an earlier export of the same weights, served from it without torch."""
-    from stylist.models.runtime import _safe, file_key
+    from stylist.models.runtime import safe_name, file_key
 
     name = name or config.embedder
     if name in _CONFIGS:
@@ -107,7 +107,7 @@ def load_embedder(config: Config, name: str | None = None):
     else:
         path = resolve_weights(name, None)
         arch = None
-    served = _served_from_export(config, "embedder", file_key(path) + _safe(Path(name).stem) if path else None)
+    served = _served_from_export(config, "embedder", file_key(path) + safe_name(Path(name).stem) if path else None)
     if served is not None:
         from stylist.models.fast import OnnxEmbedder
 
@@ -141,12 +141,12 @@ def _torch_embedder(config: Config, name: str, path: Path | None, arch, cfg):
 
 def clip_key(config: Config) -> str | None:
     """Names a CLIP's exports and manifest without loading it: the weight file's bytes + the model name."""
-    from stylist.models.runtime import _safe, file_key
+    from stylist.models.runtime import safe_name, file_key
 
     name = config.clip_model
     if name in _CONFIGS and _CONFIGS[name]["kind"] == "clip":
         path = resolve_weights(config.clip_pretrained, _CONFIGS[name]["weights"])
-        return file_key(path) + _safe(name) if path is not None else None
+        return file_key(path) + safe_name(name) if path is not None else None
     return None  # open_clip models (hub names): no torch-free serving, always loaded
 
 

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 RUNTIMES = ("torch", "onnx", "openvino", "auto")
 OPSET = 17
-_EXPORT_LOCK = threading.Lock()
+EXPORT_LOCK = threading.Lock()  # one export at a time in a process; a waiting thread then reuses the written file
 
 Runner = Callable[[np.ndarray], np.ndarray]  # float32 N×C×H×W batch -> N×D float32
 
@@ -109,7 +109,8 @@ def make_runner(path: Path, runtime: str, threads: int) -> Runner:
     return OpenVinoRunner(path, threads) if runtime == "openvino" else OrtRunner(path, threads)
 
 
-def _clip_size(clip) -> int | None:
+def clip_image_size(clip) -> int | None:
+    """The side CLIP's image tower expects (its preprocessing config, else the tower's own), None if unknown."""
     cfg = getattr(getattr(clip.model, "visual", None), "preprocess_cfg", None) or {}
     size = cfg.get("size") or getattr(getattr(clip.model, "visual", None), "image_size", None)
     if isinstance(size, (tuple, list)):
@@ -117,7 +118,8 @@ def _clip_size(clip) -> int | None:
     return int(size) if size else None
 
 
-def _safe(name: str) -> str:
+def safe_name(name: str) -> str:
+    """``name`` made safe for a cache file name (other characters become "_", at most 60)."""
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:60]
 
 
@@ -130,11 +132,11 @@ def detector_export(weights: Path, config: Config) -> Path | None:
     padding), so the boxes match the torch path's.
     """
     h = hashlib.sha1(Path(weights).read_bytes()).hexdigest()[:16]
-    folder = cache_dir(config) / f"det-{_safe(Path(weights).stem)}-{h}-{config.imgsz}"
+    folder = cache_dir(config) / f"det-{safe_name(Path(weights).stem)}-{h}-{config.imgsz}"
     target = folder / "model.onnx"
     if target.exists() and (folder / "classes.json").exists():
         return target
-    with _EXPORT_LOCK:
+    with EXPORT_LOCK:
         if target.exists() and (folder / "classes.json").exists():
             return target
         try:
@@ -198,4 +200,5 @@ def write_manifest(path: Path, data: dict) -> None:
 
 
 __all__ = ["RUNTIMES", "cpu_threads", "chosen_runtime", "OrtRunner", "OpenVinoRunner", "make_runner",
-           "detector_export", "load_fast_detector", "file_key", "manifest_path", "read_manifest", "write_manifest"]
+           "detector_export", "load_fast_detector", "file_key", "manifest_path", "read_manifest", "write_manifest",
+           "EXPORT_LOCK", "clip_image_size", "safe_name"]

@@ -1,7 +1,8 @@
 """What a catalog can satisfy, and the fixed-order relaxation of wishes it cannot."""
 from __future__ import annotations
 
-from stylist.catalog_profile import ALL, CatalogProfile, item_kind, profile_metadata, relax_query
+from stylist.catalog_profile import ALL, CatalogProfile, profile_metadata
+from stylist.relax import relax_query
 from stylist.query import parse_query
 
 NO_PRICES = [  # like Complete the Look: categories, colours from pixels, no prices
@@ -68,16 +69,6 @@ def test_exclusions_that_leave_nothing_are_dropped():
     assert r.query.exclude_colors == ["black"] and r.query.relaxed == []
     r = relax_query(parse_query("not black or red"), p, kind=["Skirts"])
     assert r.query.exclude_colors == [] and r.query.relaxed == ["nothing left after the exclusions"]
-
-
-def test_item_kind_fuses_neighbours_and_detector():
-    assert item_kind(["Skirts"] * 6 + ["Dresses"] * 4) == ["Skirts"]
-    assert item_kind(["Sneakers", "Casual Shoes", "Heels", "Tshirts"]) == ["Shoes"]  # catalog labels map to classes
-    assert item_kind(["Skirts"] * 3 + ["Dresses"] * 3 + ["Pants"] * 3 + ["Shorts"] * 3) == []  # no winner
-    # a confident detection tips an even split; a weak one does not
-    assert item_kind(["Skirts"] * 5 + ["Dresses"] * 5, "Dresses", 0.9) == ["Dresses"]
-    assert item_kind(["Skirts"] * 6 + ["Dresses"] * 4, "Dresses", 0.2) == ["Skirts"]
-    assert item_kind([], "Hats", 0.5) == ["Hats"] and item_kind([]) == []
 
 
 def test_a_rare_item_kind_becomes_a_preference():

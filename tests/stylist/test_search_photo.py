@@ -111,4 +111,4 @@ def test_warm_filters_keeps_results(env):
         for d, b in zip(dets, before):
             _same(stylist.search_item(img, d, "in green under 80", top_k=5), b)
     finally:
-        stylist._filtered_index = None
+        stylist.candidates.filtered_index = None

@@ -1,0 +1,38 @@
+"""Which detected items of a photo a search covers (the candidates themselves: test_search*.py)."""
+from __future__ import annotations
+
+import pytest
+
+from stylist.candidates import choose_items
+from stylist.errors import UnknownItemError
+from stylist.results import Detection
+
+DRESS = Detection(0, "Dresses", 0.9, (0, 0, 10, 10))
+SHOES = Detection(1, "Shoes", 0.8, (0, 10, 10, 20))
+BAG = Detection(2, "Bags", 0.7, (10, 0, 20, 10))
+
+
+def test_all_best_or_chosen_items():
+    dets = [DRESS, SHOES, BAG]
+    assert choose_items(dets, "all") == dets
+    assert choose_items(dets, None) == [DRESS]
+    assert choose_items(dets, [2, 0]) == [BAG, DRESS]
+
+
+def test_named_kind_narrows_all_and_best_but_not_chosen_numbers():
+    dets = [DRESS, SHOES, BAG]
+    assert choose_items(dets, "all", ["Shoes"]) == [SHOES]
+    assert choose_items(dets, None, ["Shoes"]) == [SHOES]
+    assert choose_items(dets, [0], ["Shoes"]) == [DRESS]
+    assert choose_items(dets, "all", ["Hats"]) == dets  # no such item: everything
+
+
+def test_nothing_detected_means_the_whole_image():
+    assert choose_items([], "all") == [None] and choose_items([], None) == [None] and choose_items([], [0]) == [None]
+    with pytest.raises(UnknownItemError, match="no items were detected"):
+        choose_items([], [1])
+
+
+def test_an_item_the_photo_lacks_is_a_clear_error():
+    with pytest.raises(UnknownItemError, match="item 3 does not exist: this photo has items 0–1"):
+        choose_items([DRESS, SHOES], [0, 3])

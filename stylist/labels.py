@@ -1,0 +1,89 @@
+"""Names you can trust: an item's class from the detector's score fused with evidence that generalises better.
+
+The detector learned classes on catalogue boards; on a shopper's photo its class is often wrong even when
+its box is right (a skirt called a handbag). Two other views of the same crop name it more reliably: the
+embedder's category head, and the categories of the crop's nearest catalog products (when the catalog
+has categories). Each source becomes a probability vector over the classes; the fused class maximises
+their weighted sum of log-probabilities (a product of experts), so a confident, agreeing pair of sources
+outvotes the third. Pure functions on numpy: the search pipeline gathers the evidence.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+FLOOR = 0.02  # no source may veto a class outright: its probability never drops below this share
+
+
+@dataclass(frozen=True)
+class FusionWeights:
+    """How much each source counts (log-linear weights); 0 switches a source off."""
+
+    detector: float = 1.0
+    head: float = 1.0
+    neighbours: float = 1.0
+
+
+@dataclass(frozen=True)
+class FusedLabel:
+    """The fused class, its probability, and each source's own guess (for debugging and --json)."""
+
+    label: str
+    confidence: float
+    detector_label: str
+    head_label: str
+    neighbour_label: str
+
+
+def _smooth(p: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(p, dtype=np.float64), 0.0, None)
+    total = p.sum()
+    if total <= 0:
+        return np.full(len(p), 1.0 / len(p))
+    p = p / total
+    p = (1 - FLOOR * len(p)) * p + FLOOR if FLOOR * len(p) < 1 else np.full(len(p), 1.0 / len(p))
+    return p / p.sum()
+
+
+def detector_probs(label: str, score: float, classes: Sequence[str]) -> np.ndarray | None:
+    """The detector's box score on its class, the rest spread evenly (the serving detector keeps only its top
+    class). None when the label is not one of ``classes``."""
+    if label not in classes:
+        return None
+    n = len(classes)
+    score = float(np.clip(score, 0.0, 1.0))
+    p = np.full(n, (1.0 - score) / max(1, n - 1))
+    p[list(classes).index(label)] = score
+    return p
+
+
+def neighbour_probs(categories: Sequence[str | None], similarities: Sequence[float], classes: Sequence[str],
+                    k: int = 10) -> np.ndarray | None:
+    """Similarity-weighted vote of the ``k`` nearest catalog products' classes (None entries = unknown
+    category, skipped). None when no neighbour has a known class (a catalog without categories)."""
+    p = np.zeros(len(classes))
+    index = {c: i for i, c in enumerate(classes)}
+    for cat, sim in list(zip(categories, similarities))[:k]:
+        if cat in index:
+            p[index[cat]] += max(float(sim), 0.0) + 1e-3
+    return p if p.sum() > 0 else None
+
+
+def fuse(classes: Sequence[str], detector: np.ndarray | None = None, head: np.ndarray | None = None,
+         neighbours: np.ndarray | None = None, weights: FusionWeights = FusionWeights()) -> FusedLabel:
+    """The class maximising Σ weight · log p over the sources that are present (at least one must be)."""
+    sources = [(detector, weights.detector), (head, weights.head), (neighbours, weights.neighbours)]
+    present = [(_smooth(p), w) for p, w in sources if p is not None and w > 0]
+    if not present:
+        raise ValueError("fuse needs at least one source of evidence")
+    logits = sum(w * np.log(p) for p, w in present)
+    post = np.exp(logits - logits.max())
+    post /= post.sum()
+    best = int(post.argmax())
+
+    def top(p: np.ndarray | None) -> str:
+        return classes[int(np.argmax(p))] if p is not None else ""
+
+    return FusedLabel(classes[best], float(post[best]), top(detector), top(head), top(neighbours))

@@ -87,3 +87,25 @@ def fuse(classes: Sequence[str], detector: np.ndarray | None = None, head: np.nd
         return classes[int(np.argmax(p))] if p is not None else ""
 
     return FusedLabel(classes[best], float(post[best]), top(detector), top(head), top(neighbours))
+
+
+def head_probs(embedder, vectors: np.ndarray, classes: Sequence[str]) -> list[np.ndarray | None]:
+    """The embedder's category head on already-computed embeddings, re-ordered to ``classes`` (None per row
+    when the embedder has no head or names other classes)."""
+    import torch
+
+    model = getattr(embedder, "model", None)
+    head = getattr(model, "classifier", None)
+    names = tuple(getattr(embedder, "classes", ()))
+    if head is None or not names or not set(classes) & set(names) or len(vectors) == 0:
+        return [None] * len(vectors)
+    with torch.no_grad():
+        param = next(head.parameters())
+        logits = head(torch.as_tensor(np.asarray(vectors), dtype=param.dtype, device=param.device)).float()
+        probs = torch.softmax(logits, 1).cpu().numpy()
+    order = [names.index(c) if c in names else -1 for c in classes]
+    out = []
+    for row in probs:
+        p = np.array([row[j] if j >= 0 else 0.0 for j in order])
+        out.append(p if p.sum() > 0 else None)
+    return out

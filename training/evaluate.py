@@ -30,6 +30,7 @@ from stylist.schema import CLASSES
 START, END = "<!-- eval:start -->", "<!-- eval:end -->"
 QUICK = {"boards": 12, "index": 400, "fpi": 200}
 FULL_BOARDS = 300
+PARTS = ("detector", "autoencoder", "clip", "search", "wild", "pictures")
 
 # (results path, label, target, anchor, higher is better, anchor source)
 CHECKS: list[tuple[str, str, float | None, float | None, bool, str]] = [
@@ -86,8 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="report folder (default <repo>/reports, or <repo>/reports/quick with --quick)")
     p.add_argument("--benchmarks", help="BENCHMARKS.md to update (default <repo>/BENCHMARKS.md; none with --quick)")
     p.add_argument("--quick", action="store_true", help="subsample everything: a smoke test, not the real numbers")
-    p.add_argument("--skip", action="append", default=[], choices=("detector", "autoencoder", "clip", "search", "pictures"),
-                   help="leave a part out (repeatable)")
+    p.add_argument("--skip", action="append", default=[], choices=PARTS, help="leave a part out (repeatable)")
+    p.add_argument("--only", action="append", default=[], choices=PARTS,
+                   help="run only this part (repeatable), e.g. `--only wild` to iterate on the in-the-wild section")
     p.add_argument("--seed", type=int, default=0, help="board rendering and subsampling seed")
     return p
 
@@ -132,6 +134,12 @@ def build_checks(results: dict, product_ae: str, baseline_ae: str | None) -> lis
         checks.append({"key": path, "metric": label, "value": value, "target": target,
                        "direction": ">=" if higher else "<=", "anchor": anchor, "anchor_source": source,
                        "met": meets(value, target, higher)})
+    if results.get("wild"):
+        from training.eval_wild import flat_checks
+
+        for key, label, value, target in flat_checks(results["wild"]):
+            checks.append({"key": key, "metric": label, "value": value, "target": target, "direction": ">=",
+                           "anchor": None, "anchor_source": "", "met": meets(value, target, True)})
     for name, entry in (results.get("search") or {}).items():
         if isinstance(entry, dict) and "value" in entry:  # the search eval reports {value, target, ...} entries
             target = entry.get("target")
@@ -300,7 +308,8 @@ class Run:
     timings: dict[str, float] = field(default_factory=dict)
 
     def wants(self, part: str) -> bool:
-        return part not in self.args.skip
+        only = getattr(self.args, "only", None)
+        return part not in self.args.skip and (not only or part in only)
 
     def picture(self, path: Path | None) -> None:
         if path is not None:
@@ -412,6 +421,29 @@ def eval_clip_part(run: Run) -> None:
         run.picture(_text_picture(clip, test, image_emb, run.out / "text_queries.png"))
 
 
+def eval_wild_part(run: Run) -> dict:
+    """The "in the wild" section (training.eval_wild) on the CTL catalog index the search evaluation uses."""
+    from training.data.catalog_writers import ctl_catalog
+    from training.eval_search import _index
+    from training.eval_wild import evaluate_wild
+
+    catalog = ctl_catalog(run.root)
+    limit = 2000 if run.args.quick else None
+    if limit and len(catalog) > limit:  # the quick index: a sample plus every held-out product
+        from training.data.splits import split_of
+
+        held_out = [it for it in catalog if split_of(it.id) == "test"]
+        rest = [it for it in catalog if split_of(it.id) != "test"]
+        catalog = held_out + _subsample(rest, max(0, limit - len(held_out)), run.rng)
+    stylist, info = _index(run.config, catalog, "eval-ctl" if not limit else f"eval-ctl-wild-{limit}", True)
+    boxes = run.config.cache_dir / "wild-boxes-test.jsonl"  # GrabCut boxes of the held-out photos (backgrounds)
+    result = evaluate_wild(stylist, run.root, boxes, run.out if run.wants("pictures") else None,
+                           quick=run.args.quick, seed=run.args.seed, imgsz=run.config.imgsz, splits=("test",))
+    result["index"] = info
+    run.picture(run.out / result["picture"] if result.get("picture") else None)
+    return result
+
+
 def run_eval(args: argparse.Namespace) -> dict:
     """Every part in order, each timed; returns the report (``main`` writes it)."""
     from training.data.sources import resolve_data_root
@@ -432,12 +464,16 @@ def run_eval(args: argparse.Namespace) -> dict:
     images, detections = [], []
     if run.wants("detector") or run.wants("autoencoder"):
         images, detections = timed("detector", eval_detector_part, run, boards, board_info)
+    elif run.wants("wild"):
+        run.models["detector"] = Path(run.config.detector).stem
     if run.wants("clip"):
         timed("clip", eval_clip_part, run)
     if run.wants("search"):  # before the autoencoders: its CTL index holds the product embedder's vectors
         n_boards = args.n_boards or (QUICK["boards"] if args.quick else None)
         run.report["search"] = timed("search", _search_eval, run.config, run.root, boards_dir, n_boards, run.out,
                                      args.quick, args.seed)
+    if run.wants("wild"):
+        run.report["wild"] = timed("wild", eval_wild_part, run)
     if run.wants("autoencoder"):
         names = [run.config.embedder] + ([baseline_ae] if baseline_ae else [])
         timed("autoencoder", eval_autoencoder_part, run, boards, images, detections, names)

@@ -91,12 +91,17 @@ def photo_record(photo: ClothingPhoto) -> dict | None:
             "garment": photo.label, "category": category, "size": list(size), "box": list(box), "method": method}
 
 
-def load_wild_boxes(root: str | Path | None, cache: str | Path | None = None, progress: bool = True) -> list[dict]:
-    """Box records of every CC0 photo, computed once and cached as JSON lines at ``cache`` (if given)."""
+def load_wild_boxes(root: str | Path | None, cache: str | Path | None = None, progress: bool = True,
+                    splits: tuple[str, ...] | None = None) -> list[dict]:
+    """Box records of the CC0 photos (of ``splits``, default all), computed once and cached as JSON lines at
+    ``cache`` (if given). A cache holding more splits than asked for is filtered, not recomputed."""
     cache = Path(cache) if cache else None
     if cache is not None and cache.is_file():
-        return [json.loads(line) for line in cache.read_text(encoding="utf-8").splitlines() if line.strip()]
+        records = [json.loads(line) for line in cache.read_text(encoding="utf-8").splitlines() if line.strip()]
+        return [r for r in records if splits is None or r["split"] in splits]
     photos = sorted(load_clothing(root), key=lambda p: p.path.name)
+    if splits is not None:
+        photos = [p for p in photos if split_of(p.path.stem) in splits]
     it = tqdm(photos, desc="grabcut boxes", unit="photo", disable=not progress) if tqdm else photos
     records = [r for r in (photo_record(p) for p in it) if r is not None]
     if cache is not None:

@@ -109,3 +109,30 @@ def head_probs(embedder, vectors: np.ndarray, classes: Sequence[str]) -> list[np
         p = np.array([row[j] if j >= 0 else 0.0 for j in order])
         out.append(p if p.sum() > 0 else None)
     return out
+
+
+def label_detections(img, detections: Sequence, embedder, store, classes: Sequence[str], pad: float = 0.0,
+                     k: int = 10, weights: FusionWeights = FusionWeights()) -> list:
+    """``detections`` with ``label`` replaced by the fused class and the detector's own kept in ``detector_label``.
+
+    Evidence per item: the detector's score, the embedder's category head on the item's crop, and the
+    classes of its ``k`` nearest products in the visual index (skipped when the catalog has no categories).
+    """
+    import dataclasses
+
+    from stylist.images import crop_box
+    from stylist.query import category_of
+    from stylist.store import VISUAL
+
+    if not detections:
+        return []
+    vectors = embedder.embed([crop_box(img, d.box, pad) for d in detections])
+    heads = head_probs(embedder, vectors, classes)
+    out = []
+    for det, vec, head in zip(detections, vectors, heads):
+        hits = store.query(VISUAL, vec, k) if weights.neighbours > 0 else []
+        cats = [category_of(str(h.meta.get("category") or "")) for h in hits]
+        near = neighbour_probs(cats, [h.similarity for h in hits], classes, k)
+        fused = fuse(classes, detector_probs(det.label, det.score, classes), head, near, weights)
+        out.append(dataclasses.replace(det, label=fused.label, detector_label=det.detector_label or det.label))
+    return out

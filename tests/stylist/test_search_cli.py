@@ -13,7 +13,7 @@ from stylist.config import load_config
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "index"))
 from search_helpers import make_catalog  # noqa: E402
 
-DETECTION_KEYS = {"index", "label", "score", "box"}
+DETECTION_KEYS = {"index", "label", "detector_label", "score", "box"}
 PRODUCT_KEYS = {"id", "score", "name", "category", "color", "price", "image"}
 
 

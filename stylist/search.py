@@ -18,6 +18,7 @@ from stylist.colors import color_family, family_members
 from stylist.config import Config, load_config
 from stylist.errors import EmptyIndexError, IndexUnavailableError, UnknownItemError
 from stylist.images import crop_box, load_image
+from stylist.labels import label_detections
 from stylist.query import category_of, parse_query
 from stylist.rerank import rerank
 from stylist.results import Detection, ItemResult, ParsedQuery, Product
@@ -180,7 +181,8 @@ class Stylist:
         return load_image(data, self.config.max_pixels)
 
     def detect_items(self, img: Image.Image) -> list[Detection]:
-        return self.detector.detect(img)
+        """Detected items, each named by the fused class (stylist.labels); the detector's own in detector_label."""
+        return label_detections(img, self.detector.detect(img), self.embedder, self.store, CLASSES, CROP_PAD)
 
     def parse_text(self, text: str | None) -> ParsedQuery:
         return parse_query(text)

@@ -434,7 +434,7 @@ def eval_wild_part(run: Run) -> dict:
 
         held_out = [it for it in catalog if split_of(it.id) == "test"]
         rest = [it for it in catalog if split_of(it.id) != "test"]
-        catalog = held_out + _subsample(rest, max(0, limit - len(held_out)), run.rng)
+        catalog = held_out + _subsample(rest, max(0, limit - len(held_out)), run.rng, key=lambda it: it.id)
     stylist, info = _index(run.config, catalog, "eval-ctl" if not limit else f"eval-ctl-wild-{limit}", True)
     boxes = run.config.cache_dir / "wild-boxes-test.jsonl"  # GrabCut boxes of the held-out photos (backgrounds)
     result = evaluate_wild(stylist, run.root, boxes, run.out if run.wants("pictures") else None,

@@ -23,7 +23,7 @@ class FusionWeights:
 
     detector: float = 1.0
     head: float = 1.0
-    neighbours: float = 1.0
+    neighbours: float = 0.5
 
 
 @dataclass(frozen=True)

@@ -260,3 +260,49 @@ def flat_checks(result: dict) -> list[tuple[str, str, float | None, float | None
         value = (result.get(part) or {}).get(name)
         rows.append((f"wild.{key}", label, value, TARGETS.get(key)))
     return rows
+
+
+# --- which evidence names items best (chooses stylist.labels.FusionWeights) ---------------------------------
+def collect_evidence(stylist, samples: list[tuple[Image.Image, list[dict]]], k: int = 10) -> list[dict]:
+    """Per detected true item (IoU ≥ 0.5, best score first): each source's probability vector and the truth."""
+    from stylist.images import crop_box
+    from stylist.labels import detector_probs, head_probs, neighbour_probs
+    from stylist.search import CROP_PAD
+    from stylist.store import VISUAL
+
+    rows = []
+    for img, truths in tqdm(samples, desc="label evidence", unit="img"):
+        dets = stylist.detector.detect(img)
+        matched = match_boxes([t["box"] for t in truths], [d.box for d in dets])
+        pairs = [(t, dets[m]) for t, m in zip(truths, matched) if m >= 0]
+        if not pairs:
+            continue
+        vecs = stylist.embedder.embed([crop_box(img, d.box, CROP_PAD) for _, d in pairs])
+        heads = head_probs(stylist.embedder, vecs, CLASSES)
+        for (t, d), v, h in zip(pairs, vecs, heads):
+            hits = stylist.store.query(VISUAL, v, k)
+            near = neighbour_probs([category_of(str(x.meta.get("category") or "")) for x in hits],
+                                   [x.similarity for x in hits], CLASSES, k)
+            rows.append({"truth": t["category"], "detector": detector_probs(d.label, d.score, CLASSES),
+                         "head": h, "neighbours": near})
+    return rows
+
+
+def fusion_study(rows: list[dict], grid: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0)) -> dict:
+    """Label accuracy of every weight combination on ``rows``; the best first (ties: simpler = fewer sources)."""
+    from stylist.labels import FusionWeights, fuse
+
+    results = []
+    for wd in grid:
+        for wh in grid:
+            for wn in grid:
+                if wd == wh == wn == 0:
+                    continue
+                w = FusionWeights(wd, wh, wn)
+                right = [fuse(CLASSES, r["detector"], r["head"], r["neighbours"], w).label == r["truth"] for r in rows]
+                results.append({"weights": [wd, wh, wn], "accuracy": share(right)})
+    results.sort(key=lambda r: (-r["accuracy"], sum(x > 0 for x in r["weights"])))
+    alone = {name: next((r["accuracy"] for r in results if r["weights"] == w), None)
+             for name, w in (("detector", [1.0, 0.0, 0.0]), ("head", [0.0, 1.0, 0.0]), ("neighbours", [0.0, 0.0, 1.0]),
+                             ("equal", [1.0, 1.0, 1.0]))}
+    return {"items": len(rows), "alone": alone, "best": results[:5]}

@@ -29,7 +29,7 @@ def test_two_agreeing_sources_outvote_a_confident_detector():
     det = detector_probs("Handbags", 0.9, CLASSES)  # the skirt-called-a-handbag case
     head = np.array([0.05, 0.8, 0.1, 0.05])
     knn = neighbour_probs(["Skirts"] * 8 + ["Handbags"] * 2, [0.8] * 10, CLASSES)
-    out = fuse(CLASSES, det, head, knn)
+    out = fuse(CLASSES, det, head, knn, FusionWeights(1.0, 1.0, 1.0))
     assert (out.label, out.detector_label, out.head_label, out.neighbour_label) == ("Skirts", "Handbags", "Skirts", "Skirts")
     assert 0.5 < out.confidence <= 1.0
 

@@ -19,11 +19,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "bot")]
+sys.path[:0] = [str(ROOT)]  # run as a script: the repo root holds stylist/ and tests/helpers/
 
-from bot_catalog import make_board  # noqa: E402
-from bot_harness import Shopper, bot_config, build_tiny_stylist, running_bot  # noqa: E402
-from fake_telegram import FakeTelegram  # noqa: E402
+from tests.helpers.bot_catalog import make_board  # noqa: E402
+from tests.helpers.bot_harness import Shopper, bot_config, build_tiny_stylist, running_bot  # noqa: E402
+from tests.bot.fake_telegram import FakeTelegram  # noqa: E402
 
 ITEMS = [("Dresses", "red"), ("Handbags", "black"), ("Shoes", "blue")]
 

@@ -47,12 +47,12 @@ def _photo_with_one_item(crop_path: str, rng: np.random.Generator) -> bytes:
 
 def bench_build(config, root: str | None, limit: int | None) -> dict:
     from index.build import build_index
-    from stylist.search import load_clip, load_embedder
+    from stylist.models import shared_clip, shared_embedder
     from training.data.catalog_writers import ctl_catalog
 
     items = ctl_catalog(root)[:limit] if limit else ctl_catalog(root)
     csv_path = write_catalog(items, config.home / "bench-ctl.csv", relative=False)
-    embedder, clip = load_embedder(config), load_clip(config)
+    embedder, clip = shared_embedder(config), shared_clip(config)
     embedder.embed([Image.new("RGB", (64, 64))] * 2), clip.embed_images([Image.new("RGB", (64, 64))] * 2)  # warm-up
     report = build_index(config, csv_path, embedder, clip, batch_size=128)
     from stylist.store import CatalogStore
@@ -81,7 +81,7 @@ def bench_latency(config, root: str | None, queries: int, text: str) -> dict:
         dets = stylist.detect_items(img)
         t2 = time.perf_counter()
         stages: dict[str, float] = {}
-        stylist._text_cache.clear()  # every shopper types something new: time the text encoder too
+        stylist.vectors.clear_text()  # every shopper types something new: time the text encoder too
         stylist.search_item(img, dets[0] if dets else None, text, top_k=10, timings=stages)
         t3 = time.perf_counter()
         if k < 5:

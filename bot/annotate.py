@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import io
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
 
+from stylist.draw import draw_boxes, numbered
 from stylist.results import Detection
 
 MAX_SIDE = 1280  # what Telegram shows anyway; keeps the upload far below the 10 MB photo limit
-COLORS = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#008080", "#f032e6", "#9a6324")
 
 
 def annotate(image: Image.Image, detections: list[Detection]) -> bytes:
@@ -17,19 +17,7 @@ def annotate(image: Image.Image, detections: list[Detection]) -> bytes:
     canvas = image.convert("RGB")
     if scale < 1.0:
         canvas = canvas.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))))
-    draw = ImageDraw.Draw(canvas)
-    line = max(2, round(max(canvas.size) / 200))
-    font = ImageFont.load_default(size=max(12, round(max(canvas.size) / 25)))
-    for det in detections:
-        color = COLORS[det.index % len(COLORS)]
-        x0, y0, x1, y1 = (v * scale for v in det.box)
-        draw.rectangle((x0, y0, x1, y1), outline=color, width=line)
-        label = str(det.index + 1)
-        left, top, right, bottom = draw.textbbox((0, 0), label, font=font)
-        pad = line
-        tx, ty = max(0.0, x0), max(0.0, y0)
-        draw.rectangle((tx, ty, tx + right - left + 2 * pad, ty + bottom - top + 2 * pad), fill=color)
-        draw.text((tx + pad - left, ty + pad - top), label, fill="white", font=font)
+    canvas = draw_boxes(canvas, numbered(detections, first=1, scale=scale))
     out = io.BytesIO()
     canvas.save(out, format="JPEG", quality=88)
     return out.getvalue()

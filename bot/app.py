@@ -32,7 +32,7 @@ from telegram.ext import (
 from bot import handlers, views
 from bot.logs import setup_logging
 from bot.ordering import PerChatUpdateProcessor
-from bot.state import SessionStore
+from bot.state import BotData, SessionStore
 from stylist.config import Config, load_config
 
 if TYPE_CHECKING:
@@ -88,13 +88,11 @@ def build_application(config: Config, stylist: "Stylist", *, read_timeout_s: flo
         builder = builder.base_file_url(config.telegram_file_url or file_url_for(config.telegram_api_url))
     elif config.telegram_file_url:
         builder = builder.base_file_url(config.telegram_file_url)
-    application = builder.build()
-    application.bot_data.update(
-        config=config,
-        stylist=stylist,
-        sessions=SessionStore(config.session_ttl_s),
-        page_size=max(2, min(10, config.top_k)),  # an album holds 2–10 photos
-    )
+    application = builder.context_types(handlers.CONTEXT_TYPES).build()
+    data: BotData = application.bot_data
+    data.config, data.stylist = config, stylist
+    data.sessions = SessionStore(config.session_ttl_s)
+    data.page_size = max(2, min(10, config.top_k))  # an album holds 2–10 photos
     add_handlers(application)
     return application
 

@@ -1,25 +1,27 @@
 """Telegram handlers: one async function per shopper action; each calls the Stylist in a thread and replies.
 
-Shared objects live in ``context.bot_data``: ``stylist`` (models + index, loaded once), ``sessions``
-(``bot.state.SessionStore``), ``config`` and ``page_size``. Per-shopper ordering is guaranteed by
+Shared objects live in ``context.bot_data``, a typed ``bot.state.BotData``: ``stylist`` (models + index,
+loaded once), ``sessions`` (``bot.state.SessionStore``), ``config`` and ``page_size``. Per-shopper ordering is guaranteed by
 ``bot.ordering.PerChatUpdateProcessor``, so a handler may read-modify-write its session freely.
 """
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+from typing import Awaitable, Callable
 
 from PIL import Image
 from telegram import Message, Update
 from telegram.constants import ChatAction
 from telegram.error import BadRequest, Forbidden, TelegramError
-from telegram.ext import ApplicationHandlerStop, ContextTypes
+from telegram.ext import ApplicationHandlerStop, CallbackContext, ContextTypes, ExtBot
 
 from bot import views
 from bot.annotate import annotate
 from bot.replies import chat_action, send_all_items, send_results
-from bot.state import WHOLE_PHOTO, Key, Session, SessionStore
+from bot.state import BotData, Choice, Key, Session, SessionStore
 from stylist.errors import BadImageError, EmptyIndexError, IndexUnavailableError, StylistError
 
 log = logging.getLogger(__name__)
@@ -29,7 +31,8 @@ KEEP_SIDE = 1600  # photos are kept (in memory, per session) at most this size; 
 MAX_WORDS_CHARS = 300  # longer texts are cut before parsing (CLIP reads ~32 tokens anyway)
 ALL_ITEMS_PER_ITEM = 4  # products per item in the "All items" overview
 
-Context = ContextTypes.DEFAULT_TYPE
+CONTEXT_TYPES = ContextTypes(bot_data=BotData)
+Context = CallbackContext[ExtBot[None], dict, dict, BotData]
 
 
 def _key(update: Update) -> Key:
@@ -37,14 +40,14 @@ def _key(update: Update) -> Key:
 
 
 def _sessions(context: Context) -> SessionStore:
-    return context.bot_data["sessions"]
+    return context.bot_data.sessions
 
 
 # --- access ----------------------------------------------------------------------------------------
 
 async def guard_allowed(update: Update, context: Context) -> None:
     """Runs before every other handler: shoppers outside STYLIST_ALLOWED_USERS get a polite refusal."""
-    allowed = context.bot_data["config"].allowed_users
+    allowed = context.bot_data.config.allowed_users
     user = update.effective_user
     if not allowed or (user is not None and user.id in allowed):
         return
@@ -81,20 +84,20 @@ async def on_photo(update: Update, context: Context) -> None:
     if media.file_size and media.file_size > MAX_DOWNLOAD_BYTES:
         await message.reply_text(views.too_big(media.file_size))
         return
-    stylist = context.bot_data["stylist"]
+    stylist = context.bot_data.stylist
     async with chat_action(context.bot, message.chat_id, ChatAction.UPLOAD_PHOTO):
         data = await _download(message, media.file_id, context)
         if data is None:
             return
         try:
-            image = await asyncio.to_thread(_load_photo, stylist, data)
+            image = await asyncio.to_thread(load_photo, stylist, data)
         except BadImageError as exc:
             await message.reply_text(views.bad_image(str(exc)))
             return
         detections = await asyncio.to_thread(stylist.detect_items, image)
         session = _sessions(context).start(_key(update), image=image, detections=detections, text=message.caption)
         if len(detections) == 1:
-            session.chosen = detections[0].index
+            session.choose_item(detections[0].index)
             await _search_and_send(message.chat_id, session, context, show_action=False)
         elif not detections:
             await message.reply_text(views.NO_ITEMS, reply_markup=views.whole_photo_keyboard(session.nonce))
@@ -106,7 +109,7 @@ async def on_photo(update: Update, context: Context) -> None:
             )
 
 
-def _load_photo(stylist, data: bytes) -> Image.Image:
+def load_photo(stylist, data: bytes) -> Image.Image:
     """Decode safely, then shrink to KEEP_SIDE so a session holds at most a few MB (boxes refer to this copy)."""
     image = stylist.load_image(data)
     if max(image.size) > KEEP_SIDE:
@@ -131,7 +134,7 @@ async def _download(message: Message, file_id: str, context: Context) -> bytes |
 
 async def _search_and_send(chat_id: int, session: Session, context: Context, show_action: bool = True) -> None:
     """Run the session's current search (item, whole photo or text) for one page and send it."""
-    stylist, page = context.bot_data["stylist"], context.bot_data["page_size"]
+    stylist, page = context.bot_data.stylist, context.bot_data.page_size
     action = ChatAction.UPLOAD_PHOTO if session.image is not None else ChatAction.TYPING
     async with chat_action(context.bot, chat_id, action) if show_action else contextlib.nullcontext():
         if session.image is None:
@@ -141,7 +144,7 @@ async def _search_and_send(chat_id: int, session: Session, context: Context, sho
                 stylist.search_item, session.image, session.detection(), text=session.text,
                 top_k=page + 1, offset=session.offset, restrict_category=True,  # the album matches the tapped button
             )
-        await send_results(context.bot, chat_id, session, result, page)
+        session.offset += await send_results(context.bot, chat_id, session, result, page)
 
 
 # --- buttons ---------------------------------------------------------------------------------------
@@ -163,16 +166,29 @@ async def _button_session(update: Update, context: Context) -> tuple[Session, vi
     return session, button
 
 
-async def on_item_chosen(update: Update, context: Context) -> None:
+ButtonHandler = Callable[[Update, Context, Session, views.Button], Awaitable[None]]
+
+
+def button_handler(handler: ButtonHandler) -> Callable[[Update, Context], Awaitable[None]]:
+    """A PTB callback-query handler that runs ``handler`` with the button's live session (stale ones are
+    answered by ``_button_session`` and never reach it)."""
+
+    @functools.wraps(handler)
+    async def run(update: Update, context: Context) -> None:
+        found = await _button_session(update, context)
+        if found is not None:
+            await handler(update, context, *found)
+
+    return run
+
+
+@button_handler
+async def on_item_chosen(update: Update, context: Context, session: Session, button: views.Button) -> None:
     """'2 · Dresses', 'Search the whole photo': search that item and send the album."""
-    found = await _button_session(update, context)
-    if found is None:
-        return
-    session, button = found
     if button.action == views.WHOLE:
-        session.chosen = WHOLE_PHOTO
+        session.choose_whole_photo()
     elif any(d.index == button.arg for d in session.detections):
-        session.chosen = button.arg
+        session.choose_item(button.arg)
     else:
         await update.effective_message.reply_text(views.STALE)
         return
@@ -180,14 +196,12 @@ async def on_item_chosen(update: Update, context: Context) -> None:
     await _search_and_send(update.effective_chat.id, session, context)
 
 
-async def on_all_items(update: Update, context: Context) -> None:
+@button_handler
+async def on_all_items(update: Update, context: Context, session: Session, button: views.Button) -> None:
     """'All items': a short album per detected item."""
-    found = await _button_session(update, context)
-    if found is None:
-        return
-    session, _ = found
-    stylist, chat_id = context.bot_data["stylist"], update.effective_chat.id
-    session.chosen, session.offset = None, 0
+    stylist, chat_id = context.bot_data.stylist, update.effective_chat.id
+    session.clear_choice()
+    session.offset = 0
     async with chat_action(context.bot, chat_id, ChatAction.UPLOAD_PHOTO):
         results = [
             await asyncio.to_thread(stylist.search_item, session.image, d, text=session.text,
@@ -197,13 +211,10 @@ async def on_all_items(update: Update, context: Context) -> None:
         await send_all_items(context.bot, chat_id, session, results, ALL_ITEMS_PER_ITEM)
 
 
-async def on_more(update: Update, context: Context) -> None:
+@button_handler
+async def on_more(update: Update, context: Context, session: Session, button: views.Button) -> None:
     """'More': the next page of the current search."""
-    found = await _button_session(update, context)
-    if found is None:
-        return
-    session, _ = found
-    if session.chosen is None and session.image is not None:
+    if session.choice is Choice.NONE and session.image is not None:
         await update.effective_message.reply_text(views.STALE)
         return
     try:  # this message's buttons are used up; the new page brings fresh ones
@@ -213,12 +224,9 @@ async def on_more(update: Update, context: Context) -> None:
     await _search_and_send(update.effective_chat.id, session, context)
 
 
-async def on_other_item(update: Update, context: Context) -> None:
+@button_handler
+async def on_other_item(update: Update, context: Context, session: Session, button: views.Button) -> None:
     """'Other item': offer the photo's items again."""
-    found = await _button_session(update, context)
-    if found is None:
-        return
-    session, _ = found
     keyboard = views.items_keyboard(session.nonce, session.detections)
     await update.effective_message.reply_text(views.WHICH_ITEM, reply_markup=keyboard)
 
@@ -240,12 +248,12 @@ async def on_text_query(update: Update, context: Context) -> None:
         session = sessions.start(key, text=text)
     else:
         session.text, session.offset = text, 0
-        if session.chosen is None and session.detections:
+        if session.choice is Choice.NONE and session.detections:
             keyboard = views.items_keyboard(session.nonce, session.detections)
             await message.reply_text(views.tap_an_item(text), reply_markup=keyboard)
             return
-        if session.chosen is None:
-            session.chosen = WHOLE_PHOTO
+        if session.choice is Choice.NONE:
+            session.choose_whole_photo()
     await _search_and_send(message.chat_id, session, context)
 
 

@@ -2,7 +2,7 @@
 
 Blocking work (search, reading product images) runs in threads via ``asyncio.to_thread`` so the event
 loop keeps serving other shoppers. A send that times out is never re-sent: Telegram may already have
-delivered it (notes §4: TimedOut after success → duplicates).
+delivered it, and PTB raises TimedOut even when the send succeeded (re-sending duplicates it).
 """
 from __future__ import annotations
 
@@ -76,16 +76,17 @@ async def send_album(bot: Bot, chat_id: int, products: list[Product], first_rank
     return len(photos)
 
 
-async def send_results(bot: Bot, chat_id: int, session: Session, result: ItemResult, page_size: int) -> None:
-    """Album of one page of ``result`` then the summary with 'More' / 'Other item'; advances the page."""
+async def send_results(bot: Bot, chat_id: int, session: Session, result: ItemResult, page_size: int) -> int:
+    """Album of one page of ``result`` (starting at rank ``session.offset + 1``), then the summary with
+    'More' / 'Other item'. Returns how many products the page held; the caller advances the paging."""
     products = result.products[:page_size]
     has_more = len(result.products) > page_size
     sent = await send_album(bot, chat_id, products, first_rank=session.offset + 1)
     target = views.target_label(session.detection(), text_only=session.image is None)
     summary = views.results_summary(result, target, session.offset, sent, has_more)
     keyboard = views.results_keyboard(session.nonce, has_more, other_items=len(session.detections) > 1)
-    session.offset += len(products)
     await bot.send_message(chat_id, summary, reply_markup=keyboard)
+    return len(products)
 
 
 async def send_all_items(bot: Bot, chat_id: int, session: Session, results: list[ItemResult], per_item: int) -> None:

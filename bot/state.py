@@ -6,17 +6,29 @@ process is recognised as stale instead of acting on the wrong picture.
 """
 from __future__ import annotations
 
+import enum
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from PIL import Image
 
+from stylist.config import Config
 from stylist.results import Detection
 
+if TYPE_CHECKING:
+    from stylist.search import Stylist
+
 Key = tuple[int, int]  # (user id, chat id)
-WHOLE_PHOTO = -1  # ``Session.chosen`` when the shopper searches the whole picture
+
+
+class Choice(enum.Enum):
+    """What a photo session searches: nothing chosen yet, one detected item, or the whole photo."""
+
+    NONE = "none"
+    ITEM = "item"
+    WHOLE_PHOTO = "whole photo"
 
 
 @dataclass
@@ -27,15 +39,25 @@ class Session:
     image: Image.Image | None = None
     detections: list[Detection] = field(default_factory=list)
     text: str | None = None  # the words in effect (caption or later refinement)
-    chosen: int | None = None  # detection index, WHOLE_PHOTO, or None before a choice
+    choice: Choice = Choice.NONE
+    item: int | None = None  # the chosen detection's index when ``choice`` is ITEM
     offset: int = 0  # where the next "More" page starts
     last_seen: float = 0.0
 
+    def choose_item(self, index: int) -> None:
+        self.choice, self.item = Choice.ITEM, index
+
+    def choose_whole_photo(self) -> None:
+        self.choice, self.item = Choice.WHOLE_PHOTO, None
+
+    def clear_choice(self) -> None:
+        self.choice, self.item = Choice.NONE, None
+
     def detection(self) -> Detection | None:
         """The chosen detection (None for the whole photo, or when nothing is chosen yet)."""
-        if self.chosen is None or self.chosen == WHOLE_PHOTO:
+        if self.choice is not Choice.ITEM:
             return None
-        return next((d for d in self.detections if d.index == self.chosen), None)
+        return next((d for d in self.detections if d.index == self.item), None)
 
 
 class SessionStore:
@@ -87,3 +109,15 @@ class SessionStore:
         self._next_sweep = now + max(self.ttl_s / 10, 1.0)
         for key in [k for k, s in self._sessions.items() if self._expired(s)]:
             del self._sessions[key]
+
+
+@dataclass
+class BotData:
+    """What every handler shares, as PTB's ``bot_data`` (typed through ``ContextTypes``): the config, the
+    loaded search engine, the sessions and the album page size. PTB creates it empty; ``build_application``
+    fills it in before any update arrives."""
+
+    config: Config | None = None
+    stylist: "Stylist | None" = None
+    sessions: SessionStore = field(default_factory=lambda: SessionStore(0))
+    page_size: int = 10

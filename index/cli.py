@@ -28,11 +28,10 @@ def build(argv: list[str]) -> int:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
     from index.build import build_index
-    from stylist.search import load_clip, load_embedder
-
+    from stylist.models import shared_clip, shared_embedder
     config = load_config()
     store = CatalogStore.open(config)  # fail fast on an unreachable server before loading models
-    report = build_index(config, args.catalog, load_embedder(config), load_clip(config), store=store,
+    report = build_index(config, args.catalog, shared_embedder(config), shared_clip(config), store=store,
                          batch_size=args.batch, prune=args.prune, progress=not args.quiet)
     for pid, reason in report.skipped[:20]:
         print(f"skipped {pid}: {reason}")

@@ -12,7 +12,7 @@ from PIL import Image
 from stylist.catalog import CatalogItem
 from stylist.colors import canonical_color, dominant_color
 from stylist.query import category_of
-from stylist.search import model_signature
+from stylist.models.signature import model_signature
 
 
 class ProductEmbedder:

@@ -5,14 +5,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
+from stylist.draw import draw_boxes, font, item_color, numbered
 from stylist.results import Detection, ItemResult
 
 THUMB = 112
 QUERY_SIDE = 300
 PAD = 10
-COLORS = [(230, 57, 70), (29, 120, 200), (40, 160, 90), (240, 150, 20), (140, 80, 190), (20, 170, 170)]
 
 
 @dataclass
@@ -23,30 +23,6 @@ class SheetRow:
     image: Image.Image | None
     detections: Sequence[Detection] = ()
     results: Sequence[ItemResult] = field(default_factory=list)
-
-
-def _font(size: int) -> ImageFont.ImageFont:
-    try:
-        return ImageFont.load_default(size=size)
-    except TypeError:  # Pillow < 10.1
-        return ImageFont.load_default()
-
-
-def draw_boxes(img: Image.Image, detections: Sequence[Detection]) -> Image.Image:
-    """A copy of ``img`` with each detection's box and its number drawn in."""
-    out = img.convert("RGB").copy()
-    draw = ImageDraw.Draw(out)
-    width = max(2, round(min(out.size) / 150))
-    font = _font(max(14, round(min(out.size) / 18)))
-    for d in detections:
-        color = COLORS[d.index % len(COLORS)]
-        draw.rectangle(d.box, outline=color, width=width)
-        label = f"{d.index}"
-        x, y = d.box[0] + width, d.box[1] + width
-        tb = draw.textbbox((x, y), label, font=font)
-        draw.rectangle((tb[0] - 3, tb[1] - 2, tb[2] + 3, tb[3] + 2), fill=color)
-        draw.text((x, y), label, fill="white", font=font)
-    return out
 
 
 def _thumb(path: str, side: int) -> Image.Image:
@@ -63,7 +39,7 @@ def _thumb(path: str, side: int) -> Image.Image:
 
 def contact_sheet(rows: Sequence[SheetRow], out: str | Path, per_item: int = 5) -> Path:
     """Write the sheet PNG: one block per row; in it the query and, per item, ``per_item`` results."""
-    small, big = _font(13), _font(17)
+    small, big = font(13), font(17)
     blocks = []
     for row in rows:
         n_items = max(1, len(row.results))
@@ -74,7 +50,7 @@ def contact_sheet(rows: Sequence[SheetRow], out: str | Path, per_item: int = 5) 
         draw = ImageDraw.Draw(block)
         draw.text((PAD, 8), row.title, fill=(0, 0, 0), font=big)
         if row.image is not None:
-            query = draw_boxes(row.image, row.detections)
+            query = draw_boxes(row.image, numbered(row.detections, first=0))  # item numbers as the CLI's --item
             query.thumbnail((QUERY_SIDE, QUERY_SIDE))
             block.paste(query, (PAD, 34))
         else:
@@ -83,7 +59,7 @@ def contact_sheet(rows: Sequence[SheetRow], out: str | Path, per_item: int = 5) 
         for k, res in enumerate(row.results):
             y = 34 + k * item_h
             det = next((d for d in row.detections if d.index == res.detection), None)
-            color = COLORS[res.detection % len(COLORS)] if res.detection is not None else (60, 60, 60)
+            color = item_color(res.detection) if res.detection is not None else (60, 60, 60)
             head = f"item {res.detection}" if res.detection is not None else (
                 "whole image" if row.image is not None else "text")
             draw.text((x0, y + 4), head, fill=color, font=big)

@@ -11,7 +11,7 @@ import sys
 from stylist.errors import StylistError
 
 COMMANDS: dict[str, tuple[str, str]] = {
-    "demo": ("index.demo:main", "install-free demo: build the demo catalog + index, search sample boards, write a contact sheet"),
+    "demo": ("demo.run:main", "install-free demo: build the demo catalog + index, search sample boards, write a contact sheet"),
     "search": ("stylist.search_cli:main", "search the catalog with outfit photos and/or text"),
     "bot": ("bot.app:main", "run the Telegram bot (long polling, or --webhook-url)"),
     "index build": ("index.cli:build", "build or update (upsert) the catalog index from a catalog CSV"),

@@ -1,8 +1,8 @@
 """Colour vocabulary shared by the text parser and the index: names, synonyms, families, and pixel colour.
 
 One vocabulary everywhere, so that "crimson" in a query, "Maroon" in a catalog row and the red pixels of
-a product crop all land in the same family ("red") and a colour filter can actually match (notes §4:
-"navy labelled black so a colour filter never matches").
+a product crop all land in the same family ("red") and a colour filter can actually match (a catalog that
+labels navy "black" would otherwise never match "navy").
 """
 from __future__ import annotations
 

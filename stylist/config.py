@@ -118,7 +118,7 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: object) -> Co
 
 
 def prepare_runtime(env: dict[str, str] | os._Environ = os.environ) -> None:
-    """Make ultralytics and Hugging Face safe offline before they are imported (notes §2).
+    """Make ultralytics and Hugging Face safe offline before they are imported (both try the network at import or first use).
 
     ``YOLO_OFFLINE`` stops DNS look-ups at import, ``YOLO_CONFIG_DIR`` points at a writable folder, and
     a local TTF at ``<config>/Ultralytics/Arial.ttf`` stops every train/val from fetching a font.

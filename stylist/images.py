@@ -16,6 +16,7 @@ from stylist.errors import BadImageError
 
 MIN_SIDE = 16  # smaller images carry nothing to search for
 DEFAULT_MAX_PIXELS = 40_000_000
+CROP_PAD = 0.04  # a little context around a detected box, as the catalog crops have
 
 
 def _pil_open(fp: io.BytesIO) -> Image.Image:

@@ -1,9 +1,9 @@
 """Pure ranking: fuse visual and CLIP text-image scores and apply the parsed colour/category/price wishes.
 
-No I/O and no models: arrays and metadata in, an order and scores out (style rule 6), so every ranking
+No I/O and no models: arrays and metadata in, an order and scores out, so every ranking
 decision is unit-testable. Naively adding raw scores fails because CLIP similarities live in a narrow
-band (~0.2-0.35) while visual cosines spread over ~0.5-1.0 (notes §4: "text+image combined queries
-work poorly when naively mixed"), so the CLIP score is first mapped onto the visual score's spread.
+band (~0.2-0.35) while visual cosines spread over ~0.5-1.0 (naively mixed, text+image queries work
+poorly), so the CLIP score is first mapped onto the visual score's spread.
 """
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from stylist.colors import color_match
-from stylist.query import category_of
 from stylist.results import ParsedQuery
 
 COLOR_BOOST = 3.0  # in standard deviations of the fused score: a wanted colour family ranks first
@@ -63,10 +62,8 @@ def passes_filters(meta: Mapping[str, object], query: ParsedQuery) -> bool:
             return False
         if query.min_price is not None and price < query.min_price:
             return False
-    if query.categories:
-        category = str(meta.get("category") or "")
-        if (category_of(category) or category) not in query.categories:
-            return False
+    if query.categories and meta.get("category") not in query.categories:  # index time stored it as a class
+        return False
     return True
 
 
@@ -98,8 +95,7 @@ def rerank(
             match = np.array([color_match(str(m.get("color") or ""), query.colors) for m in metas])
             boost += COLOR_BOOST * np.where(match >= 1.0, 1.0, match * NEAR_COLOR_FACTOR)
         if prefer_categories:
-            boost += KIND_BOOST * np.array([(category_of(str(m.get("category") or "")) or m.get("category"))
-                                            in prefer_categories for m in metas], dtype=float)
+            boost += KIND_BOOST * np.array([m.get("category") in prefer_categories for m in metas], dtype=float)
         scores = scores + spread * boost
     else:
         keep = np.ones(n, dtype=bool)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Mapping
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,8 @@ class ParsedQuery:
 
 @dataclass(frozen=True)
 class Product:
+    """One search result: a product's stored index fields (see ``Product.from_meta``) and its score."""
+
     id: str
     score: float
     name: str = ""
@@ -46,6 +49,14 @@ class Product:
     price: float | None = None
     image: str = ""
     url: str = ""
+
+    @classmethod
+    def from_meta(cls, id: str, score: float, meta: Mapping[str, object]) -> "Product":
+        """A product from its stored index metadata (missing keys empty, a non-numeric price None)."""
+        price = meta.get("price")
+        return cls(id=id, score=float(score), name=str(meta.get("name", "")), category=str(meta.get("category", "")),
+                   color=str(meta.get("color", "")), price=float(price) if isinstance(price, (int, float)) else None,
+                   image=str(meta.get("image", "")), url=str(meta.get("url", "")))
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """``stylist search IMAGE… [--text TEXT] [--item N|all] [--top K] [--json]``: a thin edge over Stylist.
 
-Models load once for all images. ``--json`` prints one object per image per line (the issue's schema);
+Models load once for all images. ``--json`` prints one object per image per line (schema: detections + results per item);
 otherwise a readable table. Errors print one clear line and exit 1, never a traceback.
 """
 from __future__ import annotations

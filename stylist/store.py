@@ -2,7 +2,7 @@
 
 Embedded ``PersistentClient(config.db_dir)`` by default; a Chroma server (``chroma run``) when
 ``config.chroma_url`` is set — the way a user outgrows one machine. Every write is batched within
-``client.get_max_batch_size()`` (notes §4: the limit differs by build). A product counts as indexed
+``client.get_max_batch_size()`` (the limit differs between Chroma builds). A product counts as indexed
 only when both collections hold it with the same fingerprint, so an interrupted build can resume.
 """
 from __future__ import annotations
@@ -16,8 +16,10 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from stylist.colors import color_family, family_members
 from stylist.config import Config
-from stylist.errors import IndexUnavailableError
+from stylist.errors import EmptyIndexError, IndexUnavailableError
+from stylist.results import ParsedQuery
 from stylist.schema import CLIP_SUFFIX, META_KEYS, VISUAL_SUFFIX
 
 VISUAL, CLIP = "visual", "clip"
@@ -34,6 +36,33 @@ class Hit:
     id: str
     similarity: float
     meta: dict
+
+
+def where_filter(query: ParsedQuery | None, categories: Sequence[str], colors: bool) -> dict | None:
+    """A Chroma ``where`` for the hard/structured wishes: category, colour family (when ``colors``), price."""
+    clauses: list[dict] = []
+    if categories:
+        clauses.append({"category": {"$in": list(categories)}})
+    if query is not None:
+        if colors and query.colors:
+            names = sorted({m for c in query.colors for m in family_members(color_family(c) or c)})
+            clauses.append({"color": {"$in": names or list(query.colors)}})
+        if query.max_price is not None:
+            clauses.append({"price": {"$lte": float(query.max_price)}})
+        if query.min_price is not None:
+            clauses.append({"price": {"$gte": float(query.min_price)}})
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def merge_hits(*lists: list[Hit]) -> list[Hit]:
+    """Hits of several queries, each product once (its first occurrence), in order."""
+    seen: dict[str, Hit] = {}
+    for hits in lists:
+        for h in hits:
+            seen.setdefault(h.id, h)
+    return list(seen.values())
 
 
 def _settings():
@@ -174,6 +203,22 @@ class CatalogStore:
         """The model names the index was built with (collection metadata), {} for an unbuilt index."""
         with _guard(self.location):
             return dict(self.visual.metadata or {})
+
+    def check_usable(self, embedder_name: str, embedder_dim: int, signature: str) -> None:
+        """EmptyIndexError for an empty index, IndexUnavailableError for one built by other models."""
+        if self.count() == 0:
+            raise EmptyIndexError(f"the catalog index at {self.location} is empty: "
+                                  "run `stylist index build CATALOG.csv` (or `stylist demo`) first")
+        built = self.models()
+        if built.get("embedder_dim") and built["embedder_dim"] != str(embedder_dim):
+            raise IndexUnavailableError(
+                f"the index at {self.location} holds {built['embedder_dim']}-d vectors from "
+                f"{built.get('embedder')}, but the current embedder {embedder_name} makes {embedder_dim}-d: "
+                "rebuild it with `stylist index build CATALOG.csv`")
+        if built.get("signature") and built["signature"] != signature:
+            raise IndexUnavailableError(
+                f"the index at {self.location} was built with other model weights ({built['signature']}; "
+                f"now {signature}): update it with `stylist index build CATALOG.csv`")
 
     # --- writing -------------------------------------------------------------------------------------
     def set_models(self, info: Mapping[str, str]) -> None:

@@ -8,6 +8,13 @@ import pytest
 from stylist.config import load_config
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that uses the ``shared_data`` fixture carries the ``shared_data`` mark (``-m "not shared_data"``)."""
+    for item in items:
+        if "shared_data" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.shared_data)
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """``../shared/data`` (CI has it; a user's clone does not, so such tests skip)."""

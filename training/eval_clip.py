@@ -85,7 +85,7 @@ def text_to_image(clip, items: Sequence, image_emb: np.ndarray) -> dict:
 
 
 def evaluate_clip(clip, test_items: Sequence, colours: Sequence[str], min_article: int = 1) -> tuple[dict, np.ndarray]:
-    """Every CLIP number of issue 3; also returns the test image vectors (for the text-query pictures).
+    """Every CLIP number of the eval; also returns the test image vectors (for the text-query pictures).
 
     Article types: every type present among the held-out products (at least ``min_article`` of them) — harder
     than a top-N list and stated with its class count and chance level.

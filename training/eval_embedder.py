@@ -46,7 +46,7 @@ def board_queries(boards, images: Sequence[Image.Image], detections: Sequence[li
     and the board/box each came from. Boxes of products not in the index (e.g. Fashion-MNIST demo items) are
     left out and counted.
     """
-    from stylist.search import CROP_PAD  # crop exactly as the serving path does
+    from stylist.images import CROP_PAD  # crop exactly as the serving path does
 
     row_of = {pid: i for i, pid in enumerate(index_ids)}
     crops, targets, categories, sources = [], [], [], []
@@ -122,7 +122,7 @@ def index_vectors(embedder, paths: Sequence[Path], ids: Sequence[str],
 
 def evaluate_embedder(embedder, index_paths: Sequence[Path], index_labels: Sequence[str], queries: dict,
                       index_ids: Sequence[str] = (), stored=None) -> tuple[dict, np.ndarray]:
-    """Every autoencoder number of issue 3 for one model; also returns the index vectors (for the pictures)."""
+    """Every autoencoder number of the eval for one model; also returns the index vectors (for the pictures)."""
     emb, speed, source = index_vectors(embedder, index_paths, index_ids or [str(p) for p in index_paths], stored)
     with_self = metrics.category_precision_per_query(emb, index_labels, 5, include_self=True)
     no_self = metrics.category_precision_per_query(emb, index_labels, 5, include_self=False)

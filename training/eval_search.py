@@ -1,4 +1,4 @@
-"""Search quality end to end (issue 4 §5): held-out boards through the real detector, and colour refinement.
+"""Search quality end to end: held-out boards through the real detector, and colour refinement.
 
 1. **Boards**: every product box on the held-out TEST boards of a boards folder (``manifest.jsonl`` from
    ``stylist data boards``) whose product is in the CTL catalog index. The real detector runs on the board;
@@ -24,8 +24,9 @@ from tqdm import tqdm
 from stylist.catalog import write_catalog
 from stylist.colors import color_family
 from stylist.config import Config
+from stylist.metrics import best_match
 from stylist.query import category_of
-from stylist.search import Stylist, load_clip, load_embedder
+from stylist.search import Stylist
 
 TARGETS = {"color_p_at_5": 0.80, "category_p_at_5": 0.80}
 ASKABLE = ("black", "white", "blue", "red", "green", "yellow", "pink", "grey", "brown", "purple")
@@ -47,20 +48,9 @@ def label_precision_at_k(labels: list[str], wanted: str, k: int = 5) -> float:
     return sum(1 for lab in labels[:k] if lab == wanted) / k
 
 
-def _iou(a, b) -> float:
-    try:
-        from stylist.metrics import box_iou
-
-        return box_iou(a, b)
-    except ImportError:  # pragma: no cover - metrics is the EVAL engineer's; same formula
-        ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-        iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-        union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - ix * iy
-        return ix * iy / union if union > 0 else 0.0
-
-
 # --- indexes -------------------------------------------------------------------------------------------
-def _eval_config(config: Config, collection: str) -> Config:
+def eval_config(config: Config, collection: str) -> Config:
+    """The config of the eval's own embedded indexes (never the user's catalog or a server)."""
     return dataclasses.replace(config, chroma_url=None, db_path=config.cache_dir / "eval-index", collection=collection)
 
 
@@ -68,12 +58,17 @@ def _index(config: Config, items, name: str, progress: bool) -> tuple[Stylist, d
     """Write ``items`` as a catalog CSV, build (or update) its index, open a Stylist on it."""
     from index.build import build_index
 
-    cfg = _eval_config(config, name)
+    cfg = eval_config(config, name)
     csv_path = write_catalog(items, cfg.cache_dir / "eval-catalogs" / f"{name}.csv", relative=False)
-    report = build_index(cfg, csv_path, load_embedder(cfg), load_clip(cfg), batch_size=128, prune=True,
-                         progress=progress)
-    stylist = Stylist.from_config(cfg)
+    stylist = Stylist.from_config(cfg)  # the models load once and index and search share them
+    report = build_index(cfg, csv_path, stylist.embedder, stylist.clip, store=stylist.store, batch_size=128,
+                         prune=True, progress=progress)
     return stylist, {"collection": name, "products": stylist.store.count(), "build": report.summary()}
+
+
+def build_eval_index(config: Config, items, name: str, progress: bool = True) -> tuple[Stylist, dict]:
+    """The evaluation index ``name`` of ``items`` (built or updated in the cache) and a Stylist on it."""
+    return _index(config, items, name, progress)
 
 
 # --- 1. boards -------------------------------------------------------------------------------------------
@@ -88,9 +83,8 @@ def eval_boards(stylist: Stylist, boards, progress: bool) -> dict:
         img = stylist.load_image(board.path)
         detections = stylist.detect_items(img)
         for truth in boxes:
-            ious = [_iou(truth["box"], d.box) for d in detections]
-            best = int(np.argmax(ious)) if ious else -1
-            if best < 0 or ious[best] < 0.5:
+            best = best_match(truth["box"], [d.box for d in detections], 0.5)
+            if best < 0:
                 detected.append(False)
                 hits.append(False)
                 per_class.setdefault(truth["category"], []).append(False)
@@ -111,7 +105,7 @@ def eval_boards(stylist: Stylist, boards, progress: bool) -> dict:
 
 
 # --- 2. colour refinement --------------------------------------------------------------------------------
-def _fpi_sets(root: Path, n_index: int, n_queries: int, seed: int):
+def fpi_sets(root: Path, n_index: int, n_queries: int, seed: int):
     """FPI train/val products for the index and test products as queries, both mapped to detection classes."""
     from training.data.catalog_writers import fpi_catalog
 
@@ -183,7 +177,7 @@ def evaluate_search(config: Config, data_root: str | Path, boards_dir: str | Pat
     else:
         out["boards"] = {"skipped": "no boards folder given (make one with `stylist data boards`)"}
     n_index = n_fpi_index or (1500 if quick else 6000)
-    pool, queries = _fpi_sets(root, n_index, n_color_queries or (60 if quick else 300), seed)
+    pool, queries = fpi_sets(root, n_index, n_color_queries or (60 if quick else 300), seed)
     fpi, fpi_info = _index(config, pool, f"eval-fpi-{n_index}", progress)
     out["fpi_index"] = fpi_info
     out["color_refinement"] = eval_color_refinement(fpi, pool, queries, seed, progress)

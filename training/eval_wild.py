@@ -176,13 +176,19 @@ def wild_picture(examples: list, out: Path, n: int = 24, cols: int = 4) -> Path 
     """Each real photo with its boxes and fused labels (green = right class) and its top-5 products."""
     from PIL import ImageDraw
 
-    from training.report import _font, _thumb
+    from stylist.draw import font as _font
+
+    def _thumb(im: Image.Image, side: int) -> Image.Image:
+        im = im.convert("RGB").copy()
+        im.thumbnail((side, side))
+        canvas = Image.new("RGB", (side, side), "white")
+        canvas.paste(im, ((side - im.width) // 2, (side - im.height) // 2))
+        return canvas
 
     if not examples:
         return None
     side, thumb = 220, 64
-    cell_w, cell_h = side + 5 * thumb // 1 - 2 * thumb + 8, side + thumb + 30
-    cell_w = max(side, 5 * thumb) + 8
+    cell_w, cell_h = max(side, 5 * thumb) + 8, side + thumb + 30
     rows = (min(n, len(examples)) + cols - 1) // cols
     sheet = Image.new("RGB", (cols * cell_w, rows * cell_h), "white")
     draw = ImageDraw.Draw(sheet)
@@ -267,7 +273,7 @@ def collect_evidence(stylist, samples: list[tuple[Image.Image, list[dict]]], k: 
     """Per detected true item (IoU ≥ 0.5, best score first): each source's probability vector and the truth."""
     from stylist.images import crop_box
     from stylist.labels import detector_probs, head_probs, neighbour_probs
-    from stylist.search import CROP_PAD
+    from stylist.images import CROP_PAD
     from stylist.store import VISUAL
 
     rows = []

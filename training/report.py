@@ -9,6 +9,7 @@ from typing import Sequence
 
 from PIL import Image, ImageDraw, ImageFont
 
+from stylist.draw import LabelledBox, draw_boxes as draw_labelled
 from stylist.images import load_image
 
 GREEN, RED, ORANGE, GREY = (20, 170, 60), (220, 40, 40), (240, 150, 20), (200, 200, 200)
@@ -111,15 +112,9 @@ def plot_training_curves(weights_dir: Path, out_dir: Path) -> list[Path]:
 # --- detection examples --------------------------------------------------------------------------------
 def draw_boxes(img: Image.Image, true_boxes: Sequence[dict], detections: Sequence) -> Image.Image:
     """True boxes in green (category), predictions in red (label score)."""
-    img = img.convert("RGB").copy()
-    draw, font = ImageDraw.Draw(img), _font(11)
-    for t in true_boxes:
-        draw.rectangle(t["box"], outline=GREEN, width=3)
-        draw.text((t["box"][0] + 3, t["box"][1] + 2), t["category"], fill=GREEN, font=font)
-    for d in detections:
-        draw.rectangle(d.box, outline=RED, width=2)
-        draw.text((d.box[0] + 3, max(0, d.box[3] - 14)), f"{d.label} {d.score:.2f}", fill=RED, font=font)
-    return img
+    boxes = [LabelledBox(tuple(t["box"]), t["category"], GREEN) for t in true_boxes]
+    boxes += [LabelledBox(d.box, f"{d.label} {d.score:.2f}", RED) for d in detections]
+    return draw_labelled(img, boxes, width=2, font_size=11)
 
 
 def detection_examples(boards, images, detections, classes: Sequence[str], out: Path, side: int = 320) -> Path | None:

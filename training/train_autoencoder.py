@@ -19,10 +19,9 @@ import argparse
 import csv
 import io
 import json
-import math
 import random
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from multiprocessing import Pool
 from pathlib import Path
 
@@ -31,14 +30,15 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from stylist.models.autoencoder import VARIANTS, Autoencoder, AutoencoderConfig, Preprocess
-from stylist.models.checkpoints import save_checkpoint
+from stylist.models.autoencoder import Autoencoder, AutoencoderConfig, Preprocess
+from stylist.models.registry import autoencoder_arch, model_names
 from stylist.schema import CLASSES
+from training.common import add_dataclass_args, save_run, warmup_cosine
 
 
 @dataclass
 class TrainConfig:
-    variant: str = "ae512"  # ae512 | ae4096 (stylist.models.autoencoder.VARIANTS)
+    variant: str = "ae512"  # a registered embedder: ae512 | ae4096 (stylist/models/configs/)
     data: str = ""  # data root (../shared/data or a packed mini root); "" = Config.data_dir
     out: str = "runs/ae512"
     device: str = "cuda" if torch.cuda.is_available() else "cpu"
@@ -177,7 +177,7 @@ def train(cfg: TrainConfig) -> dict:
     torch.manual_seed(cfg.seed)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    arch = VARIANTS[cfg.variant]
+    arch = autoencoder_arch(cfg.variant)
     if cfg.arch_overrides:
         arch = AutoencoderConfig.from_dict({**arch.to_dict(), **json.loads(cfg.arch_overrides)})
     device = cfg.device
@@ -203,7 +203,7 @@ def train(cfg: TrainConfig) -> dict:
             sums = {k: torch.zeros((), device=device) for k in ("loss", "recon", "contrast", "ce", "acc")}
             for i in range(steps_per_epoch):
                 progress = max(step / total_steps, (time.time() - t0) / budget if budget else 0.0)
-                lr = cfg.lr * min(1.0, (step + 1) / cfg.warmup_steps) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+                lr = warmup_cosine(cfg.lr, step, cfg.warmup_steps, progress)
                 for g in opt.param_groups:
                     g["lr"] = lr
                 idx = perm[i * cfg.batch_size:(i + 1) * cfg.batch_size]
@@ -250,22 +250,15 @@ def train(cfg: TrainConfig) -> dict:
                "gpu": torch.cuda.get_device_name(0) if device.startswith("cuda") else "cpu",
                "final_recon_mse": history[-1]["recon"]}
     model = model.to(memory_format=torch.contiguous_format)
-    ckpt_args = dict(kind="embedder", arch=arch.to_dict(), state_dict=model.state_dict(), train_config=asdict(cfg),
-                     classes=CLASSES, metrics=metrics)
-    save_checkpoint(out / "last.pt", **ckpt_args)
-    if cfg.export:
-        save_checkpoint(cfg.export, **ckpt_args)
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    save_run(out, cfg.export, metrics, kind="embedder", arch=arch.to_dict(), state_dict=model.state_dict(),
+             train_config=asdict(cfg), classes=CLASSES)
     return metrics
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="stylist train autoencoder", description=__doc__.split("\n")[0])
-    kinds = {"str": str, "int": int, "float": float}
-    for f in fields(TrainConfig):
-        parser.add_argument(f"--{f.name.replace('_', '-')}", type=kinds[str(f.type)], default=f.default)
-    cfg = TrainConfig(**vars(parser.parse_args(argv)))
-    if cfg.variant not in VARIANTS:
-        parser.error(f"--variant must be one of {', '.join(VARIANTS)}")
+    cfg = TrainConfig(**vars(add_dataclass_args(parser, TrainConfig).parse_args(argv)))
+    if cfg.variant not in model_names("embedder"):
+        parser.error(f"--variant must be one of {', '.join(model_names('embedder'))}")
     print(json.dumps(train(cfg), indent=2))
     return 0

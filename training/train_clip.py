@@ -20,8 +20,7 @@ import argparse
 import json
 import math
 import time
-from collections import Counter
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -31,9 +30,10 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
-from stylist.models.checkpoints import save_checkpoint
 from stylist.models.clip import OPENAI_MEAN, OPENAI_STD, build_visual, load_imagenet_lite0
 from stylist.models.registry import get_model_config
+from training.common import add_dataclass_args, save_run, warmup_cosine
+from training.eval_clip import top_colours
 
 CTL_WORDS = {
     "Shirts & Tops": "top", "Skirts": "skirt", "Jewelry": "necklace", "Shoes": "shoes", "Pants": "pants",
@@ -142,7 +142,7 @@ def build_captions(cfg: TrainConfig) -> Path:
     texts: dict[str, int] = {}
     ref = lambda t: texts.setdefault(t, len(texts))  # noqa: E731
     fpi_caps = [[ref(t) for t in fpi_captions(it)] for it in fpi]
-    colours = [c for c, _ in Counter(it.color for it in fpi if it.color).most_common(12)]
+    colours = top_colours(fpi)  # the same 12 the eval scores (NA left out)
     articles = sorted({it.article_type for it in fpi if it.article_type})
     prompts = {f"{c}|{a}": ref(colour_prompt(c, a)) for c in colours for a in articles}
     ctl_caps = []
@@ -339,9 +339,8 @@ def fit(cfg: TrainConfig) -> dict:
         loss_sum = torch.zeros((), device=device)
         for i in range(steps_per_epoch):
             progress = max(step / total, (time.time() - t0) / budget if budget else 0.0)
-            warm = min(1.0, (step + 1) / cfg.warmup_steps)
             for g in opt.param_groups:
-                g["lr"] = g["base"] * warm * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+                g["lr"] = warmup_cosine(g["base"], step, cfg.warmup_steps, progress)
             idx = perm[i * bs:(i + 1) * bs]
             # caption choice: the title (column 0) for FPI products title_share of the time, else a template
             row_caps = caps_t[idx]
@@ -378,23 +377,15 @@ def fit(cfg: TrainConfig) -> dict:
     metrics = {**{k: v for k, v in history[-1].items() if k.startswith("val_")}, "epochs": history[-1]["epoch"],
                "steps": step, "train_seconds": round(time.time() - t0, 1), "train_pairs": len(images),
                "device": device, "gpu": torch.cuda.get_device_name(0) if device.startswith("cuda") else "cpu"}
-    ckpt = dict(kind="clip", arch=arch, state_dict=head.to(memory_format=torch.contiguous_format).bundle_state(),
-                train_config=asdict(cfg), metrics=metrics)
-    save_checkpoint(out / "last.pt", **ckpt)
-    if cfg.export:
-        save_checkpoint(cfg.export, **ckpt)
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    save_run(out, cfg.export, metrics, kind="clip", arch=arch,
+             state_dict=head.to(memory_format=torch.contiguous_format).bundle_state(), train_config=asdict(cfg))
     return metrics
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="stylist train clip", description=__doc__.split("\n")[0])
-    kinds = {"str": str, "int": int, "float": float}
     parser.add_argument("step", choices=("captions", "fit"))
-    for f in fields(TrainConfig):
-        if f.name != "step":
-            parser.add_argument(f"--{f.name.replace('_', '-')}", type=kinds[str(f.type)], default=f.default)
-    cfg = TrainConfig(**vars(parser.parse_args(argv)))
+    cfg = TrainConfig(**vars(add_dataclass_args(parser, TrainConfig, skip=("step",)).parse_args(argv)))
     if cfg.step == "captions":
         build_captions(cfg)
     else:

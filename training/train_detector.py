@@ -4,7 +4,7 @@
     stylist train detector --data runs/boards/data.yaml --model yolov5n.yaml --imgsz 512 \
         --epochs 30 --batch 64 --device 0 --out runs/detector --export stylist/weights/yolov5n-fashion.pt
 
-Offline-safe (notes §2): ``import stylist`` sets YOLO_OFFLINE / YOLO_CONFIG_DIR / the font; ``amp=False``
+Offline-safe: ``import stylist`` sets YOLO_OFFLINE / YOLO_CONFIG_DIR / the font; ``amp=False``
 (ultralytics' AMP check downloads a model); results.csv is read without polars; plots off by default.
 ``--minutes`` trains by wall clock (ultralytics' ``time``: epochs are re-planned to fit), so a slow
 machine cannot overrun a GPU lease. ``close_mosaic`` stays small: the epoch after mosaic closes dips.
@@ -17,11 +17,12 @@ import argparse
 import csv
 import json
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import stylist  # noqa: F401  (offline settings before ultralytics is imported)
 from stylist.schema import CLASSES
+from training.common import add_dataclass_args
 
 
 @dataclass
@@ -126,10 +127,7 @@ def export(best: Path, dst: Path, cfg: TrainConfig, metrics: dict) -> Path:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="stylist train detector", description=__doc__.split("\n")[0])
-    kinds = {"str": str, "int": int, "float": float, "bool": lambda s: s.lower() in ("1", "true", "yes")}
-    for f in fields(TrainConfig):
-        parser.add_argument(f"--{f.name.replace('_', '-')}", type=kinds[str(f.type)], default=f.default)
-    cfg = TrainConfig(**vars(parser.parse_args(argv)))
+    cfg = TrainConfig(**vars(add_dataclass_args(parser, TrainConfig).parse_args(argv)))
     results = train(cfg)
     print(json.dumps({k: results[k] for k in ("val", "test")}, indent=2))
     return 0

@@ -147,9 +147,3 @@ class Autoencoder(nn.Module):
         emb = F.normalize(code.flatten(1), dim=1)
         logits = self.classifier(emb) if self.classifier is not None else None
         return self.decoder(code), emb, logits
-
-
-VARIANTS: dict[str, AutoencoderConfig] = {
-    "ae512": AutoencoderConfig(),
-    "ae4096": AutoencoderConfig(latent_size=4),
-}

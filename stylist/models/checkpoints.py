@@ -1,4 +1,4 @@
-"""Where weights live and how checkpoints are saved/loaded: one home for both (style rule 2 and 9).
+"""Where weights live and how checkpoints are saved/loaded: one home for both.
 
 A stylist checkpoint is a plain ``torch.save`` dict that describes itself (nanoGPT's ``model_args``):
 ``{"format", "kind", "arch", "train_config", "classes", "metrics", "state_dict"}`` — loading one needs

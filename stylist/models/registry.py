@@ -3,21 +3,25 @@
 ``load_detector`` / ``load_embedder`` / ``load_clip`` take the runtime ``Config`` and return a ready model
 with its preprocessing inside. Bundled weights load by default; a config value may instead be a path to a
 checkpoint. If a bundled weight file is missing, a random-init model is returned with a loud warning, so the
-pipeline and tests run before training lands.
+pipeline and tests run before training lands. ``shared_detector`` / ``shared_embedder`` / ``shared_clip``
+return one cached instance per model configuration per process (the bot, the CLI and the index share them).
 """
 from __future__ import annotations
 
 import argparse
 import copy
 import json
+import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from stylist.config import Config, load_config
 from stylist.models.checkpoints import bundled_weights, load_checkpoint, resolve_weights, warn_random_init
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 _CONFIGS: dict[str, dict[str, Any]] = {p.stem: json.loads(p.read_text()) for p in sorted(CONFIG_DIR.glob("*.json"))}
+_SHARED_LOCK = threading.Lock()
+_SHARED: dict[tuple, object] = {}
 
 
 def get_model_config(name: str) -> dict[str, Any]:
@@ -25,6 +29,18 @@ def get_model_config(name: str) -> dict[str, Any]:
     if name not in _CONFIGS:
         raise KeyError(f"unknown model {name!r}; registered: {', '.join(_CONFIGS)}")
     return copy.deepcopy(_CONFIGS[name])
+
+
+def model_names(kind: str) -> list[str]:
+    """The registered models of one kind ("detector", "embedder", "clip")."""
+    return [name for name, cfg in _CONFIGS.items() if cfg["kind"] == kind]
+
+
+def autoencoder_arch(name: str):
+    """The architecture of a registered embedder (its config's ``arch``): the one table of AE variants."""
+    from stylist.models.autoencoder import AutoencoderConfig
+
+    return AutoencoderConfig.from_dict(get_model_config(name)["arch"])
 
 
 def list_models() -> list[dict[str, Any]]:
@@ -106,6 +122,39 @@ def load_clip(config: Config):
         return ClipModel(model, preprocess, tokenizer, label, config.device)
     model, preprocess, tokenizer = create_open_clip(name, config.clip_pretrained)
     return ClipModel(model, preprocess, tokenizer, name, config.device)
+
+
+def _shared(kind: str, key: tuple, load: Callable[[], Any]) -> Any:
+    """One instance per model configuration per process.
+
+    Loading runs under a fixed torch seed (without touching the caller's RNG) so that a model that falls
+    back to random init is the same in every process: an index built with it still matches its queries.
+    """
+    import torch
+
+    with _SHARED_LOCK:
+        if (kind, key) not in _SHARED:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(0)
+                _SHARED[(kind, key)] = load()
+        return _SHARED[(kind, key)]
+
+
+def shared_embedder(config: Config):
+    """``load_embedder(config)``, loaded once per process and then shared."""
+    return _shared("embedder", (config.embedder, config.device), lambda: load_embedder(config))
+
+
+def shared_clip(config: Config):
+    """``load_clip(config)``, loaded once per process and then shared."""
+    key = (config.clip_model, config.clip_pretrained, config.device)
+    return _shared("clip", key, lambda: load_clip(config))
+
+
+def shared_detector(config: Config):
+    """``load_detector(config)``, loaded once per process and then shared."""
+    key = (config.detector, config.device, config.imgsz, config.detect_conf)
+    return _shared("detector", key, lambda: load_detector(config))
 
 
 def cli_list(argv: list[str]) -> int:

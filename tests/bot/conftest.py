@@ -2,16 +2,14 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from pathlib import Path
 from typing import Awaitable, Callable
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # the helpers below, under any --import-mode
 
-from fake_telegram import FakeTelegram
-from bot_harness import bot_config, build_tiny_stylist, running_bot
+from tests.bot.fake_telegram import FakeTelegram
+from tests.helpers.bot_harness import bot_config, build_tiny_stylist, running_bot
 
 
 @pytest.fixture(scope="session")

@@ -9,8 +9,8 @@ from telegram.ext import AIORateLimiter
 from bot import app as bot_app
 from bot.app import REJECTED_TOKEN, build_application, file_url_for
 from bot.ordering import PerChatUpdateProcessor
-from bot_harness import tiny_config
-from fake_telegram import FakeTelegram
+from tests.helpers.bot_harness import tiny_config
+from tests.bot.fake_telegram import FakeTelegram
 
 
 @pytest.fixture()
@@ -61,8 +61,8 @@ def test_build_application_wires_limits_and_urls(tmp_path):
     assert application.bot.base_file_url == "http://127.0.0.1:8081/file/bot42:secret"
     assert isinstance(application.update_processor, PerChatUpdateProcessor)
     assert isinstance(application.bot.rate_limiter, AIORateLimiter)
-    assert application.bot_data["page_size"] == 10  # albums hold at most 10
-    assert application.bot_data["sessions"].ttl_s == 90
+    assert application.bot_data.page_size == 10  # albums hold at most 10
+    assert application.bot_data.sessions.ttl_s == 90
     with pytest.raises(ValueError, match="TELEGRAM_BOT_TOKEN"):
         build_application(tiny_config(tmp_path), stylist=object())
 
@@ -91,7 +91,7 @@ def test_webhook_mode_registers_a_secret_and_serves_updates(tiny_stylist, tmp_pa
     import aiohttp
 
     from bot.app import webhook_options
-    from bot_harness import Shopper, bot_config
+    from tests.helpers.bot_harness import Shopper, bot_config
 
     async def main():
         fake = await FakeTelegram().start()
@@ -136,7 +136,7 @@ def test_stylist_bot_command_serves_until_interrupted(tmp_path):
     import time
     from pathlib import Path
 
-    from bot_harness import Shopper
+    from tests.helpers.bot_harness import Shopper
 
     fake = FakeTelegram().start_in_thread()
     env = {**os.environ, "TELEGRAM_BOT_TOKEN": fake.token, "STYLIST_TELEGRAM_API_URL": fake.api_url,

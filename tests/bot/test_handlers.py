@@ -9,8 +9,8 @@ import threading
 from PIL import Image
 
 from bot import views
-from bot_catalog import make_board
-from bot_harness import Shopper
+from tests.helpers.bot_catalog import make_board
+from tests.helpers.bot_harness import Shopper
 
 THREE = [("Dresses", "red"), ("Handbags", "black"), ("Shoes", "blue")]
 
@@ -219,7 +219,7 @@ def test_internal_error_apologises_logs_without_token_and_keeps_running(run_bot,
 def test_empty_catalog_says_so(run_bot, detector, tiny_stylist, tmp_path):
     from stylist.search import Stylist
     from stylist.store import CatalogStore
-    from bot_harness import tiny_config
+    from tests.helpers.bot_harness import tiny_config
 
     config = tiny_config(tmp_path / "empty")  # same loaded models, a new empty store
     empty = Stylist(config, detector, tiny_stylist.embedder, tiny_stylist.clip, CatalogStore.open(config))
@@ -275,8 +275,8 @@ def test_ten_shoppers_at_once_no_cross_talk_no_waiting(run_bot, detector):
 
 def test_restart_then_an_old_button_is_answered_kindly(run_bot, detector, tiny_stylist, tmp_path):
     board = detector.register(make_board(THREE, (605, 300)))
-    from fake_telegram import FakeTelegram
-    from bot_harness import bot_config, running_bot
+    from tests.bot.fake_telegram import FakeTelegram
+    from tests.helpers.bot_harness import bot_config, running_bot
 
     async def main():
         fake = await FakeTelegram().start()
@@ -328,7 +328,7 @@ def test_idle_sessions_expire_and_free_the_photo(run_bot, detector):
         keyboard = await idle.expect("sendPhoto")
         await asyncio.sleep(1.2)  # STYLIST_SESSION_TTL=1
         assert (await idle.answer_to(idle.tap(keyboard, "1 · Dresses"))).params["text"] == views.STALE
-        assert len(app.bot_data["sessions"]) == 0, "expired photos are dropped from memory"
+        assert len(app.bot_data.sessions) == 0, "expired photos are dropped from memory"
 
     run_bot(scenario, env={"STYLIST_SESSION_TTL": "1"})
 
@@ -386,9 +386,9 @@ def test_unwrapped_real_detector_decides_the_flow(run_bot, detector, tiny_stylis
 
 
 def test_big_photos_are_kept_small_in_memory(tiny_stylist):
-    from bot.handlers import KEEP_SIDE, _load_photo
+    from bot.handlers import KEEP_SIDE, load_photo
 
     big = io.BytesIO()
     Image.new("RGB", (4000, 2500), (120, 30, 30)).save(big, format="JPEG")
-    image = _load_photo(tiny_stylist, big.getvalue())
+    image = load_photo(tiny_stylist, big.getvalue())
     assert max(image.size) == KEEP_SIDE and image.size[0] / image.size[1] == 1.6

@@ -5,9 +5,9 @@ import io
 import logging
 
 from bot.logs import REDACTED, RedactTokenFilter, install_redaction, redact
-from bot_catalog import make_board
-from bot_harness import Shopper
-from fake_telegram import FakeTelegram
+from tests.helpers.bot_catalog import make_board
+from tests.helpers.bot_harness import Shopper
+from tests.bot.fake_telegram import FakeTelegram
 
 TOKEN = "123:SECRET-token"
 

@@ -1,7 +1,7 @@
 """Sessions: per (user, chat), nonce-checked, expiring after the idle TTL, swept from memory."""
 from __future__ import annotations
 
-from bot.state import WHOLE_PHOTO, Session, SessionStore
+from bot.state import Session, SessionStore
 from stylist.results import Detection
 
 
@@ -43,7 +43,7 @@ def test_session_detection_choice():
     dets = [Detection(0, "Dresses", 0.9, (0, 0, 5, 5)), Detection(1, "Shoes", 0.8, (5, 5, 9, 9))]
     session = Session(nonce="n", detections=dets)
     assert session.detection() is None
-    session.chosen = 1
+    session.choose_item(1)
     assert session.detection() is dets[1]
-    session.chosen = WHOLE_PHOTO
+    session.choose_whole_photo()
     assert session.detection() is None

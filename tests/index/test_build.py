@@ -6,16 +6,17 @@ import csv
 import pytest
 
 from index.build import build_index
-from search_helpers import chroma_server, make_catalog
+from tests.helpers.catalog import chroma_server, make_catalog
 from stylist.config import load_config
-from stylist.search import Stylist, load_clip, load_embedder
+from stylist.search import Stylist
+from stylist.models import shared_clip, shared_embedder
 from stylist.store import CatalogStore
 
 
 @pytest.fixture(scope="module")
 def models():
     config = load_config(env={})
-    return load_embedder(config), load_clip(config)
+    return shared_embedder(config), shared_clip(config)
 
 
 def _build(config, catalog, models, **kw):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from search_helpers import make_catalog
+from tests.helpers.catalog import make_catalog
 from stylist.cli import main as stylist_main
 
 

@@ -5,16 +5,14 @@ import numpy as np
 import pytest
 
 from index.embedder import ProductEmbedder, product_metadata
-from search_helpers import COLORS, draw_product
+from tests.helpers.catalog import COLORS, draw_product
 from stylist.catalog import CatalogItem
 from stylist.config import load_config
-from stylist.search import load_clip, load_embedder
-
-
+from stylist.models import shared_clip, shared_embedder
 @pytest.fixture(scope="module")
 def products():
     config = load_config(env={})
-    return ProductEmbedder(load_embedder(config), load_clip(config))
+    return ProductEmbedder(shared_embedder(config), shared_clip(config))
 
 
 def test_embed_gives_two_normalised_matrices(products):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from index.reader import decode_batches, fingerprint, read_products
-from search_helpers import make_catalog
+from tests.helpers.catalog import make_catalog
 from stylist.catalog import CatalogItem
 
 

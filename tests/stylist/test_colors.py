@@ -1,8 +1,6 @@
 """Colour vocabulary: synonyms and families, and the colour of a product from its own pixels."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,8 +8,7 @@ from PIL import Image
 
 from stylist.colors import COLORS, FAMILIES, canonical_color, color_family, color_match, dominant_color, family_members
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "index"))
-from search_helpers import COLORS as SWATCHES, draw_product  # noqa: E402
+from tests.helpers.catalog import COLORS as SWATCHES, draw_product
 
 
 @pytest.mark.parametrize("word,canon,family", [

@@ -40,7 +40,7 @@ def test_empty_and_none():
     assert parse_query(None).text is None and parse_query("   ").colors == []
 
 
-def test_jeans_are_pants_not_skirts():  # notes §4: "jeans returning skirts"
+def test_jeans_are_pants_not_skirts():  # a known failure of fashion search: jeans returning skirts
     assert parse_query("jeans").categories == ["Pants"]
 
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -14,11 +13,11 @@ from stylist.colors import color_family
 from stylist.config import load_config
 from stylist.errors import BadImageError, EmptyIndexError, UnknownItemError
 from stylist.results import Detection
-from stylist.search import Stylist, load_clip, load_embedder
+from stylist.search import Stylist
+from stylist.models import shared_clip, shared_embedder
 from stylist.store import CatalogStore
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "index"))
-from search_helpers import COLORS, draw_product, make_catalog  # noqa: E402
+from tests.helpers.catalog import COLORS, draw_product, make_catalog
 
 
 @pytest.fixture(scope="module")
@@ -28,14 +27,14 @@ def env(tmp_path_factory):
     root = tmp_path_factory.mktemp("search")
     catalog = make_catalog(root / "cat", per_combo=2)
     config = load_config(env={}, db_path=root / "db", collection="search-test", candidates=40)
-    report = build_index(config, catalog, load_embedder(config), load_clip(config), progress=False)
+    report = build_index(config, catalog, shared_embedder(config), shared_clip(config), progress=False)
     assert report.added == 48 and not report.skipped
     return Stylist.from_config(config), root / "cat"
 
 
 def _needs_trained_embedder(stylist: Stylist) -> None:
-    if "random init" in stylist.embedder.name:  # random weights map every crop to ~the same vector
-        pytest.skip("visual ranking needs trained embedder weights (stylist/weights/ae512.pt)")
+    """Visual ranking needs the bundled embedder weights (random weights map every crop to ~one vector)."""
+    assert "random init" not in stylist.embedder.name, "the bundled ae512 weights (stylist/weights/ae512.pt) did not load"
 
 
 def _img(folder: Path, pid: str) -> Image.Image:
@@ -140,7 +139,7 @@ def test_empty_index_is_a_clear_error(env, tmp_path):
         other.search_text("red")
 
 
-# --- bad input (issue 4 §7) -------------------------------------------------------------------------
+# --- bad input -------------------------------------------------------------------------------------
 
 def _encode(img: Image.Image, fmt: str, **kw) -> bytes:
     buf = io.BytesIO()
@@ -185,6 +184,8 @@ def test_odd_modes_decode_and_search(env, kind):
     assert img.mode == "RGB" and img.size == (120, 120)
     detections, results = stylist.search_image(img, "all", "in green", top_k=3)
     assert results and all(len(r.products) == 3 for r in results)
+    assert all(r.query.colors == ["green"] for r in results)
+    assert all(color_family(r.products[0].color) == "green" for r in results)  # the wish is honoured first
 
 
 def test_exif_rotated_photo_is_upright_and_boxes_fit_it(env):

@@ -1,31 +1,34 @@
-"""`stylist search`: the JSON schema of the issue, the table, and clean errors (exit 1, no traceback)."""
+"""`stylist search`: the JSON schema, the table, and clean errors (exit 1, no traceback)."""
 from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import pytest
 
 from stylist.cli import main as stylist_main
 from stylist.config import load_config
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "index"))
-from search_helpers import make_catalog  # noqa: E402
+from tests.helpers.catalog import make_catalog
 
 DETECTION_KEYS = {"index", "label", "detector_label", "score", "box"}
 PRODUCT_KEYS = {"id", "score", "name", "category", "color", "price", "image"}
 
 
-@pytest.fixture()
-def indexed(stylist_home, tmp_path):
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory):
+    """One index for the module (its tests only read it), in a private STYLIST_HOME kept for the module."""
     from index.build import build_index
-    from stylist.search import load_clip, load_embedder
+    from stylist.models import shared_clip, shared_embedder
 
-    catalog = make_catalog(tmp_path / "cat", per_combo=1)
-    config = load_config()
-    build_index(config, catalog, load_embedder(config), load_clip(config), progress=False)
-    return tmp_path / "cat" / "images"
+    root = tmp_path_factory.mktemp("search-cli")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("STYLIST_HOME", str(root / "home"))
+        mp.setenv("STYLIST_DB", str(root / "home" / "chroma"))
+        catalog = make_catalog(root / "cat", per_combo=1)
+        config = load_config()
+        build_index(config, catalog, shared_embedder(config), shared_clip(config), progress=False)
+        yield root / "cat" / "images"
 
 
 def _check_schema(obj: dict) -> None:
@@ -86,7 +89,7 @@ def test_unknown_item_and_bad_item_flag(indexed, capsys):
 
 def test_empty_index_and_unreachable_server(stylist_home, tmp_path, capsys, monkeypatch):
     img = tmp_path / "p.png"
-    from search_helpers import COLORS, draw_product
+    from tests.helpers.catalog import COLORS, draw_product
     draw_product("Shoes", COLORS["red"]).save(img)
     assert stylist_main(["search", str(img)]) == 1
     assert "empty" in capsys.readouterr().err

@@ -1,8 +1,6 @@
 """The Chroma store: both collections, cosine space, batching, fingerprints, embedded and a real server."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,8 +9,7 @@ from stylist.config import load_config
 from stylist.errors import IndexUnavailableError
 from stylist.store import CLIP, VISUAL, CatalogStore, clean_metadata
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "index"))
-from search_helpers import chroma_server  # noqa: E402
+from tests.helpers.catalog import chroma_server
 
 
 def _vectors(n: int, dim: int, seed: int) -> np.ndarray:

@@ -1,8 +1,7 @@
-"""`stylist eval` end to end on a tiny made-up data root, with the registry's models (random-init until trained)."""
+"""`stylist eval` end to end on a tiny made-up data root, with the registry's bundled models."""
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 from pathlib import Path
 
@@ -11,18 +10,8 @@ import pytest
 from PIL import Image, ImageDraw
 
 from stylist import metrics
-from training import evaluate
-
-
-def _load_tiny_root_builder():
-    """The data tests' tiny-root builder (tests/training/data/conftest.py), reused rather than copied."""
-    spec = importlib.util.spec_from_file_location("tiny_data_root", Path(__file__).parent / "data" / "conftest.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.build_tiny_root, module.ids_in_split
-
-
-build_tiny_root, ids_in_split = _load_tiny_root_builder()
+from tests.helpers.tiny_root import build_tiny_root, ids_in_split
+from training import eval_report, evaluate
 
 COLOURS = ("Black", "White", "Red")
 ARTICLES = ("Tshirts", "Jeans")
@@ -99,7 +88,7 @@ def test_eval_end_to_end_on_tiny_data(eval_root, tmp_path, stylist_home, capsys)
     assert (out / "detection_examples.png").is_file() and (out / "text_queries.png").is_file()
     text = bench.read_text()
     assert text.startswith("# Benchmarks\n\nThe lead's text stays.\n")
-    assert text.count(evaluate.START) == 1 and text.count(evaluate.END) == 1
+    assert text.count(eval_report.START) == 1 and text.count(eval_report.END) == 1
     assert "detector mAP50" in text and "--quick" in text
     printed = capsys.readouterr().out
     assert "ae512 item Recall@10" in printed and "metrics.json" in printed
@@ -107,16 +96,16 @@ def test_eval_end_to_end_on_tiny_data(eval_root, tmp_path, stylist_home, capsys)
 
 def test_benchmarks_markers_replace_only_between(tmp_path):
     bench = tmp_path / "BENCHMARKS.md"
-    evaluate.update_benchmarks(bench, "first")  # missing file: markers created
-    assert bench.read_text() == f"{evaluate.START}\nfirst\n{evaluate.END}\n"
-    bench.write_text(f"# Title\n\nintro\n\n{evaluate.START}\nold\n{evaluate.END}\n\n## Speed\nlead's numbers\n")
-    evaluate.update_benchmarks(bench, "new table")
-    evaluate.update_benchmarks(bench, "newer table")
+    eval_report.update_benchmarks(bench, "first")  # missing file: markers created
+    assert bench.read_text() == f"{eval_report.START}\nfirst\n{eval_report.END}\n"
+    bench.write_text(f"# Title\n\nintro\n\n{eval_report.START}\nold\n{eval_report.END}\n\n## Speed\nlead's numbers\n")
+    eval_report.update_benchmarks(bench, "new table")
+    eval_report.update_benchmarks(bench, "newer table")
     text = bench.read_text()
-    assert text == f"# Title\n\nintro\n\n{evaluate.START}\nnewer table\n{evaluate.END}\n\n## Speed\nlead's numbers\n"
+    assert text == f"# Title\n\nintro\n\n{eval_report.START}\nnewer table\n{eval_report.END}\n\n## Speed\nlead's numbers\n"
     bench.write_text("# Only the lead's text\n")
-    evaluate.update_benchmarks(bench, "x")
-    assert bench.read_text() == f"# Only the lead's text\n\n{evaluate.START}\nx\n{evaluate.END}\n"
+    eval_report.update_benchmarks(bench, "x")
+    assert bench.read_text() == f"# Only the lead's text\n\n{eval_report.START}\nx\n{eval_report.END}\n"
 
 
 def test_checks_flags_and_table():
@@ -126,7 +115,7 @@ def test_checks_flags_and_table():
                           "boards": {"item_recall_at_10": 0.95, "category_p_at_5": 0.9, "detected": 0.97},
                           "color_refinement": {"modes": {"full": {"color_p_at_5": 0.85, "category_p_at_5": 0.7}}},
                           "note": "not a check"}}
-    checks = evaluate.build_checks(evaluate.clean(results), "ae512", "ae4096")
+    checks = eval_report.build_checks(eval_report.clean(results), "ae512", "ae4096")
     by_key = {c["key"]: c for c in checks}
     assert by_key["detector.map50"]["met"] is True
     assert by_key["detector.recall"]["value"] is None and by_key["detector.recall"]["met"] is None
@@ -136,9 +125,9 @@ def test_checks_flags_and_table():
     assert by_key["search.color_refinement.modes.full.category_p_at_5"]["met"] is False
     assert "search.color_refinement.modes.clip.color_p_at_5" not in by_key  # not measured: no row
     assert not any(k.startswith("autoencoder") or k.startswith("clip") for k in by_key)  # skipped parts
-    table = evaluate.format_table(checks)
+    table = eval_report.format_table(checks)
     assert "detector mAP50" in table and ">= 0.850" in table and "colour refinement P@5" in table
-    assert evaluate.clean({"a": np.float32(0.5), "_hidden": 1, "b": [np.int64(2), float("inf")]}) == {"a": 0.5, "b": [2, None]}
+    assert eval_report.clean({"a": np.float32(0.5), "_hidden": 1, "b": [np.int64(2), float("inf")]}) == {"a": 0.5, "b": [2, None]}
 
 
 def test_test_boards_match_generate_boards(eval_root, tmp_path):

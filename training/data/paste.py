@@ -36,7 +36,7 @@ def trim_white(img: Image.Image, threshold: int = WHITE_THRESHOLD) -> Image.Imag
     return img.crop((int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1))
 
 
-def _border_connected(mask: np.ndarray) -> np.ndarray:
+def border_connected(mask: np.ndarray) -> np.ndarray:
     """The part of ``mask`` connected to the image border (scipy when present, else numpy dilation)."""
     try:
         from scipy import ndimage
@@ -63,7 +63,7 @@ def cutout_mask(img: Image.Image, threshold: int = WHITE_THRESHOLD) -> Image.Ima
     """Soft alpha mask: backdrop-coloured pixels flood-filled from the border are background (white inside stays)."""
     arr = np.asarray(img.convert("RGB"))
     near = _background_like(arr) if threshold == WHITE_THRESHOLD else arr.min(axis=2) >= threshold
-    background = _border_connected(near)
+    background = border_connected(near)
     alpha = Image.fromarray(np.where(background, 0, 255).astype(np.uint8), "L")
     return alpha.filter(ImageFilter.MinFilter(3)).filter(ImageFilter.GaussianBlur(0.8))
 
@@ -89,7 +89,7 @@ def cut_product(img: Image.Image) -> tuple[Image.Image, Image.Image]:
     dropped so the box is tight around the product itself.
     """
     img = img.convert("RGB")
-    foreground = _drop_specks(~_border_connected(_background_like(np.asarray(img))))
+    foreground = _drop_specks(~border_connected(_background_like(np.asarray(img))))
     rows, cols = np.flatnonzero(foreground.any(axis=1)), np.flatnonzero(foreground.any(axis=0))
     if rows.size == 0 or cols.size == 0:
         return img, Image.new("L", img.size, 255)

@@ -5,8 +5,9 @@ import math
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
+from stylist.draw import LabelledBox, draw_boxes as draw_labelled, font
 from stylist.schema import CLASSES
 from training.data.boards import RENDERERS, STYLES, load_board_sources
 from training.data.splits import SPLITS
@@ -17,20 +18,14 @@ PALETTE = [(230, 25, 75), (60, 180, 75), (0, 130, 200), (245, 130, 48), (145, 30
 
 def draw_boxes(img: Image.Image, boxes: list[dict], caption: str = "") -> Image.Image:
     """A copy of ``img`` with each box outlined in its class colour and labelled with the class name."""
-    img = img.copy()
-    draw = ImageDraw.Draw(img)
-    font = ImageFont.load_default(size=max(11, img.width // 45))
-    for b in boxes:
-        colour = PALETTE[CLASSES.index(b["category"]) % len(PALETTE)]
-        x0, y0, x1, y1 = b["box"]
-        draw.rectangle((x0, y0, x1 - 1, y1 - 1), outline=colour, width=max(2, img.width // 250))
-        tx0, ty0, tx1, ty1 = draw.textbbox((x0 + 2, y0 + 1), b["category"], font=font)
-        draw.rectangle((tx0 - 2, ty0 - 1, tx1 + 2, ty1 + 1), fill=colour)
-        draw.text((x0 + 2, y0 + 1), b["category"], fill=(255, 255, 255), font=font)
+    drawn = draw_labelled(img, [LabelledBox((b["box"][0], b["box"][1], b["box"][2] - 1, b["box"][3] - 1), b["category"],
+                                            PALETTE[CLASSES.index(b["category"]) % len(PALETTE)]) for b in boxes],
+                          width=max(2, img.width // 250), font_size=max(11, img.width // 45))
     if caption:
-        draw.text((4, img.height - font.size - 6), caption, fill=(0, 0, 0), font=font,
-                  stroke_width=2, stroke_fill=(255, 255, 255))
-    return img
+        face = font(max(11, img.width // 45))
+        ImageDraw.Draw(drawn).text((4, drawn.height - face.size - 6), caption, fill=(0, 0, 0), font=face,
+                                   stroke_width=2, stroke_fill=(255, 255, 255))
+    return drawn
 
 
 def write_sample(root: str | Path | None, out: str | Path, n: int = 12, seed: int = 0, imgsz: int = 640,

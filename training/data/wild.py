@@ -14,6 +14,7 @@ Three kinds of image, each drawn only from products, photos and layouts of its o
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,8 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from stylist.query import category_of
 from stylist.schema import CLASSES
-from training.data.boards import BoardSources, _board_size, _pick, _product, render_layout_board
+from training.data.boards import BoardSources, render_layout_board
+from training.data.paste import cut_product
 from training.data.sources import load_fpi
 from training.data.splits import SPLITS, split_of
 
@@ -69,6 +71,25 @@ def load_wild_sources(root: str | Path | None, box_records: list[dict], boards: 
 
 
 # --- image helpers ---------------------------------------------------------------------------------
+@lru_cache(maxsize=3000)
+def _product(path: str) -> tuple[Image.Image, Image.Image]:
+    """A catalog image trimmed of its white margin, with its soft cut-out mask (cached per process)."""
+    with Image.open(path) as img:
+        return cut_product(img)
+
+
+def _pick(items: list, rng: np.random.Generator):
+    return items[int(rng.integers(len(items)))]
+
+
+def _board_size(imgsz: int, rng: np.random.Generator) -> tuple[int, int]:
+    """Portrait or landscape (height/width 0.75–1.33) with the longest side ``imgsz``."""
+    aspect = rng.uniform(0.75, 1.33)
+    if aspect >= 1:
+        return max(32, round(imgsz / aspect)), imgsz
+    return imgsz, max(32, round(imgsz * aspect))
+
+
 def border_background(photo: Image.Image, garment_box: list[int], size: tuple[int, int],
                       rng: np.random.Generator) -> Image.Image:
     """A real surface (floor, bed, wall) for ``size``: the widest strip of ``photo`` outside the garment box,

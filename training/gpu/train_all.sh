@@ -32,7 +32,7 @@ else
   PY=${PY:-python3}; DEVICE=cuda; GPU=0; DEADLINE_S=${DEADLINE_S:-540}
   NBOARDS=${NBOARDS:-6000}; IMGSZ=512; BATCH=64; EPOCHS=30; AE_ARGS="--workers 4"
   CLIP_ARGS="--workers 12"; DET_WORKERS=8; CACHE=ram
-  if [ -d .whl ]; then  # the device image lacks these (notes §2b); installed beside, never over, the system
+  if [ -d .whl ]; then  # the device image lacks these wheels; installed beside, never over, the system
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
       || exit 3
     export PYTHONPATH=/tmp/site:$PWD

@@ -5,11 +5,12 @@ import numpy as np
 import torch
 from PIL import Image
 
-from stylist.models.autoencoder import VARIANTS, Autoencoder, AutoencoderConfig, Preprocess
+from stylist.models.autoencoder import Autoencoder, AutoencoderConfig, Preprocess
+from stylist.models.registry import autoencoder_arch
 
 
 def test_variants_have_the_originals_shapes():
-    assert VARIANTS["ae512"].dim == 512 and VARIANTS["ae4096"].dim == 4096
+    assert autoencoder_arch("ae512").dim == 512 and autoencoder_arch("ae4096").dim == 4096
     small = AutoencoderConfig(image_size=32, channels=(8, 16), latent_channels=24, n_classes=3)
     model = Autoencoder(small).eval()
     recon, emb, logits = model(torch.rand(2, 3, 32, 32))
@@ -19,13 +20,13 @@ def test_variants_have_the_originals_shapes():
 
 
 def test_ae512_bottleneck_is_512x1x1():
-    model = Autoencoder(VARIANTS["ae512"]).eval()
+    model = Autoencoder(autoencoder_arch("ae512")).eval()
     with torch.no_grad():
         assert model.encoder(torch.rand(1, 3, 128, 128)).shape == (1, 512, 1, 1)
 
 
 def test_config_round_trips():
-    cfg = VARIANTS["ae4096"]
+    cfg = autoencoder_arch("ae4096")
     assert AutoencoderConfig.from_dict(cfg.to_dict()) == cfg
 
 

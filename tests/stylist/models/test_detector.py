@@ -45,3 +45,35 @@ def test_boxes_are_in_input_pixels_sorted_and_indexed(detector):
     b = np.array([d.box for d in dets2])
     assert len(dets2) == len(dets)
     np.testing.assert_allclose(a, b, atol=2.0)
+
+
+@pytest.mark.shared_data
+def test_bundled_detector_finds_the_items_of_a_simple_board(shared_data):
+    """The first CTL crop of four common classes in a 2×2 grid on white: the trained detector boxes each
+    one (IoU ≥ 0.5, class-agnostic, as the search eval matches them)."""
+    import csv
+
+    from stylist.config import load_config
+    from stylist.metrics import best_match
+    from stylist.models import load_detector
+    from training.data.paste import trim_white
+
+    wanted = ["Shirts & Tops", "Pants", "Shoes", "Handbags"]
+    picked: dict[str, str] = {}
+    with (shared_data / "ctl" / "crops.csv").open(newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row["category"] in wanted and row["category"] not in picked:
+                picked[row["category"]] = row["file"]
+    board = Image.new("RGB", (640, 640), (255, 255, 255))
+    truth = []
+    for (x0, y0, x1, y1), cls in zip([(40, 40, 300, 300), (340, 40, 600, 300), (40, 340, 300, 600), (340, 340, 600, 600)], wanted):
+        with Image.open(shared_data / "ctl" / picked[cls]) as im:
+            item = trim_white(im.convert("RGB"))
+        scale = min((x1 - x0) / item.width, (y1 - y0) / item.height)
+        item = item.resize((round(item.width * scale), round(item.height * scale)), Image.BICUBIC)
+        px, py = x0 + (x1 - x0 - item.width) // 2, y0 + (y1 - y0 - item.height) // 2
+        board.paste(item, (px, py))
+        truth.append((px, py, px + item.width, py + item.height))
+    detections = load_detector(load_config(env={})).detect(board)
+    boxes = [d.box for d in detections]
+    assert [best_match(t, boxes, 0.5) >= 0 for t in truth] == [True, True, True, True]

@@ -6,7 +6,7 @@ import sys
 import numpy as np
 from PIL import Image, ImageDraw
 
-from training.data.paste import _border_connected, cut_product, trim_white
+from training.data.paste import border_connected, cut_product, trim_white
 
 
 def _ring_on(backdrop: tuple[int, int, int]) -> Image.Image:
@@ -36,6 +36,6 @@ def test_trim_white():
 def test_border_fill_without_scipy_matches(monkeypatch):
     rng = np.random.default_rng(0)
     mask = rng.random((40, 50)) < 0.6
-    expected = _border_connected(mask)
+    expected = border_connected(mask)
     monkeypatch.setitem(sys.modules, "scipy", None)  # import scipy now raises ImportError
-    assert np.array_equal(_border_connected(mask), expected)
+    assert np.array_equal(border_connected(mask), expected)

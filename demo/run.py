@@ -11,23 +11,19 @@ import argparse
 import time
 from pathlib import Path
 
-import numpy as np
-from PIL import Image, ImageFilter
-
+from demo.boards import compose_boards
 from index.build import build_index
 from index.sheet import SheetRow, contact_sheet
-from stylist.catalog import CatalogItem, read_catalog, write_catalog
+from stylist.catalog import read_catalog, write_catalog
 from stylist.config import Config, load_config
-from stylist.query import category_of
 from stylist.results import ItemResult
 
-BOARD_SIDE = 640
 SEARCHES = (  # (board, text): the same boards with and without words; "{price}" only when the catalog has prices
     ("outfit", None), ("outfit", "in black"), ("second", "shoes{price}"), ("photo", None), ("photo", "in grey"),
 )
 TEXT_ONLY = "black leather bag{price}"
-OUTFITS = {"outfit": ("Shirts & Tops", "Pants", "Shoes"), "second": ("Dresses", "Handbags", "Shoes"),
-           "photo": ("Coats & Jackets", "Handbags")}
+SOURCES = ("fashion-mnist", "ctl")  # the built-in demo catalogs; prepare_catalog writes them
+DEFAULT_SOURCE = "fashion-mnist"
 
 
 def _step(msg: str) -> None:
@@ -57,54 +53,6 @@ def prepare_catalog(source: str, out_dir: Path, limit: int, data_root: str | Non
     return csv_path
 
 
-def _paste_item(board: Image.Image, path: str, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
-    """Fit a product (white margin trimmed, white cut out) into ``box``; returns its pixel box."""
-    from training.data.paste import cutout_mask, trim_white
-
-    with Image.open(path) as im:
-        item = trim_white(im.convert("RGB"))
-    x0, y0, x1, y1 = box
-    scale = min((x1 - x0) / item.width, (y1 - y0) / item.height)
-    item = item.resize((max(8, round(item.width * scale)), max(8, round(item.height * scale))), Image.BICUBIC)
-    px, py = x0 + (x1 - x0 - item.width) // 2, y0 + (y1 - y0 - item.height) // 2
-    board.paste(item, (px, py), cutout_mask(item))
-    return px, py, px + item.width, py + item.height
-
-
-def _photo_backdrop(rng: np.random.Generator) -> Image.Image:
-    """A warm wooden-floor-like backdrop with noise: what a phone photo of clothes on a floor looks like."""
-    h = w = BOARD_SIDE
-    y = np.linspace(0, 1, h)[:, None]
-    stripes = 0.5 + 0.5 * np.sin(np.linspace(0, 28, w)[None, :] + rng.normal(0, 0.3, (h, 1)))
-    base = np.stack([190 - 40 * y + 15 * stripes, 160 - 40 * y + 10 * stripes, 120 - 30 * y + 5 * stripes], -1)
-    base = base + rng.normal(0, 6, base.shape)
-    return Image.fromarray(np.clip(base, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(1.2))
-
-
-def compose_boards(items: list[CatalogItem], out_dir: Path, seed: int = 0) -> dict[str, tuple[Path, list[str]]]:
-    """Boards of catalog products: name -> (image path, product ids on it)."""
-    rng = np.random.default_rng(seed)
-    by_cat: dict[str, list[CatalogItem]] = {}
-    for it in items:
-        by_cat.setdefault(category_of(it.category) or it.category, []).append(it)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    cells = [(20, 20, 310, 310), (330, 20, 620, 620), (20, 330, 310, 620)]
-    boards = {}
-    for name, wanted in OUTFITS.items():
-        present = [c for c in wanted if by_cat.get(c)] or sorted(by_cat, key=lambda c: -len(by_cat[c]))[:3]
-        chosen = [by_cat[c][int(rng.integers(len(by_cat[c])))] for c in present]
-        photo = name == "photo"
-        board = _photo_backdrop(rng) if photo else Image.new("RGB", (BOARD_SIDE, BOARD_SIDE), (255, 255, 255))
-        for it, cell in zip(chosen, [(60, 60, 400, 580), (400, 300, 610, 600)] if photo else cells):
-            _paste_item(board, it.image, cell)
-        if photo:
-            board = board.rotate(4, resample=Image.BICUBIC, fillcolor=(150, 120, 90))
-        path = out_dir / f"{name}.jpg"
-        board.save(path, quality=70 if photo else 92)
-        boards[name] = (path, [it.id for it in chosen])
-    return boards
-
-
 def _found(results: list[ItemResult], ids: list[str]) -> str:
     hits = {p.id for r in results for p in r.products}
     return f"{sum(1 for i in ids if i in hits)}/{len(ids)} of the board's own products are among the results"
@@ -112,7 +60,7 @@ def _found(results: list[ItemResult], ids: list[str]) -> str:
 
 def run_demo(config: Config, source: str, catalog: str | None, limit: int, top: int, out: Path | None,
              data_root: str | None) -> Path:
-    from stylist.search import Stylist, load_clip, load_embedder
+    from stylist.search import Stylist
     from stylist.search_cli import format_table
 
     start = time.perf_counter()
@@ -123,7 +71,7 @@ def run_demo(config: Config, source: str, catalog: str | None, limit: int, top: 
     stylist = Stylist.from_config(config)
     _step(f"indexing {len(items)} products into {stylist.store.location} (collection {config.collection!r}; "
           "unchanged products are skipped)")
-    report = build_index(config, csv_path, load_embedder(config), load_clip(config), store=stylist.store)
+    report = build_index(config, csv_path, stylist.embedder, stylist.clip, store=stylist.store)
     _step(report.summary())
     boards = compose_boards(items, work / "boards")
     priced = sum(it.price is not None for it in items) > len(items) // 2
@@ -149,8 +97,9 @@ def run_demo(config: Config, source: str, catalog: str | None, limit: int, top: 
 
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="stylist demo", description=__doc__.splitlines()[0])
-    p.add_argument("--source", choices=("fashion-mnist", "ctl"), default="fashion-mnist",
-                   help="demo catalog: committed Fashion-MNIST test items (default) or the real CTL crops")
+    p.add_argument("--source", choices=SOURCES, default=DEFAULT_SOURCE,
+                   help=f"built-in demo catalog (default {DEFAULT_SOURCE}): committed Fashion-MNIST test items or "
+                        "the real CTL crops")
     p.add_argument("--catalog", help="use this catalog CSV instead of a built-in source")
     p.add_argument("--limit", type=int, default=2000, help="Fashion-MNIST products to index (default 2000)")
     p.add_argument("--data", help="data root for --source ctl (default: STYLIST_DATA or ../shared/data)")
@@ -160,7 +109,7 @@ def main(argv: list[str]) -> int:
     config = load_config()
     if config.collection == "catalog" and not args.catalog:  # keep the demo out of the user's own index
         config = config.replace(collection=f"demo-{args.source}")
-    if args.source == "fashion-mnist" and not args.catalog and config.data_dir and (config.data_dir / "ctl").is_dir():
+    if args.source != "ctl" and not args.catalog and config.data_dir and (config.data_dir / "ctl").is_dir():
         _step("real data found: `stylist demo --source ctl` runs the same on the Complete the Look catalog")
     run_demo(config, args.source, args.catalog, args.limit, args.top, args.out, args.data)
     return 0

@@ -2,8 +2,9 @@
 
 The only seam is the detector's *output*: ``BoardTruthDetector`` runs the real detector on every photo
 (so its cost and locking are real) and then returns the ground-truth boxes of the board the test
-generated, so "three items", "one item" and "no item" flows are deterministic even while the bundled
-detector is random-init. Cropping, embedding, Chroma and CLIP re-ranking are never faked.
+generated, so "three items", "one item" and "no item" flows do not depend on how many of a synthetic
+board's flat shapes the trained detector happens to find (tests/stylist/models/test_detector.py checks that
+it finds real items). Cropping, embedding, Chroma and CLIP re-ranking are never faked.
 """
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ from telegram.ext import Application
 from bot.app import build_application
 from stylist.config import Config, load_config
 from stylist.results import Detection
-from bot_catalog import Board, write_catalog
-from fake_telegram import Call, FakeTelegram
+from tests.helpers.bot_catalog import Board, write_catalog
+from tests.bot.fake_telegram import Call, FakeTelegram
 
 
 class BoardTruthDetector:
@@ -59,15 +60,16 @@ def tiny_config(root: Path, **env: str) -> Config:
 def build_tiny_stylist(root: Path):
     """Write the made-up catalog, index it with the real index builder and open a real Stylist."""
     from index.build import build_index
-    from stylist.search import Stylist, load_clip, load_detector, load_embedder
+    from stylist.search import Stylist
+    from stylist.models import shared_clip, shared_detector, shared_embedder
     from stylist.store import CatalogStore
 
     config = tiny_config(root)
     csv_path = write_catalog(root / "catalog")
-    embedder, clip = load_embedder(config), load_clip(config)
+    embedder, clip = shared_embedder(config), shared_clip(config)
     report = build_index(config, csv_path, embedder, clip, progress=False)
     assert report.embedded > 0 and not report.skipped, report.summary()
-    detector = BoardTruthDetector(load_detector(config))
+    detector = BoardTruthDetector(shared_detector(config))
     return Stylist(config, detector, embedder, clip, CatalogStore.open(config))
 
 

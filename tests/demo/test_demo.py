@@ -1,13 +1,12 @@
-"""`stylist demo` on a small slice of the committed Fashion-MNIST data: boards, searches, contact sheet."""
+"""`stylist demo` (demo/) on a small slice of the committed Fashion-MNIST data: boards, searches, contact sheet."""
 from __future__ import annotations
 
 from PIL import Image
 
-from index.demo import compose_boards, main
-from index.sheet import SheetRow, contact_sheet, draw_boxes
-from search_helpers import make_catalog
+from demo.boards import compose_boards
+from demo.run import main
+from tests.helpers.catalog import make_catalog
 from stylist.catalog import read_catalog
-from stylist.results import Detection, ItemResult, ParsedQuery, Product
 
 
 def test_demo_end_to_end(stylist_home, capsys):
@@ -29,13 +28,3 @@ def test_boards_are_made_of_catalog_products(tmp_path):
     ids = {it.id for it in items}
     for path, used in boards.values():
         assert path.exists() and used and set(used) <= ids
-
-
-def test_contact_sheet_draws_boxes_and_results(tmp_path):
-    img = Image.new("RGB", (200, 200), "white")
-    det = Detection(0, "Shoes", 0.9, (20.0, 30.0, 120.0, 150.0))
-    boxed = draw_boxes(img, [det])
-    assert boxed.getpixel((20, 90)) != (255, 255, 255)  # the box's left edge is drawn
-    res = ItemResult(0, ParsedQuery("in red", ["red"]), [Product("p", 0.9, image=str(tmp_path / "missing.png"))])
-    out = contact_sheet([SheetRow("q", img, [det], [res]), SheetRow("text", None, [], [res])], tmp_path / "s.png")
-    assert out.exists() and Image.open(out).height > 300

@@ -213,7 +213,7 @@ def wild_picture(examples: list, out: Path, n: int = 24, cols: int = 4) -> Path 
             ImageDraw.Draw(t).rectangle([0, 0, thumb - 1, thumb - 1], outline=(20, 170, 60) if ok else (220, 40, 40), width=2)
             sheet.paste(t, (x + 4 + j * thumb, y + side + 4))
         found = dets[0].label if dets else "nothing found (whole photo)"
-        draw.text((x + 4, y + side + thumb + 8), f"{rec['garment']} → {found}", fill=(0, 0, 0), font=font)
+        draw.text((x + 4, y + side + thumb + 8), f"{rec['garment']} -> {found}", fill=(0, 0, 0), font=font)
     out.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(out)
     return out

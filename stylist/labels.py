@@ -19,11 +19,17 @@ FLOOR = 0.02  # no source may veto a class outright: its probability never drops
 
 @dataclass(frozen=True)
 class FusionWeights:
-    """How much each source counts (log-linear weights); 0 switches a source off."""
+    """How much each source counts (log-linear weights); 0 switches a source off.
+
+    Chosen on held-out (val split) items the fine-tuned detector found — 90 on cluttered boards, 44 on real
+    CC0 photos: detector alone 0.72 / 0.73 right, detector + head 0.81 / 0.73, adding the neighbours at 0.5
+    0.81 / 0.66 (on real photos the nearest catalog products are often of another kind). So the neighbours
+    are off by default, which also saves a Chroma query per detected item.
+    """
 
     detector: float = 1.0
     head: float = 1.0
-    neighbours: float = 0.5
+    neighbours: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -48,5 +48,5 @@ def test_a_zero_probability_never_vetoes_a_class():
     head = np.array([0.0, 1.0, 0.0, 0.0])
     knn = np.array([0.0, 0.0, 0.0, 5.0])
     det = detector_probs("Shoes", 0.95, CLASSES)
-    out = fuse(CLASSES, det, head, knn)
+    out = fuse(CLASSES, det, head, knn, FusionWeights(1.0, 1.0, 1.0))
     assert out.label == "Shoes" and np.isfinite(out.confidence)

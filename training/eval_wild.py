@@ -147,7 +147,7 @@ def eval_clutter_boards(stylist, src, n: int, imgsz: int, seed: int = 0, progres
 
     indexed = set(stylist.store.fingerprints())
     tp = n_pred = n_true = 0
-    labels, hits = [], []
+    labels, own_labels, hits = [], [], []
     for k in tqdm(range(n), desc="wild boards", unit="board", disable=not progress):
         rng = np.random.default_rng([seed, 78, k])
         img, rec = render_clutter(src, "test", imgsz, rng)
@@ -160,6 +160,7 @@ def eval_clutter_boards(stylist, src, n: int, imgsz: int, seed: int = 0, progres
         for t, m in zip(truths, matched):
             if m >= 0:
                 labels.append(dets[m].label == t["category"])
+                own_labels.append(_detector_label(dets[m]) == t["category"])
             if t["product_id"] in indexed:
                 if m < 0:
                     hits.append(False)
@@ -168,6 +169,7 @@ def eval_clutter_boards(stylist, src, n: int, imgsz: int, seed: int = 0, progres
                 hits.append(t["product_id"] in ids)
     return {"boards": n, "items": n_true, "recall": tp / n_true if n_true else float("nan"),
             "precision": tp / n_pred if n_pred else float("nan"), "label_accuracy": share(labels),
+            "detector_label_accuracy": share(own_labels),
             "item_recall_at_10": share(hits), "searched_items": len(hits)}
 
 
@@ -258,6 +260,7 @@ def flat_checks(result: dict) -> list[tuple[str, str, float | None, float | None
         "boards.recall": "wild: cluttered boards detection recall (IoU 0.5)",
         "boards.precision": "wild: cluttered boards detection precision",
         "boards.label_accuracy": "wild: cluttered boards fused label accuracy",
+        "boards.detector_label_accuracy": "wild: cluttered boards detector's own label accuracy",
         "boards.item_recall_at_10": "wild: cluttered boards item Recall@10",
     }
     rows = []

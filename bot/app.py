@@ -19,7 +19,6 @@ from urllib.parse import urlsplit
 from telegram import Bot, Update
 from telegram.error import InvalidToken, NetworkError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -32,6 +31,9 @@ from telegram.ext import (
 from bot import handlers, views
 from bot.logs import setup_logging
 from bot.ordering import PerChatUpdateProcessor
+from bot.persistence import SqlitePersistence
+from bot.photos import PhotoStore
+from bot.retry import RetryingRateLimiter
 from bot.state import BotData, SessionStore
 from stylist.config import Config, load_config
 
@@ -75,13 +77,15 @@ def build_application(config: Config, stylist: "Stylist", *, read_timeout_s: flo
         ApplicationBuilder()
         .token(config.telegram_token)
         .concurrent_updates(PerChatUpdateProcessor(MAX_CONCURRENT_UPDATES))
-        .rate_limiter(AIORateLimiter(max_retries=2))  # retries only RetryAfter: nothing was delivered then
+        .rate_limiter(RetryingRateLimiter(max_retries=2))  # 429s and 5xx retried; timeouts never (bot.retry)
         .connect_timeout(10.0)
         .pool_timeout(10.0)
         .read_timeout(read_timeout_s)
         .write_timeout(read_timeout_s)
         .media_write_timeout(max(read_timeout_s, 60.0))
         .post_init(register_commands)
+        .persistence(SqlitePersistence(config.bot_dir / "sessions.sqlite"))  # sessions survive restarts
+        .post_shutdown(close_persistence)
     )
     if config.telegram_api_url:
         builder = builder.base_url(config.telegram_api_url)
@@ -91,10 +95,21 @@ def build_application(config: Config, stylist: "Stylist", *, read_timeout_s: flo
     application = builder.context_types(handlers.CONTEXT_TYPES).build()
     data: BotData = application.bot_data
     data.config, data.stylist = config, stylist
-    data.sessions = SessionStore(config.session_ttl_s)
+    data.sessions = SessionStore(config.session_ttl_s, users=application.user_data, photos=photo_store(config))
     data.page_size = max(2, min(10, config.top_k))  # an album holds 2–10 photos
     add_handlers(application)
     return application
+
+
+def photo_store(config: Config) -> PhotoStore:
+    """Shoppers' photos under STYLIST_HOME, kept as long as their sessions and within STYLIST_PHOTOS_MAX_MB."""
+    return PhotoStore(config.bot_dir / "photos", int(config.photos_max_mb * 1024 * 1024), config.session_ttl_s)
+
+
+async def close_persistence(application: Application) -> None:
+    """After PTB's final flush at shutdown: release the SQLite file."""
+    if isinstance(application.persistence, SqlitePersistence):
+        application.persistence.close()
 
 
 def add_handlers(application: Application) -> None:
@@ -143,11 +158,14 @@ def webhook_options(webhook_url: str, listen: str, port: int) -> dict:
 
 
 def warm_up(stylist: "Stylist") -> None:
-    """Run the detector once so the first shopper does not pay for its lazy set-up (~1 s on a CPU)."""
+    """Run the detector once so the first shopper does not pay for its lazy set-up (~1 s on a CPU), and
+    load the refinement vocabulary's CLIP text vectors so a tap with "in red" never waits for the encoder."""
     from PIL import Image
 
     try:
         stylist.detect_items(Image.new("RGB", (256, 256), "white"))
+        stylist.warm_vocabulary()
+        stylist.warm_filters()
     except Exception as exc:  # noqa: BLE001 - a failed warm-up only costs the first shopper time
         log.warning("warm-up failed (%s); continuing", type(exc).__name__)
 

@@ -15,19 +15,19 @@ from typing import Awaitable, Callable
 from PIL import Image
 from telegram import Message, Update
 from telegram.constants import ChatAction
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError, TimedOut
 from telegram.ext import ApplicationHandlerStop, CallbackContext, ContextTypes, ExtBot
 
 from bot import views
 from bot.annotate import annotate
 from bot.replies import chat_action, send_all_items, send_results
+from bot.photos import KEEP_SIDE
 from bot.state import BotData, Choice, Key, Session, SessionStore
 from stylist.errors import BadImageError, EmptyIndexError, IndexUnavailableError, StylistError
 
 log = logging.getLogger(__name__)
 
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024  # Bot API getFile limit
-KEEP_SIDE = 1600  # photos are kept (in memory, per session) at most this size; the models work far smaller
 MAX_WORDS_CHARS = 300  # longer texts are cut before parsing (CLIP reads ~32 tokens anyway)
 ALL_ITEMS_PER_ITEM = 4  # products per item in the "All items" overview
 
@@ -94,8 +94,11 @@ async def on_photo(update: Update, context: Context) -> None:
         except BadImageError as exc:
             await message.reply_text(views.bad_image(str(exc)))
             return
-        detections = await asyncio.to_thread(stylist.detect_items, image)
-        session = _sessions(context).start(_key(update), image=image, detections=detections, text=message.caption)
+        found = await asyncio.to_thread(stylist.photo, image)  # detect + every item's candidates, once
+        detections = found.detections
+        caption = (message.caption or "").strip()[:MAX_WORDS_CHARS] or None
+        session = await _sessions(context).start_with_photo(_key(update), image, detections=detections, text=caption)
+        session.candidates = found
         if len(detections) == 1:
             session.choose_item(detections[0].index)
             await _search_and_send(message.chat_id, session, context, show_action=False)
@@ -133,15 +136,24 @@ async def _download(message: Message, file_id: str, context: Context) -> bytes |
 
 
 async def _search_and_send(chat_id: int, session: Session, context: Context, show_action: bool = True) -> None:
-    """Run the session's current search (item, whole photo or text) for one page and send it."""
+    """Run the session's current search (item, whole photo or text) for one page and send it. A photo's kept
+    candidates (in memory, with its pixels) are re-ranked; after a restart (none kept) the photo is searched."""
     stylist, page = context.bot_data.stylist, context.bot_data.page_size
-    action = ChatAction.UPLOAD_PHOTO if session.image is not None else ChatAction.TYPING
+    found = session.candidates
+    image = session.image if found is None else None
+    action = ChatAction.UPLOAD_PHOTO if found is not None or image is not None else ChatAction.TYPING
     async with chat_action(context.bot, chat_id, action) if show_action else contextlib.nullcontext():
-        if session.image is None:
+        if found is not None:
+            item = session.item if session.choice is Choice.ITEM else None
+            result = await asyncio.to_thread(
+                stylist.rank, found, item, text=session.text, top_k=page + 1, offset=session.offset,
+                restrict_category=True,  # the album matches the tapped button
+            )
+        elif image is None:
             result = await asyncio.to_thread(stylist.search_text, session.text, top_k=page + 1, offset=session.offset)
         else:
             result = await asyncio.to_thread(
-                stylist.search_item, session.image, session.detection(), text=session.text,
+                stylist.search_item, image, session.detection(), text=session.text,
                 top_k=page + 1, offset=session.offset, restrict_category=True,  # the album matches the tapped button
             )
         session.offset += await send_results(context.bot, chat_id, session, result, page)
@@ -203,11 +215,14 @@ async def on_all_items(update: Update, context: Context, session: Session, butto
     session.clear_choice()
     session.offset = 0
     async with chat_action(context.bot, chat_id, ChatAction.UPLOAD_PHOTO):
-        results = [
-            await asyncio.to_thread(stylist.search_item, session.image, d, text=session.text,
-                                    top_k=ALL_ITEMS_PER_ITEM, restrict_category=True)
-            for d in session.detections
-        ]
+        if session.candidates is not None:
+            results = [await asyncio.to_thread(stylist.rank, session.candidates, d.index, text=session.text,
+                                               top_k=ALL_ITEMS_PER_ITEM, restrict_category=True)
+                       for d in session.detections]
+        else:
+            results = [await asyncio.to_thread(stylist.search_item, session.image, d, text=session.text,
+                                               top_k=ALL_ITEMS_PER_ITEM, restrict_category=True)
+                       for d in session.detections]
         await send_all_items(context.bot, chat_id, session, results, ALL_ITEMS_PER_ITEM)
 
 
@@ -273,6 +288,9 @@ async def on_unsupported(update: Update, context: Context) -> None:
 async def on_error(update: object, context: Context) -> None:
     """Log the failure (the log filter strips the token) and apologise; the bot keeps running."""
     error = context.error
+    if isinstance(error, TimedOut):  # Telegram may have delivered it: an apology would contradict the reply
+        log.warning("update %s: a Bot API call timed out (%s); not repeated", getattr(update, "update_id", "?"), error)
+        return
     log.error("update %s failed: %s", getattr(update, "update_id", "?"), type(error).__name__, exc_info=error)
     if not isinstance(update, Update) or update.effective_chat is None or isinstance(error, Forbidden):
         return

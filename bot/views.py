@@ -51,7 +51,9 @@ WHICH_ITEM = "Which item next?"
 ALL_ITEMS_DONE = "Tap an item for more of its matches. " + EXAMPLE_HINT
 EMPTY_CATALOG = "The catalogue is empty — there is nothing to search yet."
 APOLOGY = "Sorry, something went wrong on my side. Please try again in a moment."
-INDEX_DOWN = "The catalogue is unavailable right now. Please try again later."
+SKIPPED_PHOTO = "Skipped this photo — a newer one arrived, so I'm searching that instead."
+SKIPPED_BUSY = "Skipped — you sent a lot at once; I'm still working on the earlier ones."
+INDEX_DOWN = "Search is unavailable right now. Please try again in a minute."
 
 
 @dataclass(frozen=True)
@@ -126,11 +128,15 @@ def tap_an_item(text: str) -> str:
 
 
 def understood(query: ParsedQuery) -> str:
-    """What the words were understood as: 'Dresses · red · under 50 · “floral”'."""
+    """What the words were understood as: 'Dresses · red · under 50 · “floral”', preceded by what the
+    catalog could not honour: 'no prices in this catalog — showing Dresses · red · “red dress”'."""
     parts = [query.describe()] if query.describe() else []
     if query.terms and query.terms.strip():
         parts.append(f"“{query.terms.strip()}”")
-    return " · ".join(parts)
+    meaning = " · ".join(parts)
+    if query.relaxed:
+        return f"{'; '.join(query.relaxed)} — showing {meaning or 'the closest'}"
+    return meaning
 
 
 def understood_text(text: str) -> str:

@@ -4,7 +4,10 @@ from __future__ import annotations
 import argparse
 import json
 from collections import Counter
+from pathlib import Path
 
+from index.lock import index_write_lock
+from stylist.catalog import write_rejects
 from stylist.config import load_config
 from stylist.store import CatalogStore
 
@@ -19,26 +22,47 @@ def _human(n: int | None) -> str:
     return str(n)
 
 
+EXIT_REJECTED = 3  # the build finished, but some catalog rows were not indexed (see the rejects CSV)
+
+
+def default_rejects_path(config, store: CatalogStore) -> Path:
+    """Beside the embedded index (or in STYLIST_HOME for a server): ``<collection>-rejects.csv``."""
+    folder = store.path.parent if store.path is not None else config.home
+    return folder / f"{config.collection}-rejects.csv"
+
+
 def build(argv: list[str]) -> int:
     """Build or update the index from a catalog CSV (upsert by fingerprint; resumable)."""
-    p = argparse.ArgumentParser(prog="stylist index build", description="Build or update the catalog index (upsert).")
+    p = argparse.ArgumentParser(
+        prog="stylist index build", description="Build or update the catalog index (upsert).",
+        epilog=f"exit status: 0 every row indexed; {EXIT_REJECTED} indexed, but some rows were rejected "
+               "(listed in the rejects CSV); 1 the build could not run (message on stderr)")
     p.add_argument("catalog", help="catalog CSV (id,image[,name,category,color,price,url,style_id])")
-    p.add_argument("--batch", type=int, default=128, help="products embedded per batch (default 128)")
+    p.add_argument("--batch", type=int, default=256, help="products embedded per batch (default 256)")
     p.add_argument("--prune", action="store_true", help="also remove indexed products that are not in the CSV")
+    p.add_argument("--rejects", type=Path, default=None,
+                   help="where to write the rejected rows (default: <collection>-rejects.csv beside the index)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
     from index.build import build_index
     from stylist.models import shared_clip, shared_embedder
     config = load_config()
-    store = CatalogStore.open(config)  # fail fast on an unreachable server before loading models
-    report = build_index(config, args.catalog, shared_embedder(config), shared_clip(config), store=store,
-                         batch_size=args.batch, prune=args.prune, progress=not args.quiet)
-    for pid, reason in report.skipped[:20]:
-        print(f"skipped {pid}: {reason}")
-    if len(report.skipped) > 20:
-        print(f"... and {len(report.skipped) - 20} more skipped")
+    with index_write_lock(None if config.chroma_url else config.db_dir):
+        store = CatalogStore.open(config)  # fail fast on an unreachable server before loading models
+        report = build_index(config, args.catalog, shared_embedder(config), shared_clip(config), store=store,
+                             batch_size=args.batch, prune=args.prune, progress=not args.quiet)
+    rejects_path = args.rejects or default_rejects_path(config, store)
+    for reject in report.rejected[:20]:
+        print(f"rejected line {reject.line} {reject.id!r}: {reject.reason}")
+    if len(report.rejected) > 20:
+        print(f"... and {len(report.rejected) - 20} more rejected")
+    if report.rejected:
+        write_rejects(sorted(report.rejected, key=lambda r: r.line), rejects_path)
+        print(f"rejected rows: {rejects_path}")
+    elif rejects_path.is_file():
+        rejects_path.unlink()  # a clean build leaves no stale list of rejects behind
     print(report.summary())
-    return 0
+    return EXIT_REJECTED if report.rejected or report.stale else 0
 
 
 def remove(argv: list[str]) -> int:
@@ -46,8 +70,10 @@ def remove(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="stylist index remove", description="Remove products from the index by id.")
     p.add_argument("ids", nargs="+", help="product ids")
     args = p.parse_args(argv)
-    store = CatalogStore.open(load_config())
-    removed = store.delete(args.ids)
+    config = load_config()
+    with index_write_lock(None if config.chroma_url else config.db_dir):
+        store = CatalogStore.open(config)
+        removed = store.delete(args.ids)
     missing = [i for i in args.ids if i not in set(removed)]
     print(f"removed {len(removed)} product(s) from {store.location}")
     if missing:

@@ -11,6 +11,7 @@ from PIL import Image
 
 from stylist.catalog import CatalogItem
 from stylist.colors import canonical_color, dominant_color
+from stylist.garment_color import clip_family_probs, clip_family_prompts, color_confidence, fuse_clip, garment_color
 from stylist.query import category_of
 from stylist.models.signature import model_signature
 
@@ -22,6 +23,7 @@ class ProductEmbedder:
         self.embedder = embedder
         self.clip = clip
         self._signature: str | None = None
+        self._colour_prompts: np.ndarray | None = None
 
     @property
     def signature(self) -> str:
@@ -39,12 +41,39 @@ class ProductEmbedder:
         """(visual N×d, clip N×d'), both L2-normalised."""
         return self.embedder.embed(list(images)), self.clip.embed_images(list(images))
 
+    def colors(self, items: Sequence[CatalogItem], images: Sequence[Image.Image],
+               clip_vectors: np.ndarray) -> list[tuple[str, float] | None]:
+        """For products whose catalog row names no colour: (the garment's colour from its pixels with CLIP's
+        colour-family guess as a second opinion, how sure CLIP is of it); None where the row has a colour."""
+        need = [k for k, it in enumerate(items) if not it.color]
+        out: list[tuple[str, float] | None] = [None] * len(items)
+        if not need:
+            return out
+        if self._colour_prompts is None:
+            self._colour_prompts = clip_family_prompts(self.clip)
+        probs = clip_family_probs(clip_vectors[need], self._colour_prompts)
+        for k, p in zip(need, probs):
+            category = category_of(items[k].category) or items[k].category
+            pixels = garment_color(images[k], category)
+            name = fuse_clip(pixels.name, p, pixels.share)
+            out[k] = (name, round(color_confidence(name, p), 3))
+        return out
 
-def product_metadata(item: CatalogItem, image: Image.Image, fingerprint: str) -> dict:
-    """The stored metadata: category as a detection class when it maps, colour from the row or the pixels."""
+
+def product_metadata(item: CatalogItem, image: Image.Image, fingerprint: str,
+                     pixel_color: tuple[str, float] | None = None) -> dict:
+    """The stored metadata: category as a detection class when it maps, colour from the row or the pixels
+    (``color_source`` says which, so a search knows whether the catalog itself names colours).
+    ``pixel_color``: (colour, confidence) ``ProductEmbedder.colors`` already read for this product, if any;
+    ``color_confidence`` is stored only for colours read from pixels (a catalog's own colour is certain)."""
+    category = category_of(item.category) or item.category
     color = canonical_color(item.color) if item.color else None
-    if color is None:
-        color = item.color.lower() if item.color else dominant_color(image)
-    return {"name": item.name or item.id, "category": category_of(item.category) or item.category, "color": color,
-            "price": item.price, "url": item.url, "style_id": item.style_id, "image": item.image,
+    confidence = None
+    if color is None and item.color:
+        color = item.color.lower()
+    elif color is None:
+        color, confidence = pixel_color or (dominant_color(image, category=category), None)
+    return {"name": item.name or item.id, "category": category, "color": color,
+            "color_source": "catalog" if item.color else "pixels", "color_confidence": confidence,
+            "price": item.price, "url": item.url, "image": item.image,
             "fingerprint": fingerprint}

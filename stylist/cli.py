@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "index remove": ("index.cli:remove", "remove products from the index by id"),
     "index stats": ("index.cli:stats", "show what the index holds"),
     "data catalog": ("training.data.cli:catalog", "write a catalog CSV from a data source (ctl, fpi, fashion-mnist)"),
+    "data demo-catalog": ("training.data.cli:demo_catalog", "write the committed colourful demo catalog from the CC0 clothing photos"),
     "data boards": ("training.data.cli:boards", "generate the YOLO style-board dataset from real crops and layouts"),
     "data crops": ("training.data.cli:crops", "write the crop datasets (by product split) for the embedding models"),
     "data sample": ("training.data.cli:sample", "write a contact sheet of a few boards with their boxes drawn"),

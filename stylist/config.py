@@ -52,6 +52,8 @@ class Config:
     clip_model: str = "fashion-lite"  # STYLIST_CLIP_MODEL: registry name or any open_clip model name / hf-hub:...
     clip_pretrained: str | None = None  # STYLIST_CLIP_PRETRAINED: open_clip pretrained tag or checkpoint path
     device: str = "cpu"  # STYLIST_DEVICE
+    runtime: str = "auto"  # STYLIST_RUNTIME: torch | onnx | openvino | auto (ONNX Runtime when installed) on CPU
+    threads: int = 0  # STYLIST_THREADS: threads per inference; 0 = the cores this process may use
     detect_conf: float = 0.25  # STYLIST_DETECT_CONF
     imgsz: int = 512  # STYLIST_IMGSZ: detector serving size
     max_pixels: int = 40_000_000  # STYLIST_MAX_PIXELS: larger images are refused (decompression bombs)
@@ -63,6 +65,7 @@ class Config:
     telegram_file_url: str | None = None  # STYLIST_TELEGRAM_FILE_URL, e.g. http://127.0.0.1:8081/file/bot
     allowed_users: frozenset[int] = frozenset()  # STYLIST_ALLOWED_USERS: comma-separated ids; empty = everyone
     session_ttl_s: float = 3600.0  # STYLIST_SESSION_TTL: idle seconds before a user's search is forgotten
+    photos_max_mb: float = 500.0  # STYLIST_PHOTOS_MAX_MB: cap on shoppers' photos kept on disk for their sessions
 
     @property
     def db_dir(self) -> Path:
@@ -71,6 +74,11 @@ class Config:
     @property
     def cache_dir(self) -> Path:
         return self.home / "cache"
+
+    @property
+    def bot_dir(self) -> Path:
+        """The bot's state: sessions (SQLite) and shoppers' photos; survives restarts."""
+        return self.home / "bot"
 
     def replace(self, **changes: object) -> "Config":
         """A copy with CLI overrides applied (None values are ignored, so unset flags keep env/defaults)."""
@@ -88,6 +96,8 @@ _ENV: dict[str, tuple[str, type]] = {
     "STYLIST_CLIP_MODEL": ("clip_model", str),
     "STYLIST_CLIP_PRETRAINED": ("clip_pretrained", str),
     "STYLIST_DEVICE": ("device", str),
+    "STYLIST_RUNTIME": ("runtime", str),
+    "STYLIST_THREADS": ("threads", int),
     "STYLIST_DETECT_CONF": ("detect_conf", float),
     "STYLIST_IMGSZ": ("imgsz", int),
     "STYLIST_MAX_PIXELS": ("max_pixels", int),
@@ -98,6 +108,7 @@ _ENV: dict[str, tuple[str, type]] = {
     "STYLIST_TELEGRAM_API_URL": ("telegram_api_url", str),
     "STYLIST_TELEGRAM_FILE_URL": ("telegram_file_url", str),
     "STYLIST_SESSION_TTL": ("session_ttl_s", float),
+    "STYLIST_PHOTOS_MAX_MB": ("photos_max_mb", float),
 }
 
 

@@ -2,7 +2,8 @@
 
 Everything that accepts a user's image (CLI, bot, index builder) goes through ``load_image`` so that
 corrupt, truncated, empty, non-image, huge (decompression bomb), tiny, CMYK / 16-bit / palette / RGBA,
-animated and EXIF-rotated inputs all behave the same way: a clear ``BadImageError`` or a clean image.
+animated, HEIC and EXIF-rotated inputs all behave the same way: a clear ``BadImageError`` or a clean image
+(docs/bad-inputs.md lists each case and what a shopper sees).
 """
 from __future__ import annotations
 
@@ -13,6 +14,13 @@ from pathlib import Path
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from stylist.errors import BadImageError
+
+try:  # iPhones send HEIC; pillow-heif teaches PIL to read it (a plain "not an image" where it is missing)
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+except ImportError:  # pragma: no cover - it is a declared dependency
+    pass
 
 MIN_SIDE = 16  # smaller images carry nothing to search for
 DEFAULT_MAX_PIXELS = 40_000_000
@@ -49,8 +57,13 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
-def load_image(source: bytes | str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
-    """Decode ``source`` into an upright RGB image, or raise ``BadImageError`` with a readable reason."""
+def load_image(source: bytes | str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, min_side: int | None = None
+               ) -> Image.Image:
+    """Decode ``source`` into an upright RGB image, or raise ``BadImageError`` with a readable reason.
+
+    ``min_side``: the caller needs no more than this many pixels on the short side, so a JPEG may be decoded
+    at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling, several times faster) as long as both sides stay at
+    least ``min_side`` (never smaller than asked). Other formats decode at full size."""
     name = "the image"
     if isinstance(source, (str, Path)):
         path = Path(source)
@@ -74,6 +87,9 @@ def load_image(source: bytes | str | Path, max_pixels: int = DEFAULT_MAX_PIXELS)
                 f"{name} is too large ({img.width}×{img.height} pixels; the limit is {max_pixels:,} pixels)"
             )
         img.seek(0)  # animated GIF / WebP / APNG: the first frame
+        if min_side and img.format == "JPEG" and min(img.size) > 2 * min_side:
+            scale = min(img.size) / min_side
+            img.draft("RGB", (max(1, int(img.width / scale)), max(1, int(img.height / scale))))
         img.load()
         img = ImageOps.exif_transpose(img) or img  # boxes must match the upright picture
         img = _to_rgb(img)
@@ -82,7 +98,7 @@ def load_image(source: bytes | str | Path, max_pixels: int = DEFAULT_MAX_PIXELS)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise BadImageError(f"{name} is too large to open safely (limit {max_pixels:,} pixels)") from exc
     except UnidentifiedImageError as exc:
-        raise BadImageError(f"{name} is not an image we can read (JPEG, PNG, WebP, GIF, BMP, TIFF)") from exc
+        raise BadImageError(f"{name} is not an image we can read (JPEG, PNG, WebP, HEIC, GIF, BMP, TIFF)") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise BadImageError(f"{name} is corrupt or truncated ({exc})") from exc
     if min(img.size) < MIN_SIDE:

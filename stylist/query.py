@@ -1,13 +1,16 @@
-"""Understand a shopper's words: colours, categories and price limits, plus the words left for CLIP.
+"""Understand a shopper's words: colours, categories, prices and negations, plus the words left for CLIP.
 
 "crimson sneakers under $50" -> colors ["red"], categories ["Shoes"], max_price 50, terms "crimson
 sneakers". Structured parts become filters/boosts (stylist.rerank); the terms go to the CLIP text
-encoder, which keeps nuances ("leather", "sneakers" vs "boots") that the structure drops.
+encoder, which keeps nuances ("leather", "sneakers" vs "boots") that the structure drops. Materials,
+patterns and styles ("denim", "striped", "sleeveless") are recognised but only ever CLIP terms; "not
+black" / "no heels" become exclusions; numbers without a price cue ("top 10", "size 8") are ignored.
 """
 from __future__ import annotations
 
 import re
 
+from stylist.catalog import parse_price
 from stylist.colors import SYNONYMS, COLORS, canonical_color
 from stylist.results import ParsedQuery
 from stylist.schema import CLASSES
@@ -54,19 +57,106 @@ for _cls, _words in _CATEGORY_WORDS.items():
             CATEGORY_SYNONYMS.setdefault(_form, _cls)
 assert set(CATEGORY_SYNONYMS.values()) <= set(CLASSES)
 
-_NUM = r"\$?\s*(\d+(?:[.,]\d+)?)\s*(?:\$|€|£|usd|eur|gbp|dollars?|euros?|bucks|pounds)?"
+# --- prices ---------------------------------------------------------------------------------------------
+# An amount: optional currency sign, digits with thousands/decimal separators in either convention
+# ("1,299", "1.299,00", "45.5"), an optional "k", an optional currency word or sign after it.
+_CUR = r"(?:[$€£]|(?:usd|eur|gbp|dollars?|euros?|bucks|pounds|quid)\b)"
+_AMOUNT = rf"((?:[$€£]\s*)?\d+(?:[.,]\d+)*(?:\s*k\b)?(?:\s*{_CUR})?)"
+_MAX_CUES = (r"under|below|less\s+than|cheaper\s+than|up\s+to|max(?:imum)?|at\s+most|within|no\s+more\s+than|"
+             r"not\s+more\s+than|not\s+over|not\s+above|budget(?:\s+of)?|for\s+less\s+than|<=?|≤")
+_MIN_CUES = r"over|above|more\s+than|at\s+least|from|min(?:imum)?|starting\s+at|>=?|≥"
 _PRICE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(rf"\bbetween\s+{_NUM}\s+(?:and|to|-)\s+{_NUM}"), "range"),
-    (re.compile(rf"\bfrom\s+{_NUM}\s+to\s+{_NUM}"), "range"),
-    (re.compile(rf"(?<![\w.]){_NUM}\s*(?:-|–|to)\s*{_NUM}(?![\w.])"), "range"),
-    (re.compile(rf"(?:\bunder|\bbelow|\bless\s+than|\bcheaper\s+than|\bup\s+to|\bmax(?:imum)?|\bat\s+most|\bwithin|<=?|≤)\s*{_NUM}"), "max"),
-    (re.compile(rf"(?:\bover|\babove|\bmore\s+than|\bat\s+least|\bfrom|\bmin(?:imum)?|>=?|≥)\s*{_NUM}"), "min"),
+    (re.compile(rf"\bbetween\s+{_AMOUNT}\s+(?:and|to|-|&)\s+{_AMOUNT}"), "range"),
+    (re.compile(rf"\bfrom\s+{_AMOUNT}\s+to\s+{_AMOUNT}"), "range"),
+    (re.compile(rf"(?<![\w.,]){_AMOUNT}\s*(?:-|–|to)\s*{_AMOUNT}(?![\w.,])"), "range"),
+    (re.compile(rf"(?:(?<!\w)(?:{_MAX_CUES}))\s*{_AMOUNT}"), "max"),
+    (re.compile(rf"(?<![\w.,]){_AMOUNT}\s*(?:or\s+less|or\s+under|or\s+below|or\s+cheaper|and\s+under|and\s+below|"
+                rf"max(?:imum)?|tops|at\s+most)\b"), "max"),
+    (re.compile(rf"(?:(?<!\w)(?:{_MIN_CUES}))\s*{_AMOUNT}"), "min"),
+    (re.compile(rf"(?<![\w.,]){_AMOUNT}\s*(?:or\s+more|or\s+above|or\s+over|and\s+up|and\s+above|plus\b|\+)"), "min"),
+    # a bare amount with a currency ("€30 shoes", "30 dollars") is a budget: an upper limit
+    (re.compile(rf"(?<![\w.,])((?:[$€£]\s*\d+(?:[.,]\d+)*(?:\s*k\b)?)|(?:\d+(?:[.,]\d+)*(?:\s*k\b)?\s*{_CUR}))"), "max"),
 ]
+# numbers that are not prices: "top 10", "size 8", "size 10-12", "5 results"
+_NOT_PRICES = re.compile(r"\b(?:top|best|first|last)\s+\d+\b|\bsize\s+(?:uk|us|eu|it|fr)?\s*\d+(?:[.,]\d+)?"
+                         r"(?:\s*(?:-|–|/|to)\s*\d+(?:[.,]\d+)?)?|\b\d+\s+(?:results?|items?|options?|products?|ideas?)\b")
+CHEAP_WORDS = ("cheap", "cheapest", "cheaper", "inexpensive", "affordable", "budget", "bargain", "low-cost", "low cost",
+               "economical", "on a budget")
+
+
+def parse_amount(raw: str) -> float:
+    """'$1,299' -> 1299, '1.299,00 €' -> 1299, '45.5' -> 45.5, '12,50 €' -> 12.5, '2k' -> 2000.
+
+    The number itself is read as catalog prices are (``stylist.catalog.parse_price``: the last of ``,``/``.``
+    is the decimal mark when both appear; "1,299" is thousands), after the currency words and a "k" go.
+    """
+    text = raw.lower()
+    thousand = re.search(r"\d\s*k\b", text) is not None
+    digits = re.search(r"\d+(?:[.,]\d+)*", text)
+    if digits is None:
+        raise ValueError(f"no amount in {raw!r}")
+    value = parse_price(digits.group())
+    if value is None:
+        raise ValueError(f"no amount in {raw!r}")
+    return value * 1000 if thousand else value
+
+
+def _parse_prices(text: str) -> tuple[str, float | None, float | None]:
+    """Remove price phrases (and numbers that are not prices) from ``text``; return (rest, min, max)."""
+    text = _NOT_PRICES.sub(" ", text)
+    lo = hi = None
+    for pattern, kind in _PRICE_PATTERNS:
+        while (match := pattern.search(text)) is not None:
+            if kind == "range":
+                a, b = sorted((parse_amount(match.group(1)), parse_amount(match.group(2))))
+                lo, hi = (a if lo is None else lo), (b if hi is None else hi)
+            elif kind == "max" and hi is None:
+                hi = parse_amount(match.group(1))
+            elif kind == "min" and lo is None:
+                lo = parse_amount(match.group(1))
+            text = text[:match.start()] + " " + text[match.end():]
+    return text, lo, hi
+
+# Materials, patterns and styles: never filters (catalogs rarely have such columns), always CLIP terms;
+# recognised so that "denim" is a material rather than the colour blue, and shown back to the shopper.
+ATTRIBUTES: frozenset[str] = frozenset({
+    # materials
+    "leather", "faux leather", "suede", "denim", "silk", "satin", "velvet", "wool", "woollen", "woolen", "cashmere",
+    "linen", "cotton", "knit", "knitted", "lace", "sequin", "sequins", "sequined", "fur", "faux fur", "corduroy",
+    "chiffon", "tweed", "patent", "canvas", "mesh", "nylon", "polyester", "jersey", "fleece", "straw", "rattan",
+    "crochet", "quilted", "metal", "gold-plated", "sterling",
+    # patterns
+    "striped", "stripes", "stripe", "pinstripe", "floral", "flowers", "flowery", "polka dot", "polka dots", "dotted",
+    "checked", "check", "checkered", "plaid", "tartan", "gingham", "houndstooth", "paisley", "leopard", "leopard print",
+    "animal print", "zebra", "snakeskin", "print", "printed", "camo", "camouflage", "tie-dye", "tie dye", "geometric",
+    "solid", "plain", "embroidered", "graphic", "logo", "colour block", "color block",
+    # styles and cuts
+    "sleeveless", "long sleeve", "long sleeves", "long-sleeve", "long-sleeved", "short sleeve", "short sleeves",
+    "short-sleeve", "short-sleeved", "strapless", "off-shoulder", "off the shoulder", "one-shoulder", "v-neck",
+    "crew neck", "turtle neck", "high-waisted", "high waisted", "cropped", "oversized", "slim", "slim fit", "skinny",
+    "wide-leg", "wide leg", "straight leg", "ripped", "distressed", "pleated", "wrap", "bodycon", "a-line", "maxi",
+    "midi", "mini", "vintage", "retro", "casual", "formal", "elegant", "sporty", "boho", "chunky", "platform",
+    "hooded", "puff sleeve", "ruffled", "ruffle", "fitted", "loose", "flared", "flowy", "backless", "lace-up",
+    "ankle-length", "knee-length", "square", "round", "oval", "aviator", "cat eye", "cat-eye", "minimalist",
+    "chic", "classic", "summer", "winter", "party", "wedding", "office", "beach", "evening",
+})
+# Words that open a negation; phrases such as "anything but" are rewritten to "not" first.
+NEGATION_CUES: frozenset[str] = frozenset({"not", "no", "without", "except", "excluding", "exclude", "nothing",
+                                           "never", "avoid", "minus", "don't", "dont", "isn't", "non"})
+_NEGATION_PHRASES = re.compile(r"\b(?:anything|everything|all|any\s+colou?r)\s+but\b|\binstead\s+of\b|\brather\s+than\b"
+                               r"|\bother\s+than\b|\bapart\s+from\b|\bno\s+more\b(?!\s+than)")
+# Words that keep a negation open ("not in black or grey", "no heels, nor boots").
+_SCOPE_FILLERS = frozenset({"in", "a", "an", "the", "any", "or", "nor", "and", "too", "colour", "color", "colours",
+                            "colors", "coloured", "colored", "want", "like", "with", "of", "more", "please", ",",
+                            "shade", "shades", "tone", "tones"})
 _STOPWORDS = {"in", "a", "an", "the", "with", "and", "or", "for", "me", "show", "find", "i", "want", "like", "this",
               "that", "but", "of", "please", "some", "something", "similar", "same", "one", "it", "to", "looking",
-              "colour", "color", "something", "any", "get", "need", "would", "look"}
-_TOKEN = re.compile(r"[a-z][a-z&'-]*|\d+(?:\.\d+)?")
-
+              "colour", "color", "any", "get", "need", "would", "look", "instead", "maybe", "just", "only",
+              "my", "is", "are", "be", "something", "thing", "things", "them", "these", "those", "now", "also",
+              "what", "about", "how", "can", "you", "have", "has", "got", "there"}
+_PUNCT = re.compile(r"[,;.!?/]")
+_TOKEN = re.compile(r"[a-z][a-z&'-]*|\d+(?:\.\d+)?|[,;.!?/]")
+_VOCABULARY = frozenset(SYNONYMS) | frozenset(COLORS) | frozenset(CATEGORY_SYNONYMS) | ATTRIBUTES
 
 def category_of(label: str) -> str | None:
     """Map a catalog category or a query word to one of CLASSES ('Sneakers' -> 'Shoes'); None if unknown."""
@@ -82,61 +172,87 @@ def category_of(label: str) -> str | None:
     return None
 
 
-def _number(raw: str) -> float:
-    return float(raw.replace(",", "."))
-
-
-def _parse_prices(text: str) -> tuple[str, float | None, float | None]:
-    """Remove price phrases from ``text`` and return (rest, min_price, max_price)."""
-    lo = hi = None
-    for pattern, kind in _PRICE_PATTERNS:
-        match = pattern.search(text)
-        if not match:
-            continue
-        if kind == "range":
-            a, b = sorted((_number(match.group(1)), _number(match.group(2))))
-            lo, hi = a, b
-        elif kind == "max" and hi is None:
-            hi = _number(match.group(1))
-        elif kind == "min" and lo is None:
-            lo = _number(match.group(1))
-        text = text[:match.start()] + " " + text[match.end():]
-    return text, lo, hi
-
-
-def _phrases(tokens: list[str]) -> list[tuple[int, int, str]]:
-    """Greedy longest-first (start, end, phrase) spans over the tokens, up to 3 words."""
-    spans, i = [], 0
+def _phrases(tokens: list[str]) -> list[str]:
+    """Greedy longest-first phrases over the tokens, up to 3 words (known vocabulary only when longer than 1)."""
+    out, i = [], 0
     while i < len(tokens):
         for n in (3, 2, 1):
             if i + n <= len(tokens):
                 phrase = " ".join(tokens[i:i + n])
-                if n == 1 or phrase in SYNONYMS or phrase in COLORS or phrase in CATEGORY_SYNONYMS:
-                    spans.append((i, i + n, phrase))
+                if n == 1 or phrase in _VOCABULARY:
+                    out.append(phrase)
                     i += n
                     break
-    return spans
+    return out
+
+
+def _kind(phrase: str) -> tuple[str, str] | None:
+    """('attribute'|'color'|'category', value) for a known phrase; materials win over colours ("denim")."""
+    if phrase in ATTRIBUTES:
+        return "attribute", phrase
+    color = canonical_color(phrase)
+    if color:
+        return "color", color
+    category = CATEGORY_SYNONYMS.get(phrase)
+    return ("category", category) if category else None
+
+
+def _add(items: list[str], value: str) -> None:
+    if value not in items:
+        items.append(value)
 
 
 def parse_query(text: str | None) -> ParsedQuery:
-    """Parse free text into colours, categories, price limits and the CLIP terms (see module docstring)."""
+    """Parse free text into colours, categories, prices, exclusions and the CLIP terms (see module docstring).
+
+    Negation ("not black", "no heels", "without leather") covers the run of same-kind words after the cue
+    ("not black or grey shoes": black and grey are excluded, shoes are wanted). A category both wanted and
+    excluded ("shoes, no heels") keeps the category and excludes only the word, for CLIP to avoid.
+    """
     if text is None or not text.strip():
         return ParsedQuery(text=None if text is None else text.strip() or None)
     original = " ".join(text.split())
     lowered = original.lower().replace("t-shirt", "tshirt").replace("t shirt", "tshirt")
     rest, lo, hi = _parse_prices(lowered)
-    tokens = _TOKEN.findall(rest)
+    rest = _NEGATION_PHRASES.sub(" not ", rest)
+    cheap = False
+    for word in sorted(CHEAP_WORDS, key=len, reverse=True):
+        rest, hits = re.subn(rf"(?<![\w-]){re.escape(word)}(?![\w-])", " ", rest)
+        cheap = cheap or hits > 0
     colors: list[str] = []
     categories: list[str] = []
+    attributes: list[str] = []
+    no_colors: list[str] = []
+    no_categories: list[str] = []
+    no_words: list[str] = []
     terms: list[str] = []
-    for _, _, phrase in _phrases(tokens):
-        color = canonical_color(phrase)
-        category = CATEGORY_SYNONYMS.get(phrase)
-        if color and color not in colors:
-            colors.append(color)
-        if category and category not in categories:
-            categories.append(category)
-        if phrase not in _STOPWORDS and not phrase.replace(".", "").isdigit():
+    negating, scope = False, None  # inside a negation, and the kind of word it covers
+    for phrase in _phrases(_TOKEN.findall(rest)):
+        if phrase in NEGATION_CUES or phrase.startswith("non-"):
+            negating, scope = True, None
+            phrase = phrase[4:] if phrase.startswith("non-") else ""
+            if not phrase:
+                continue
+        known = _kind(phrase)
+        if negating and known is not None and scope in (None, known[0]):
+            scope = known[0]
+            target = {"color": no_colors, "category": no_categories, "attribute": no_words}[known[0]]
+            _add(target, known[1])
+            if known[0] == "category":
+                _add(no_words, phrase)
+            continue
+        if negating and (known is not None or phrase not in _SCOPE_FILLERS):
+            negating, scope = False, None
+        if known is not None:
+            _add({"color": colors, "category": categories, "attribute": attributes}[known[0]], known[1])
+        if phrase not in _STOPWORDS and phrase not in _SCOPE_FILLERS and not _PUNCT.fullmatch(phrase) \
+                and not phrase.replace(".", "").isdigit():
             terms.append(phrase)
-    return ParsedQuery(text=original, colors=colors, categories=categories, max_price=hi, min_price=lo,
-                       terms=" ".join(terms))
+    for cat in [c for c in no_categories if c in categories]:  # "shoes, no heels": a kind of shoe to avoid
+        no_categories.remove(cat)
+    no_words = [w for w in no_words if CATEGORY_SYNONYMS.get(w) not in no_categories]
+    return ParsedQuery(text=original, colors=[c for c in colors if c not in no_colors], categories=categories,
+                       max_price=hi, min_price=lo, terms=" ".join(terms), exclude_colors=no_colors,
+                       exclude_categories=no_categories, exclude_terms=" ".join(no_words), attributes=attributes,
+                       cheap=cheap)
+

@@ -18,7 +18,11 @@ class Detection:
 
 @dataclass(frozen=True)
 class ParsedQuery:
-    """What the shopper's words were understood as (shown back to them)."""
+    """What the shopper's words were understood as (shown back to them).
+
+    ``relaxed`` lists, in words, the parts a catalog could not honour and that the search therefore
+    dropped or softened ("no prices in this catalog"); the other fields then describe what was searched.
+    """
 
     text: str | None = None
     colors: list[str] = field(default_factory=list)
@@ -26,15 +30,41 @@ class ParsedQuery:
     max_price: float | None = None
     min_price: float | None = None
     terms: str = ""  # the words left for CLIP once colours/categories/prices are parsed (may be the full text)
+    exclude_colors: list[str] = field(default_factory=list)  # "not black"
+    exclude_categories: list[str] = field(default_factory=list)  # "no heels" (when shoes are not wanted at all)
+    exclude_terms: str = ""  # negated words CLIP should avoid ("shoes, no heels" -> "heels")
+    attributes: list[str] = field(default_factory=list)  # materials/patterns/styles recognised in the terms
+    cheap: bool = False  # "cheap", "affordable": lower prices first
+    relaxed: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
-        """'Dresses · red · under 50' — a one-line summary for captions."""
+        """'Dresses · red · under 50 · not black' — a one-line summary for captions."""
         parts = [*self.categories, *self.colors]
-        if self.max_price is not None:
+        if self.min_price is not None and self.max_price is not None:
+            parts.append(f"{self.min_price:g}–{self.max_price:g}")
+        elif self.max_price is not None:
             parts.append(f"under {self.max_price:g}")
-        if self.min_price is not None:
+        elif self.min_price is not None:
             parts.append(f"over {self.min_price:g}")
+        if self.cheap:
+            parts.append("cheapest first")
+        parts += [f"not {x}" for x in [*self.exclude_categories, *self.exclude_colors]]
+        if self.exclude_terms:
+            parts.append(f"not “{self.exclude_terms}”")
         return " · ".join(parts)
+
+    def explain(self) -> str:
+        """describe() preceded by what was relaxed: 'no prices in this catalog — showing Dresses · red'."""
+        shown = self.describe() or "everything"
+        return f"{'; '.join(self.relaxed)} — showing {shown}" if self.relaxed else self.describe()
+
+    def query_json(self) -> dict:
+        """The ``query`` object of the JSON output (CLI ``--json`` and API)."""
+        return {"text": self.text, "colors": self.colors, "categories": self.categories,
+                "min_price": self.min_price, "max_price": self.max_price, "cheap": self.cheap,
+                "exclude_colors": self.exclude_colors, "exclude_categories": self.exclude_categories,
+                "exclude_terms": self.exclude_terms, "attributes": self.attributes, "terms": self.terms,
+                "relaxed": self.relaxed}
 
 
 @dataclass(frozen=True)
@@ -68,10 +98,9 @@ class ItemResult:
     products: list[Product]
 
     def to_json(self) -> dict:
-        q = self.query
         return {
             "detection": self.detection,
-            "query": {"text": q.text, "colors": q.colors, "categories": q.categories, "max_price": q.max_price},
+            "query": self.query.query_json(),
             "products": [
                 {"id": p.id, "score": round(p.score, 4), "name": p.name, "category": p.category,
                  "color": p.color, "price": p.price, "image": p.image}

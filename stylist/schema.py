@@ -45,4 +45,11 @@ DEFAULT_COLLECTION = "catalog"
 VISUAL_SUFFIX = ""  # <collection>
 CLIP_SUFFIX = "-clip"  # <collection>-clip
 # Metadata keys stored with every product (strings; price float or absent; missing strings are "").
-META_KEYS: tuple[str, ...] = ("name", "category", "color", "price", "url", "style_id", "image", "fingerprint")
+# Only what search and its replies read: filters (category, colour, price), the reply (name, image, url),
+# the incremental build (fingerprint) and how a colour was read. The catalog's style_id stays in the CSV:
+# nothing reads it from the index, and every stored key costs ~100 bytes per product in Chroma's sqlite.
+# color_source: "catalog" (the CSV's colour column) or "pixels" (read from the product photo);
+# color_confidence (float 0-1, pixels only): how sure that reading is.
+META_KEYS: tuple[str, ...] = ("name", "category", "color", "price", "url", "image", "fingerprint",
+                              "color_source", "color_confidence")
+NUMERIC_META_KEYS: tuple[str, ...] = ("price", "color_confidence")

@@ -14,6 +14,9 @@ from stylist.errors import StylistError
 from stylist.results import ItemResult, detection_json
 
 
+WARM_FROM = 3  # photos in one run from which holding the filter fields in memory pays off
+
+
 def _items(raw: str | None) -> list[int] | str | None:
     if raw is None or raw == "all":
         return raw
@@ -42,7 +45,7 @@ def format_table(image: str, detections, results: list[ItemResult], text_only: b
         lines.append("  no items detected — searched the whole image")
     for res in results:
         head = ("text only" if text_only else "whole image") if res.detection is None else f"item {res.detection}"
-        understood = res.query.describe()
+        understood = res.query.explain()  # with what the catalog could not honour ("no prices in this catalog")
         lines.append(f"  -- {head}" + (f"  [understood: {understood}]" if understood else ""))
         if not res.products:
             lines.append("     no products match")
@@ -73,6 +76,9 @@ def main(argv: list[str]) -> int:
         print(f"stylist search: {exc}", file=sys.stderr)
         return 1
     jobs = args.images or [None]
+    stylist.warm_vocabulary(compute=False)  # common words' text vectors, if a bot or an earlier run made them
+    if len(args.images) > WARM_FROM and args.text:
+        stylist.warm_filters()  # many photos with words: filtered neighbours from memory pay off
     for image in jobs:
         try:
             if image is None:

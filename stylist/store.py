@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Mapping, Sequence
@@ -20,13 +21,20 @@ from stylist.colors import color_family, family_members
 from stylist.config import Config
 from stylist.errors import EmptyIndexError, IndexUnavailableError
 from stylist.results import ParsedQuery
-from stylist.schema import CLIP_SUFFIX, META_KEYS, VISUAL_SUFFIX
+from stylist.schema import CLIP_SUFFIX, META_KEYS, NUMERIC_META_KEYS, VISUAL_SUFFIX
 
 VISUAL, CLIP = "visual", "clip"
+COUNT_TTL_S = 5.0  # a query trusts a collection count this old (writes in this process reset it)
+# Appended to the recorded model signature while a build that changes models has not finished
+# re-embedding every product: searches refuse such an index (old and new vectors side by side).
+UNFINISHED = " (unfinished build)"
 # The CLIP collection keeps only what its `where` filters and the resume check need; the visual
 # collection holds the full metadata (saves ~0.4 KB per product on disk).
-CLIP_META_KEYS = ("category", "color", "price", "fingerprint")
-_SPACE = {"hnsw": {"space": "cosine", "ef_search": 200}}
+CLIP_META_KEYS = ("category", "color", "color_confidence", "price")  # text-only search's filters; no fingerprint
+# sync_threshold: Chroma keeps every written vector a second time in its sqlite log until the HNSW index
+# is persisted (by default every 1,000 writes); persisting every 256 leaves at most that many duplicates
+# on disk after a build (was ~3.4 MB per 11k products) at no measurable cost to the build.
+_SPACE = {"hnsw": {"space": "cosine", "ef_search": 200, "sync_threshold": 256, "batch_size": 128}}
 
 
 @dataclass(frozen=True)
@@ -39,7 +47,8 @@ class Hit:
 
 
 def where_filter(query: ParsedQuery | None, categories: Sequence[str], colors: bool) -> dict | None:
-    """A Chroma ``where`` for the hard/structured wishes: category, colour family (when ``colors``), price."""
+    """A Chroma ``where`` for the hard/structured wishes: category, colour family (when ``colors``), price,
+    and the excluded categories and colour families ("no heels" must not fetch only heels)."""
     clauses: list[dict] = []
     if categories:
         clauses.append({"category": {"$in": list(categories)}})
@@ -51,6 +60,11 @@ def where_filter(query: ParsedQuery | None, categories: Sequence[str], colors: b
             clauses.append({"price": {"$lte": float(query.max_price)}})
         if query.min_price is not None:
             clauses.append({"price": {"$gte": float(query.min_price)}})
+        if query.exclude_categories:
+            clauses.append({"category": {"$nin": list(query.exclude_categories)}})
+        if query.exclude_colors:
+            names = sorted({m for c in query.exclude_colors for m in family_members(color_family(c) or c)})
+            clauses.append({"color": {"$nin": names}})
     if not clauses:
         return None
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
@@ -86,14 +100,15 @@ def _guard(location: str) -> Iterator[None]:
 
 
 def clean_metadata(meta: Mapping[str, object]) -> dict:
-    """Only META_KEYS; strings for text, float price. Unknown values are left out (Chroma stores no None,
-    and every stored key costs a row plus index entries on disk: readers use ``meta.get(key, "")``)."""
+    """Only META_KEYS; strings for text, floats for NUMERIC_META_KEYS (price, colour confidence). Unknown
+    values are left out (Chroma stores no None, and every stored key costs a row plus index entries on
+    disk: readers use ``meta.get(key, "")``)."""
     out: dict[str, object] = {}
     for key in META_KEYS:
         value = meta.get(key)
         if value is None or value == "":
             continue
-        out[key] = float(value) if key == "price" else str(value)  # type: ignore[arg-type]
+        out[key] = float(value) if key in NUMERIC_META_KEYS else str(value)  # type: ignore[arg-type]
     return out
 
 
@@ -106,6 +121,7 @@ class CatalogStore:
         self.location = location
         self.path = path
         self._lock = threading.Lock()
+        self._counts: dict[str, tuple[int, float]] = {}  # kind -> (count, when read)
         with _guard(location):
             self.max_batch = int(client.get_max_batch_size())
             self.visual = client.get_or_create_collection(collection + VISUAL_SUFFIX, configuration=_SPACE,
@@ -153,13 +169,19 @@ class CatalogStore:
             yield col.get(limit=self.max_batch, offset=offset, include=include)
 
     def fingerprints(self) -> dict[str, str]:
-        """id -> fingerprint of products fully indexed (same fingerprint in both collections)."""
+        """id -> fingerprint of products fully indexed. Only the visual collection stores the fingerprint:
+        writes go CLIP first, so a visual row with the current fingerprint means its CLIP row was written
+        too; a product whose CLIP row is missing (deleted half-way) is not counted."""
         with _guard(self.location):
-            vis = {i: m.get("fingerprint", "") for p in self._pages(self.visual, ["metadatas"])
+            vis = {i: (m or {}).get("fingerprint", "") for p in self._pages(self.visual, ["metadatas"])
                    for i, m in zip(p["ids"], p["metadatas"])}
-            clip = {i: m.get("fingerprint", "") for p in self._pages(self.clip, ["metadatas"])
-                    for i, m in zip(p["ids"], p["metadatas"])}
-        return {i: fp for i, fp in vis.items() if clip.get(i) == fp and fp}
+            clip = {i for p in self._pages(self.clip, []) for i in p["ids"]}
+        return {i: fp for i, fp in vis.items() if fp and i in clip}
+
+    def all_ids(self) -> set[str]:
+        """Every id in either collection (a product written to only one of them included)."""
+        with _guard(self.location):
+            return {i for col in (self.visual, self.clip) for p in self._pages(col, []) for i in p["ids"]}
 
     def all_metadata(self) -> dict[str, dict]:
         with _guard(self.location):
@@ -176,15 +198,29 @@ class CatalogStore:
 
     def query(self, kind: str, vector: np.ndarray, n: int, where: dict | None = None) -> list[Hit]:
         """Nearest ``n`` products to ``vector`` in the visual or CLIP collection, optionally filtered."""
+        return self.query_many(kind, np.asarray(vector, dtype=np.float32)[None, :], n, where)[0]
+
+    def query_many(self, kind: str, vectors: np.ndarray, n: int, where: dict | None = None) -> list[list[Hit]]:
+        """Nearest ``n`` products to each row of ``vectors``: one round trip for all of a photo's items."""
         col = self._col(kind)
+        vectors = np.asarray(vectors, dtype=np.float32)
         with _guard(self.location):
-            n = min(n, col.count())
-            if n <= 0:
-                return []
-            res = col.query(query_embeddings=np.asarray(vector, dtype=np.float32)[None, :], n_results=n,
-                            where=where or None, include=["distances", "metadatas"])
-        return [Hit(i, 1.0 - float(d), dict(m or {}))
-                for i, d, m in zip(res["ids"][0], res["distances"][0], res["metadatas"][0])]
+            n = min(n, self.collection_count(kind))
+            if n <= 0 or not len(vectors):
+                return [[] for _ in range(len(vectors))]
+            res = col.query(query_embeddings=vectors, n_results=n, where=where or None,
+                            include=["distances", "metadatas"])
+        return [[Hit(i, 1.0 - float(d), dict(m or {})) for i, d, m in zip(ids, dists, metas)]
+                for ids, dists, metas in zip(res["ids"], res["distances"], res["metadatas"])]
+
+    def collection_count(self, kind: str) -> int:
+        """Products in one collection, cached for a few seconds (a count is a round trip of its own)."""
+        now = time.monotonic()
+        cached = self._counts.get(kind)
+        if cached is None or now - cached[1] > COUNT_TTL_S:
+            cached = (self._col(kind).count(), now)
+            self._counts[kind] = cached
+        return cached[0]
 
     def vectors(self, kind: str, ids: Sequence[str]) -> np.ndarray:
         """Stored vectors for ``ids`` in that order (rows of zeros for ids the collection lacks)."""
@@ -215,6 +251,10 @@ class CatalogStore:
                 f"the index at {self.location} holds {built['embedder_dim']}-d vectors from "
                 f"{built.get('embedder')}, but the current embedder {embedder_name} makes {embedder_dim}-d: "
                 "rebuild it with `stylist index build CATALOG.csv`")
+        if built.get("signature", "").endswith(UNFINISHED):
+            raise IndexUnavailableError(
+                f"the index at {self.location} is part-way through an index build (interrupted, or still running; "
+                "its products hold vectors of different models): let `stylist index build CATALOG.csv` finish")
         if built.get("signature") and built["signature"] != signature:
             raise IndexUnavailableError(
                 f"the index at {self.location} was built with other model weights ({built['signature']}; "
@@ -231,8 +271,9 @@ class CatalogStore:
     def upsert(self, ids: Sequence[str], visual: np.ndarray, clip: np.ndarray,
                metas: Sequence[Mapping[str, object]]) -> None:
         """Write products to both collections, CLIP first, in batches within the client's limit."""
+        self._counts.clear()
         metas = [clean_metadata(m) for m in metas]
-        slim = [{k: v for k, v in m.items() if k in CLIP_META_KEYS} for m in metas]
+        slim = [{k: v for k, v in m.items() if k in CLIP_META_KEYS} or None for m in metas]  # Chroma refuses {}
         with self._lock, _guard(self.location):
             for start in range(0, len(ids), self.max_batch):
                 sl = slice(start, start + self.max_batch)
@@ -243,6 +284,7 @@ class CatalogStore:
 
     def delete(self, ids: Sequence[str]) -> list[str]:
         """Remove products from both collections; returns the ids that were there."""
+        self._counts.clear()
         with self._lock, _guard(self.location):
             present = set()
             for start in range(0, len(ids), self.max_batch):

@@ -24,8 +24,14 @@ class VectorCache:
         self.store = store
         self.clip_cache_size = clip_cache_size
         self._text: dict[str, np.ndarray] = {}
+        self._vocabulary: dict[str, np.ndarray] = {}
         self._images: dict[tuple[str, str], np.ndarray] = {}
         self._lock = threading.Lock()
+
+    def add_texts(self, vectors: dict[str, np.ndarray]) -> None:
+        """Known text vectors (the refinement vocabulary, embedded at start-up): kept, never evicted."""
+        with self._lock:
+            self._vocabulary.update(vectors)
 
     def clear_text(self) -> None:
         """Forget every text vector (benchmarks time the text encoder this way)."""
@@ -35,7 +41,9 @@ class VectorCache:
     def text(self, terms: str) -> np.ndarray:
         """The CLIP text vector of ``terms``."""
         with self._lock:
-            vec = self._text.get(terms)
+            vec = self._vocabulary.get(terms)
+            if vec is None:
+                vec = self._text.get(terms)
         if vec is None:
             vec = self.clip.embed_texts([terms])[0]
             with self._lock:

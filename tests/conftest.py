@@ -1,6 +1,7 @@
 """Shared fixtures: the real-data root (skip when absent) and an isolated STYLIST_HOME per test."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -31,3 +32,9 @@ def stylist_home(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("STYLIST_HOME", str(home))
     monkeypatch.setenv("STYLIST_DB", str(home / "chroma"))
     return home
+
+
+# The suite serves with torch unless a test asks for a fast runtime (tests/stylist/models/test_runtime.py
+# checks that ONNX Runtime gives the same outputs): exporting the models into every test's private
+# STYLIST_HOME would cost seconds per test.
+os.environ.setdefault("STYLIST_RUNTIME", "torch")

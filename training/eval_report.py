@@ -52,6 +52,20 @@ CHECKS: list[tuple[str, str, float | None, float | None, bool, str]] = [
      0.80 if mode == "full" else None, None, True, "")
     for mode, label in (("visual", "no re-rank"), ("clip", "CLIP alone"), ("full", "CLIP + parsed filters"))
     for what in ("color", "category")
+] + [
+    ("words.pixel_colour.agreement", "words: pixel colour = FPI baseColour family (held-out)", None, 0.487, True,
+     "previous HSV rules, same 1,500 products"),
+    ("words.pixel_colour_in_index.agreement", "words: index colour (pixels + CLIP) = FPI baseColour family", None,
+     None, True, ""),
+    ("words.in_colour.catalog_colours.color_p_at_5", "words 'in <colour>': colour P@5, catalog colours", 0.95, 0.84,
+     True, "before, other pool"),
+    ("words.in_colour.pixel_colours.color_p_at_5", "words 'in <colour>': colour P@5, colours from pixels", 0.80, 0.61,
+     True, "before, other pool"),
+    ("words.in_colour.catalog_colours.category_p_at_5", "words 'in <colour>': category P@5, catalog colours", 0.90,
+     None, True, ""),
+    ("words.in_colour.pixel_colours.category_p_at_5", "words 'in <colour>': category P@5, colours from pixels", 0.90,
+     None, True, ""),
+    ("words.relaxation.empty_but_relaxable", "words: empty pages that a relaxed query would fill", 0, None, False, ""),
 ]
 
 
@@ -175,6 +189,15 @@ def protocol_lines(report: dict) -> list[str]:
     elif search:
         lines.append("Search: `training.eval_search.evaluate_search` end to end through the Chroma "
                      "index, on the same test boards; colour refinement on held-out FPI queries.")
+    words = report.get("words") or {}
+    if words.get("in_colour"):
+        c = words["in_colour"]["catalog_colours"]
+        lines.append(f"Words: `training.eval_words` — pixel colour on {words['pixel_colour']['products']:,} held-out "
+                     f"FPI products; 'in <colour>' on {c['queries']} held-out FPI items (whole image) against "
+                     f"{words['indexes']['catalog_colours']['products']:,} other held-out FPI products, once with the "
+                     "catalog's colour column and once with it dropped (colours read from pixels, CLIP as a second "
+                     "opinion); colour judged by the products' true colour; relaxation on queries the catalog (no "
+                     "prices) cannot fully satisfy.")
     return lines
 
 
@@ -226,6 +249,11 @@ def markdown_section(report: dict, pictures_dir: str | None = None) -> str:
         for g, m in per_type.items():
             lines.append(f"| {g} | {m['class']} | {m['n']} | {_fmt(m['detected'])} | {_fmt(m['label_accuracy'])} | "
                          f"{_fmt(m['top5_majority'])} |")
+    if (report.get("words") or {}).get("phrases"):
+        from training.eval_words import phrase_lines
+
+        lines += ["", "What 30 phrases were understood as (on the FPI catalog, which has no prices):", "",
+                  *phrase_lines(report["words"]["phrases"])]
     if report.get("pictures"):
         lines += ["", "Pictures: " + ", ".join(f"[{p}]({pictures_dir}/{p})" for p in report["pictures"]) + "."]
     for note in meta.get("notes", []):
@@ -233,13 +261,14 @@ def markdown_section(report: dict, pictures_dir: str | None = None) -> str:
     return "\n".join(lines)
 
 
-def update_benchmarks(path: Path, section: str) -> None:
-    """Replace only the text between the eval markers (append the markers at the end when missing)."""
+def update_benchmarks(path: Path, section: str, markers: tuple[str, str] = (START, END)) -> None:
+    """Replace only the text between the markers (append the markers at the end when missing)."""
+    opening, closing = markers
     text = path.read_text(encoding="utf-8") if path.exists() else ""
-    start, end = text.find(START), text.find(END)
+    start, end = text.find(opening), text.find(closing)
     if start >= 0 and end > start:
-        text = f"{text[:start + len(START)]}\n{section}\n{text[end:]}"
+        text = f"{text[:start + len(opening)]}\n{section}\n{text[end:]}"
     else:
         text = f"{text.rstrip()}\n\n" if text.strip() else ""
-        text += f"{START}\n{section}\n{END}\n"
+        text += f"{opening}\n{section}\n{closing}\n"
     path.write_text(text, encoding="utf-8")

@@ -54,7 +54,7 @@ def eval_config(config: Config, collection: str) -> Config:
     return dataclasses.replace(config, chroma_url=None, db_path=config.cache_dir / "eval-index", collection=collection)
 
 
-def _index(config: Config, items, name: str, progress: bool) -> tuple[Stylist, dict]:
+def index_items(config: Config, items, name: str, progress: bool) -> tuple[Stylist, dict]:
     """Write ``items`` as a catalog CSV, build (or update) its index, open a Stylist on it."""
     from index.build import build_index
 
@@ -64,11 +64,6 @@ def _index(config: Config, items, name: str, progress: bool) -> tuple[Stylist, d
     report = build_index(cfg, csv_path, stylist.embedder, stylist.clip, store=stylist.store, batch_size=128,
                          prune=True, progress=progress)
     return stylist, {"collection": name, "products": stylist.store.count(), "build": report.summary()}
-
-
-def build_eval_index(config: Config, items, name: str, progress: bool = True) -> tuple[Stylist, dict]:
-    """The evaluation index ``name`` of ``items`` (built or updated in the cache) and a Stylist on it."""
-    return _index(config, items, name, progress)
 
 
 # --- 1. boards -------------------------------------------------------------------------------------------
@@ -169,7 +164,7 @@ def evaluate_search(config: Config, data_root: str | Path, boards_dir: str | Pat
         rng = np.random.default_rng(seed)
         keep = set(rng.choice(len(catalog), size=limit, replace=False).tolist())
         catalog = [it for k, it in enumerate(catalog) if k in keep or it.id in on_boards]
-    ctl, ctl_info = _index(config, catalog, "eval-ctl" if not limit else f"eval-ctl-{limit}", progress)
+    ctl, ctl_info = index_items(config, catalog, "eval-ctl" if not limit else f"eval-ctl-{limit}", progress)
     out["models"] = {"detector": ctl.detector.name, "embedder": ctl.embedder.name, "clip": ctl.clip.name}
     out["ctl_index"] = ctl_info
     if boards:
@@ -178,7 +173,7 @@ def evaluate_search(config: Config, data_root: str | Path, boards_dir: str | Pat
         out["boards"] = {"skipped": "no boards folder given (make one with `stylist data boards`)"}
     n_index = n_fpi_index or (1500 if quick else 6000)
     pool, queries = fpi_sets(root, n_index, n_color_queries or (60 if quick else 300), seed)
-    fpi, fpi_info = _index(config, pool, f"eval-fpi-{n_index}", progress)
+    fpi, fpi_info = index_items(config, pool, f"eval-fpi-{n_index}", progress)
     out["fpi_index"] = fpi_info
     out["color_refinement"] = eval_color_refinement(fpi, pool, queries, seed, progress)
     out["seconds"] = round(time.perf_counter() - t0, 1)

@@ -28,7 +28,8 @@ from training.eval_report import build_checks, clean, format_table, markdown_sec
 
 QUICK = {"boards": 12, "index": 400, "fpi": 200, "wild_index": 2000}
 FULL_BOARDS = 300
-PARTS = ("detector", "autoencoder", "clip", "search", "wild", "pictures")
+PARTS = ("detector", "autoencoder", "clip", "search", "words", "wild", "pictures")
+
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -43,12 +44,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="subsample everything: a smoke test, not the real numbers")
     p.add_argument("--skip", action="append", default=[], choices=PARTS, help="leave a part out (repeatable)")
     p.add_argument("--only", action="append", default=[], choices=PARTS,
-                   help="run only this part (repeatable), e.g. `--only wild` to iterate on the in-the-wild section")
+                   help="run just this part (repeatable), e.g. `--only words` or `--only wild` while iterating")
     p.add_argument("--seed", type=int, default=0, help="board rendering and subsampling seed")
     return p
 
 
 # --- small helpers ----------------------------------------------------------------------------------------
+def _words_eval(config, root: Path, quick: bool, seed: int) -> dict:
+    """Words: pixel colour, "in <colour>" with/without a colour column, relaxation, the phrase table."""
+    from training.eval_words import evaluate_words
+
+    return dict(evaluate_words(config, root, quick=quick, seed=seed))
+
+
 # --- the run ----------------------------------------------------------------------------------------------
 def _subsample(items: list, n: int, rng: np.random.Generator, keep: set | None = None, key=lambda x: x) -> list:
     """At most ``n`` items (order kept), always including those whose key is in ``keep``."""
@@ -200,7 +208,7 @@ def eval_wild_part(run: Run) -> dict:
     """The "in the wild" section (training.eval_wild) on the CTL catalog index the search evaluation uses."""
     from training.data.catalog_writers import ctl_catalog
     from training.data.splits import split_of
-    from training.eval_search import build_eval_index
+    from training.eval_search import index_items
     from training.eval_wild import evaluate_wild
 
     catalog = ctl_catalog(run.root)
@@ -209,7 +217,7 @@ def eval_wild_part(run: Run) -> dict:
         held_out = [it for it in catalog if split_of(it.id) == "test"]
         rest = [it for it in catalog if split_of(it.id) != "test"]
         catalog = held_out + _subsample(rest, max(0, limit - len(held_out)), run.rng, key=lambda it: it.id)
-    stylist, info = build_eval_index(run.config, catalog, "eval-ctl" if not limit else f"eval-ctl-wild-{limit}", True)
+    stylist, info = index_items(run.config, catalog, "eval-ctl" if not limit else f"eval-ctl-wild-{limit}", True)
     boxes = run.config.cache_dir / "wild-boxes-test.jsonl"  # GrabCut boxes of the held-out photos (backgrounds)
     result = evaluate_wild(stylist, run.root, boxes, run.out if run.wants("pictures") else None,
                            quick=run.args.quick, seed=run.args.seed, imgsz=run.config.imgsz, splits=("test",))
@@ -248,6 +256,8 @@ def run_eval(args: argparse.Namespace) -> dict:
         n_boards = args.n_boards or (QUICK["boards"] if args.quick else None)
         run.report["search"] = timed("search", _search_eval, run.config, run.root, boards_dir, n_boards,
                                      args.quick, args.seed)
+    if run.wants("words"):
+        run.report["words"] = timed("words", _words_eval, run.config, run.root, args.quick, args.seed)
     if run.wants("wild"):
         run.report["wild"] = timed("wild", eval_wild_part, run)
     if run.wants("autoencoder"):
@@ -332,7 +342,8 @@ def main(argv: list[str]) -> int:
     report = clean(run_eval(args))
     out = Path(args.out)
     (out / "metrics.json").write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    bench = args.benchmarks or (None if args.quick else str(_in_checkout("BENCHMARKS.md")))
+    # a partial run (--only) must not replace the whole results section with its few numbers
+    bench = args.benchmarks or (None if args.quick or args.only else str(_in_checkout("BENCHMARKS.md")))
     if bench:
         rel = os.path.relpath(out.resolve(), Path(bench).resolve().parent)
         update_benchmarks(Path(bench), markdown_section(report, rel))

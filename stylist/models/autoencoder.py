@@ -69,10 +69,19 @@ class Preprocess:
         canvas.paste(img, ((side - img.width) // 2, (side - img.height) // 2))
         return canvas
 
+    def square(self, img: Image.Image) -> Image.Image:
+        """The crop padded and resized to S×S (what the network sees, before scaling to [0, 1])."""
+        return self.pad_square(img).resize((self.image_size, self.image_size), Image.BILINEAR)
+
     def __call__(self, img: Image.Image) -> torch.Tensor:
-        img = self.pad_square(img).resize((self.image_size, self.image_size), Image.BILINEAR)
-        arr = np.asarray(img, dtype=np.float32) / 255.0
+        arr = np.asarray(self.square(img), dtype=np.float32) / 255.0
         return torch.from_numpy(arr.transpose(2, 0, 1).copy())
+
+    def batch(self, imgs) -> np.ndarray:
+        """N crops → N×3×S×S float32, equal to stacking ``__call__``'s tensors but without torch: uint8 rows
+        are stacked first and scaled once (torch.stack of float tensors cost ~3 ms per crop on 2 busy cores)."""
+        arr = np.stack([np.asarray(self.square(im)) for im in imgs])
+        return arr.transpose(0, 3, 1, 2).astype(np.float32) / np.float32(255.0)
 
 
 def conv_block(c_in: int, c_out: int) -> nn.Sequential:

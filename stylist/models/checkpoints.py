@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any, Mapping
-
-import torch
+from typing import TYPE_CHECKING, Any, Mapping
 
 from stylist.config import WEIGHTS_DIR
+
+if TYPE_CHECKING:
+    import torch
 
 FORMAT = "stylist-ckpt-1"
 log = logging.getLogger(__name__)
@@ -63,6 +64,8 @@ def save_checkpoint(
     fp16: bool = True,
 ) -> Path:
     """Write a self-describing checkpoint (fp16 weights by default) and return its path."""
+    import torch  # lazily: serving from ONNX exports never needs it
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     ckpt = {
@@ -82,6 +85,8 @@ def save_checkpoint(
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Read a stylist checkpoint (tensors on CPU); raises ValueError for anything else."""
+    import torch  # lazily: serving from ONNX exports never needs it
+
     ckpt = torch.load(Path(path), map_location="cpu", weights_only=True)
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise ValueError(f"{path} is not a stylist checkpoint (format {FORMAT})")

@@ -93,6 +93,7 @@ class ClipModel:
         self.name = name
         self.device = device
         self.batch_size = batch_size
+        self.image_runner = None  # a fast runtime for the image tower (stylist.models.runtime); None = torch
         self._lock = threading.Lock()
         self._dim: int | None = None
 
@@ -106,12 +107,35 @@ class ClipModel:
     def logit_scale(self) -> float:
         return float(self.model.logit_scale.detach().exp()) if hasattr(self.model, "logit_scale") else 100.0
 
+    def _numpy_batch(self, imgs: Sequence[Image.Image]) -> np.ndarray:
+        """The preprocess as one float32 N×3×H×W array: its PIL steps per image, then ToTensor + Normalize
+        once for the batch in numpy (same values; torch.stack of small tensors is slow on busy cores)."""
+        steps = getattr(self.preprocess, "transforms", None)
+        tail = [type(t).__name__ for t in steps[-2:]] if steps else []
+        if tail not in (["MaybeToTensor", "Normalize"], ["ToTensor", "Normalize"]):
+            return torch.stack([self.preprocess(im.convert("RGB")) for im in imgs]).numpy()
+        pil_steps, norm = steps[:-2], steps[-1]
+        rows = []
+        for im in imgs:
+            im = im.convert("RGB")
+            for step in pil_steps:
+                im = step(im)
+            rows.append(np.asarray(im.convert("RGB")))
+        arr = np.stack(rows).transpose(0, 3, 1, 2).astype(np.float32) / np.float32(255.0)
+        mean = np.asarray(norm.mean, np.float32)[None, :, None, None]
+        std = np.asarray(norm.std, np.float32)[None, :, None, None]
+        return (arr - mean) / std
+
     @torch.no_grad()
     def embed_images(self, imgs: Sequence[Image.Image]) -> np.ndarray:
         """N images → N×dim, L2-normalised."""
         out = []
         for s in range(0, len(imgs), self.batch_size):
-            batch = torch.stack([self.preprocess(im.convert("RGB")) for im in imgs[s:s + self.batch_size]])
+            chunk = imgs[s:s + self.batch_size]
+            if self.image_runner is not None:  # thread-safe itself, normalised below
+                out.append(self.image_runner(self._numpy_batch(chunk)))
+                continue
+            batch = torch.stack([self.preprocess(im.convert("RGB")) for im in chunk])
             with self._lock:
                 out.append(self.model.encode_image(batch.to(self.device)).float().cpu().numpy())
         return l2_normalize(np.concatenate(out)) if out else np.zeros((0, self.dim), np.float32)

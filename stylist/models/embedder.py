@@ -9,14 +9,7 @@ import torch
 from PIL import Image
 
 from stylist.models.autoencoder import Autoencoder, Preprocess
-
-
-def l2_normalize(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
-    """Rows scaled to unit length, as float32 (the one home of L2 normalisation for numpy vectors)."""
-    x = np.asarray(x, dtype=np.float32)
-    if x.ndim == 1:
-        return x / max(float(np.linalg.norm(x)), eps)
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), eps)
+from stylist.models.fast import l2_normalize  # noqa: F401 - its home for numpy vectors; re-exported here
 
 
 def channels_last_on_cpu(module: torch.nn.Module | None, device: str) -> None:
@@ -38,6 +31,7 @@ class ImageEmbedder:
         self.device = device
         self.classes = tuple(classes)
         self.batch_size = batch_size
+        self.runner = None  # a fast runtime for the encoder (stylist.models.runtime); None = torch
         self._lock = threading.Lock()
 
     @property
@@ -51,7 +45,11 @@ class ImageEmbedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         out = []
         for start in range(0, len(imgs), self.batch_size):
-            batch = torch.stack([self.preprocess(im) for im in imgs[start:start + self.batch_size]]).to(self.device)
+            chunk = imgs[start:start + self.batch_size]
+            if self.runner is not None:  # thread-safe itself, normalised below
+                out.append(self.runner(self.preprocess.batch(chunk)))
+                continue
+            batch = torch.stack([self.preprocess(im) for im in chunk]).to(self.device)
             with self._lock:
                 out.append(self.model.embed(batch).float().cpu().numpy())
         return l2_normalize(np.concatenate(out))

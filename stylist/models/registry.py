@@ -67,16 +67,37 @@ def load_detector(config: Config):
         path = resolve_weights(None, cfg["weights"])
         if path is None:
             warn_random_init(f"detector {config.detector}", bundled_weights(cfg["weights"]))
-            return Detector(random_init_yolo(cfg["arch"]), name=f"{config.detector} (random init)", **kwargs)
-        return Detector.from_weights(path, **kwargs)
-    return Detector.from_weights(resolve_weights(config.detector, None), **kwargs)
+            return _seeded(lambda: Detector(random_init_yolo(cfg["arch"]), name=f"{config.detector} (random init)",
+                                            **kwargs))
+    else:
+        path = resolve_weights(config.detector, None)
+    return _fast_detector(Path(path), config, kwargs) or Detector.from_weights(path, **kwargs)
+
+
+def _fast_detector(weights: Path, config: Config, kwargs: dict):
+    """The detector through ONNX Runtime / OpenVINO when the config asks for it and the export works."""
+    from stylist.models.runtime import load_fast_detector
+
+    return load_fast_detector(weights, config, **kwargs)
+
+
+def _served_from_export(config: Config, kind: str, key: str | None):
+    """(runner, manifest) of an earlier export of these weights when the runtime is not torch, else None."""
+    from stylist.models import runtime
+
+    chosen = runtime.chosen_runtime(config)
+    if chosen == "torch" or key is None:
+        return None
+    manifest = runtime.read_manifest(runtime.manifest_path(config, kind, key))
+    if manifest is None:
+        return None
+    return runtime.make_runner(Path(manifest["onnx"]), chosen, runtime.cpu_threads(config)), manifest
 
 
 def load_embedder(config: Config, name: str | None = None):
-    """The crop embedder named by ``name`` or ``config.embedder`` (registry name or a checkpoint path)."""
-    from stylist.models.autoencoder import Autoencoder, AutoencoderConfig, Preprocess
-    from stylist.models.embedder import ImageEmbedder
-    from stylist.schema import CLASSES
+    """The crop embedder named by ``name`` or ``config.embedder`` (registry name or a checkpoint path).
+    With a fast runtime and an earlier export of the same weights, served from it without torch."""
+    from stylist.models.runtime import _safe, file_key
 
     name = name or config.embedder
     if name in _CONFIGS:
@@ -86,6 +107,19 @@ def load_embedder(config: Config, name: str | None = None):
     else:
         path = resolve_weights(name, None)
         arch = None
+    served = _served_from_export(config, "embedder", file_key(path) + _safe(Path(name).stem) if path else None)
+    if served is not None:
+        from stylist.models.fast import OnnxEmbedder
+
+        return OnnxEmbedder(*served)
+    return _seeded(lambda: _torch_embedder(config, name, path, arch, cfg if name in _CONFIGS else None))
+
+
+def _torch_embedder(config: Config, name: str, path: Path | None, arch, cfg):
+    from stylist.models.autoencoder import Autoencoder, AutoencoderConfig, Preprocess
+    from stylist.models.embedder import ImageEmbedder
+    from stylist.schema import CLASSES
+
     ckpt = load_checkpoint(path) if path is not None else None
     arch_cfg = AutoencoderConfig.from_dict(ckpt["arch"] if ckpt else arch)
     model = Autoencoder(arch_cfg)
@@ -97,13 +131,55 @@ def load_embedder(config: Config, name: str | None = None):
     else:
         warn_random_init(f"embedder {name}", bundled_weights(cfg["weights"]))
         label = f"{name} (random init)"
-    return ImageEmbedder(model, Preprocess(arch_cfg.image_size, arch_cfg.background), label, config.device,
-                         classes=classes)
+    embedder = ImageEmbedder(model, Preprocess(arch_cfg.image_size, arch_cfg.background), label, config.device,
+                             classes=classes)
+    from stylist.models.export import accelerate_embedder
+
+    accelerate_embedder(embedder, config, path)
+    return embedder
+
+
+def clip_key(config: Config) -> str | None:
+    """Names a CLIP's exports and manifest without loading it: the weight file's bytes + the model name."""
+    from stylist.models.runtime import _safe, file_key
+
+    name = config.clip_model
+    if name in _CONFIGS and _CONFIGS[name]["kind"] == "clip":
+        path = resolve_weights(config.clip_pretrained, _CONFIGS[name]["weights"])
+        return file_key(path) + _safe(name) if path is not None else None
+    return None  # open_clip models (hub names): no torch-free serving, always loaded
 
 
 def load_clip(config: Config):
     """The text–image model: ``fashion-lite`` (bundled, or ``config.clip_pretrained`` = a stylist checkpoint),
-    or any open_clip model name / ``hf-hub:`` / ``local-dir:`` with ``config.clip_pretrained`` as its weights."""
+    or any open_clip model name / ``hf-hub:`` / ``local-dir:`` with ``config.clip_pretrained`` as its weights.
+    With a fast runtime and an earlier export, a ``LazyClip``: torch loads only when it must embed."""
+    key = clip_key(config)
+    served = _served_from_export(config, "clip", key)
+    if served is not None:
+        from stylist.models.fast import LazyClip
+
+        def load():
+            clip = _seeded(lambda: _torch_clip(config))
+            clip.image_runner = served[0]
+            return clip
+
+        text = None
+        if served[1].get("text_onnx") and Path(served[1]["text_onnx"]).exists():
+            from stylist.models import runtime
+            from stylist.models.fast import TextRunner
+
+            text_model = runtime.make_runner(Path(served[1]["text_onnx"]), "onnx", runtime.cpu_threads(config))
+            text = TextRunner(text_model, served[1])
+        return LazyClip(served[1], load, text)
+    clip = _seeded(lambda: _torch_clip(config))
+    from stylist.models.export import accelerate_clip
+
+    accelerate_clip(clip, config, key)
+    return clip
+
+
+def _torch_clip(config: Config):
     from stylist.models.clip import ClipModel, create_fashion_lite, create_open_clip
 
     name = config.clip_model
@@ -119,41 +195,45 @@ def load_clip(config: Config):
             trained, label = ckpt["state_dict"], name
             cfg["arch"] = ckpt.get("arch") or cfg["arch"]
         model, preprocess, tokenizer = create_fashion_lite(cfg["arch"], trained, name)
-        return ClipModel(model, preprocess, tokenizer, label, config.device)
-    model, preprocess, tokenizer = create_open_clip(name, config.clip_pretrained)
-    return ClipModel(model, preprocess, tokenizer, name, config.device)
+        clip = ClipModel(model, preprocess, tokenizer, label, config.device)
+    else:
+        model, preprocess, tokenizer = create_open_clip(name, config.clip_pretrained)
+        clip = ClipModel(model, preprocess, tokenizer, name, config.device)
+    return clip
+
+
+def _seeded(build: Callable[[], Any]) -> Any:
+    """Build a torch model under a fixed seed (without touching the caller's RNG), so that a model that
+    falls back to random init is the same in every process: an index built with it still matches its queries."""
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        return build()
 
 
 def _shared(kind: str, key: tuple, load: Callable[[], Any]) -> Any:
-    """One instance per model configuration per process.
-
-    Loading runs under a fixed torch seed (without touching the caller's RNG) so that a model that falls
-    back to random init is the same in every process: an index built with it still matches its queries.
-    """
-    import torch
-
+    """One instance per model configuration per process."""
     with _SHARED_LOCK:
         if (kind, key) not in _SHARED:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(0)
-                _SHARED[(kind, key)] = load()
+            _SHARED[(kind, key)] = load()
         return _SHARED[(kind, key)]
 
 
 def shared_embedder(config: Config):
     """``load_embedder(config)``, loaded once per process and then shared."""
-    return _shared("embedder", (config.embedder, config.device), lambda: load_embedder(config))
+    return _shared("embedder", (config.embedder, config.device, config.runtime), lambda: load_embedder(config))
 
 
 def shared_clip(config: Config):
     """``load_clip(config)``, loaded once per process and then shared."""
-    key = (config.clip_model, config.clip_pretrained, config.device)
+    key = (config.clip_model, config.clip_pretrained, config.device, config.runtime)
     return _shared("clip", key, lambda: load_clip(config))
 
 
 def shared_detector(config: Config):
     """``load_detector(config)``, loaded once per process and then shared."""
-    key = (config.detector, config.device, config.imgsz, config.detect_conf)
+    key = (config.detector, config.device, config.imgsz, config.detect_conf, config.runtime)
     return _shared("detector", key, lambda: load_detector(config))
 
 

@@ -20,5 +20,6 @@ def params_digest(module) -> str:
 
 def model_signature(embedder, clip) -> str:
     """Which image encoders (name + weight digest) made an index's vectors; stored with the index."""
-    return "|".join([f"{embedder.name}:{params_digest(embedder.model)}",
-                     f"{clip.name}:{params_digest(getattr(clip.model, 'visual', clip.model))}"])
+    emb = getattr(embedder, "weights_digest", None) or params_digest(embedder.model)
+    vis = getattr(clip, "visual_digest", None) or params_digest(getattr(clip.model, "visual", clip.model))
+    return f"{embedder.name}:{emb}|{clip.name}:{vis}"

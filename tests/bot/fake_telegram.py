@@ -93,6 +93,8 @@ class FakeTelegram:
     bot_id: int = 123456789
     calls: list[Call] = field(default_factory=list)
     delays: dict[str, float] = field(default_factory=dict)  # method → seconds to stall the *next* response
+    # method → errors for its next calls, answered *without* processing: (status, description, retry_after)
+    failures: dict[str, list[tuple[int, str, int | None]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._updates: list[dict] = []
@@ -228,6 +230,11 @@ class FakeTelegram:
             with self._lock:
                 self.calls.append(call)
         delay = self.delays.pop(method, 0.0)
+        with self._lock:
+            failure = self.failures.get(method, []).pop(0) if self.failures.get(method) else None
+        if failure is not None:
+            call.status = failure[0]
+            return _error(*failure)
         try:
             handler = getattr(self, f"_api_{method}", None)
             if handler is None:
@@ -393,8 +400,11 @@ def _chat(chat_id: int) -> dict:
     return {"id": chat_id, "type": "group", "title": f"Group {chat_id}"}
 
 
-def _error(status: int, description: str) -> web.Response:
-    return web.json_response({"ok": False, "error_code": status, "description": description}, status=status)
+def _error(status: int, description: str, retry_after: int | None = None) -> web.Response:
+    body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+    if retry_after is not None:
+        body["parameters"] = {"retry_after": retry_after}
+    return web.json_response(body, status=status)
 
 
 def _require(params: dict, *names: str) -> None:

@@ -9,53 +9,75 @@ import threading
 from PIL import Image
 
 from bot import views
-from tests.helpers.bot_catalog import make_board
+from stylist.metrics import best_match
+from tests.helpers.bot_catalog import Board, make_board, make_grid_board
 from tests.helpers.bot_harness import Shopper
 
 THREE = [("Dresses", "red"), ("Handbags", "black"), ("Shoes", "blue")]
+# four products in a 2×2 grid on white: a board the bundled detector handles (see _assert_detector_finds)
+GRID = [("Shirts & Tops", "red"), ("Pants", "black"), ("Handbags", "blue"), ("Shoes", "green")]
 
 
 def _ranks(call) -> list[int]:
     return [int(c.split(".", 1)[0]) for c in call.captions()]
 
 
-def test_full_flow_photo_tap_album_refine_more(run_bot, detector):
-    board = detector.register(make_board(THREE, (600, 300)))
+def _assert_detector_finds(stylist, board: Board) -> None:
+    """The premise of the tests that use the real detector's boxes: it boxes every item (IoU ≥ 0.5) with the
+    item's own class, and nothing else."""
+    found = stylist.detect_items(stylist.load_image(board.jpeg))
+    matched = [best_match(item.box, [d.box for d in found], 0.5) for item in board.items]
+    assert len(found) == len(board.items) and all(m >= 0 for m in matched), found
+    assert [found[m].label for m in matched] == [item.label for item in board.items], found
+
+
+def _item_buttons(keyboard) -> dict[str, str]:
+    """Category → its button text ('2 · Pants'), after checking the buttons are numbered 1, 2, … in order."""
+    items = keyboard.button_texts()[:-1] if keyboard.button_texts()[-1] == "All items" else keyboard.button_texts()
+    assert [t.split(" · ", 1)[0] for t in items] == [str(k) for k in range(1, len(items) + 1)], items
+    return {t.split(" · ", 1)[1]: t for t in items}
+
+
+def test_full_flow_photo_tap_album_refine_more(run_bot, detector, tiny_stylist):
+    board = make_grid_board(GRID)  # not registered: the real detector's boxes drive the flow
+    _assert_detector_finds(tiny_stylist, board)
 
     async def scenario(fake, app):
         shopper = Shopper(fake, 101)
-        shopper.photo(board.jpeg, caption="dress under 50")
+        shopper.photo(board.jpeg, caption="shirt under 50", size=board.size)
         keyboard = await shopper.expect("sendPhoto")
-        assert keyboard.button_texts() == ["1 · Dresses", "2 · Handbags", "3 · Shoes", "All items"]
-        assert "3 items" in keyboard.params["caption"] and "dress under 50" in keyboard.params["caption"]
+        buttons = _item_buttons(keyboard)
+        assert sorted(buttons) == ["Handbags", "Pants", "Shirts & Tops", "Shoes"]
+        assert keyboard.button_texts()[-1] == "All items" and len(keyboard.button_texts()) == 5
+        assert "4 items" in keyboard.params["caption"] and "shirt under 50" in keyboard.params["caption"]
         annotated = Image.open(io.BytesIO(keyboard.photos()[0]))
         assert annotated.size == board.size
         assert fake.calls_to(101, "sendChatAction"), "a chat action is shown while working"
         assert [c["command"] for c in fake.methods("setMyCommands")[0].params["commands"]] == ["start", "help", "reset"]
 
-        query_id = shopper.tap(keyboard, "1 · Dresses")
+        query_id = shopper.tap(keyboard, buttons["Shirts & Tops"])
         assert (await shopper.answer_to(query_id)).params.get("text") is None
         album = await shopper.expect("sendMediaGroup")
         assert len(album.photos()) == 10 and _ranks(album) == list(range(1, 11))
-        assert all("\nDresses · " in c for c in album.captions()), album.captions()
+        assert all("\nShirts & Tops · " in c for c in album.captions()), album.captions()
         summary = await shopper.expect("sendMessage")
         assert summary.button_texts() == ["More", "Other item"]
-        assert "item 1 · Dresses" in summary.params["text"]
-        assert "Understood as: Dresses · under 50" in summary.params["text"]
+        assert f"item {buttons['Shirts & Tops']}" in summary.params["text"]
+        assert "Understood as: Shirts & Tops · under 50" in summary.params["text"]
         assert "in red" in summary.params["text"]  # the hint
 
-        shopper.say("in red")
+        shopper.say("in yellow")
         refined = await shopper.expect("sendMediaGroup")
-        assert "red" in refined.captions()[0].split("\n")[1], refined.captions()
-        assert refined.photos() != album.photos()
+        assert "yellow" in refined.captions()[0].split("\n")[1], refined.captions()
+        assert "yellow" not in album.captions()[0].split("\n")[1]  # the wish changed the order: a red shirt led
         refined_summary = await shopper.expect("sendMessage")
-        assert "Understood as: red" in refined_summary.params["text"]
+        assert "Shirts & Tops · yellow" in refined_summary.params["text"]  # the item's kind kept, in yellow
 
         shopper.tap(refined_summary, "More")
         edit = await shopper.expect("editMessageReplyMarkup")  # the used "More" goes away first
         assert edit.params["message_id"] == refined_summary.result["message_id"]
         page2 = await shopper.expect("sendMediaGroup")
-        assert _ranks(page2)[0] == 11
+        assert _ranks(page2) == [11, 12]  # the catalog holds 12 shirts & tops
         names1 = {c.split("\n")[0].split(". ", 1)[1] for c in refined.captions()}
         names2 = {c.split("\n")[0].split(". ", 1)[1] for c in page2.captions()}
         assert not names1 & names2, "the next page repeats nothing"
@@ -63,44 +85,50 @@ def test_full_flow_photo_tap_album_refine_more(run_bot, detector):
 
         shopper.tap(summary, "Other item")
         again = await shopper.expect("sendMessage")
-        assert again.button_texts()[:3] == ["1 · Dresses", "2 · Handbags", "3 · Shoes"]
-        shopper.tap(again, "2 · Handbags")
+        assert again.button_texts()[:4] == keyboard.button_texts()[:4]
+        shopper.tap(again, buttons["Handbags"])
         bags = await shopper.expect("sendMediaGroup")
         assert all("\nHandbags · " in c for c in bags.captions())
 
     run_bot(scenario)
 
 
-def test_all_items_sends_an_album_per_item(run_bot, detector):
-    board = detector.register(make_board(THREE, (601, 300)))
+def test_all_items_sends_an_album_per_item(run_bot, detector, tiny_stylist):
+    board = make_grid_board(GRID)  # the real detector's boxes
+    _assert_detector_finds(tiny_stylist, board)
 
     async def scenario(fake, app):
         shopper = Shopper(fake, 102)
-        shopper.photo(board.jpeg)
-        shopper.tap(await shopper.expect("sendPhoto"), "All items")
-        for label in ("1 · Dresses", "2 · Handbags", "3 · Shoes"):
+        shopper.photo(board.jpeg, size=board.size)
+        keyboard = await shopper.expect("sendPhoto")
+        buttons = _item_buttons(keyboard)
+        shopper.tap(keyboard, "All items")
+        for label in keyboard.button_texts()[:4]:  # one album per item, in the keyboard's order
             album = await shopper.expect("sendMediaGroup")
             assert album.captions()[0].startswith(label + " — 1. ")
+            category = label.split(" · ", 1)[1]
+            assert all(f"\n{category} · " in c for c in album.captions()), album.captions()
         follow = await shopper.expect("sendMessage")
-        assert follow.button_texts() == ["1 · Dresses", "2 · Handbags", "3 · Shoes"]
+        assert follow.button_texts() == keyboard.button_texts()[:4]
         shopper.say("in blue")  # words with no single item chosen: asks which item they are for
         ask = await shopper.expect("sendMessage")
         assert "“in blue”" in ask.params["text"] and "All items" in ask.button_texts()
-        shopper.tap(ask, "3 · Shoes")
+        shopper.tap(ask, buttons["Shoes"])
         shoes = await shopper.expect("sendMediaGroup")
-        assert "blue" in shoes.captions()[0]
+        assert "\nShoes · blue · " in shoes.captions()[0], shoes.captions()
 
     run_bot(scenario)
 
 
-def test_one_item_photo_goes_straight_to_results(run_bot, detector):
-    board = detector.register(make_board([("Handbags", "green")], (400, 300)))
+def test_one_item_photo_goes_straight_to_results(run_bot, detector, tiny_stylist):
+    board = make_grid_board([("Pants", "black")])  # the real detector's box
+    _assert_detector_finds(tiny_stylist, board)
 
     async def scenario(fake, app):
         shopper = Shopper(fake, 103)
         shopper.photo(board.jpeg)
         album = await shopper.expect("sendMediaGroup")
-        assert all("\nHandbags · " in c for c in album.captions())
+        assert all("\nPants · " in c for c in album.captions())
         summary = await shopper.expect("sendMessage")
         assert summary.button_texts() == ["More"]  # no "Other item" with a single item
         assert not fake.calls_to(103, "sendPhoto"), "no item keyboard for a single item"
@@ -108,8 +136,65 @@ def test_one_item_photo_goes_straight_to_results(run_bot, detector):
     run_bot(scenario)
 
 
-def test_no_item_photo_offers_the_whole_photo(run_bot, detector):
-    board = detector.register(make_board([], (500, 300)))
+def test_more_after_a_re_send_pages_on_from_the_handlers_offset(run_bot, detector, tiny_stylist):
+    """Sending results never moves the paging (send_results returns the page size; the handler advances):
+    after page 1 is sent again — the same item tapped again, then a direct send_results — 'More' still gives
+    ranks 11–12, the same products as the first time."""
+    from bot.replies import send_results
+
+    board = make_grid_board(GRID)  # the real detector's boxes (test_full_flow checks it finds all four)
+
+    def names(call) -> list[str]:
+        return [c.split("\n")[0] for c in call.captions()]
+
+    async def scenario(fake, app):
+        shopper = Shopper(fake, 107)
+
+        async def settled() -> None:
+            """One shopper's updates run in order: once /help is answered, the handler before it is done."""
+            shopper.say("/help")
+            assert (await shopper.expect("sendMessage")).params["text"] == views.HELP
+
+        shopper.photo(board.jpeg, size=board.size)
+        keyboard = await shopper.expect("sendPhoto")
+        pants = _item_buttons(keyboard)["Pants"]
+        shopper.tap(keyboard, pants)
+        page1 = await shopper.expect("sendMediaGroup")
+        assert _ranks(page1) == list(range(1, 11))
+        summary1 = await shopper.expect("sendMessage")
+        shopper.tap(summary1, "More")
+        page2 = await shopper.expect("sendMediaGroup")
+        assert _ranks(page2) == [11, 12]  # the catalog holds 12 pants
+        assert (await shopper.expect("sendMessage")).button_texts() == ["Other item"]  # last page: no "More"
+
+        shopper.tap(keyboard, pants)  # page 1 again, from the start
+        again = await shopper.expect("sendMediaGroup")
+        assert names(again) == names(page1)
+        summary_again = await shopper.expect("sendMessage")
+        await settled()
+        session = app.bot_data.sessions.get((107, 107))
+        assert session.offset == 10  # the handler moved it past the page it sent
+
+        result = await asyncio.to_thread(tiny_stylist.search_item, session.image, session.detection(),
+                                         text=session.text, top_k=11, offset=10, restrict_category=True)
+        assert await send_results(app.bot, 107, session, result, 10) == 2  # a direct re-send of page 2 …
+        assert names(await shopper.expect("sendMediaGroup")) == names(page2)
+        await shopper.expect("sendMessage")
+        assert session.offset == 10  # … leaves the paging alone
+
+        shopper.tap(summary_again, "More")
+        more = await shopper.expect("sendMediaGroup")
+        assert _ranks(more) == [11, 12] and names(more) == names(page2)
+        await shopper.expect("sendMessage")
+        await settled()
+        assert session.offset == 12
+
+    run_bot(scenario)
+
+
+def test_no_item_photo_offers_the_whole_photo(run_bot, detector, tiny_stylist):
+    board = make_board([], (500, 300))  # an empty grey canvas: the real detector finds nothing
+    _assert_detector_finds(tiny_stylist, board)
 
     async def scenario(fake, app):
         shopper = Shopper(fake, 104)
@@ -123,16 +208,17 @@ def test_no_item_photo_offers_the_whole_photo(run_bot, detector):
         summary = await shopper.expect("sendMessage")
         assert "the whole photo" in summary.params["text"]
         shopper.say("in green")  # words refine the whole-photo search, no new upload
-        await shopper.expect("sendMediaGroup")
+        greens = await shopper.expect("sendMediaGroup")
+        assert greens.captions()[0].split("\n")[1].split(" · ")[1] == "green", greens.captions()  # the wish first
         refined = (await shopper.expect("sendMessage")).params["text"]
-        assert "the whole photo" in refined and "Understood as: green" in refined
+        assert "the whole photo" in refined and "green" in refined.split("Understood as: ")[1]
         assert len(fake.methods("getFile")) == 1
 
     run_bot(scenario)
 
 
 def test_image_sent_as_a_file(run_bot, detector):
-    board = detector.register(make_board(THREE, (602, 300)))
+    board = make_grid_board(GRID)  # the real detector's boxes (test_full_flow checks it finds all four)
     png = io.BytesIO()
     Image.open(io.BytesIO(board.jpeg)).save(png, format="PNG")
 
@@ -140,6 +226,7 @@ def test_image_sent_as_a_file(run_bot, detector):
         shopper = Shopper(fake, 105)
         shopper.document(png.getvalue(), "outfit.png", "image/png", caption="leather")
         keyboard = await shopper.expect("sendPhoto")
+        assert sorted(_item_buttons(keyboard)) == ["Handbags", "Pants", "Shirts & Tops", "Shoes"]
         assert keyboard.button_texts()[-1] == "All items"
         assert "“leather”" in keyboard.params["caption"]
 
@@ -150,10 +237,15 @@ def test_words_without_a_photo_are_a_text_search(run_bot, detector):
     async def scenario(fake, app):
         shopper = Shopper(fake, 106)
         shopper.say("black handbag under 50")
-        await shopper.expect("sendMediaGroup")
+        album = await shopper.expect("sendMediaGroup")
+        lines = [c.split("\n")[1].split(" · ") for c in album.captions()]  # category · colour · price
+        # the catalog's handbags at 50 or less: variant 0 of each of its 6 colours (variant 1 costs 65.50)
+        assert sorted(color for _, color, _ in lines) == ["black", "blue", "green", "red", "white", "yellow"]
+        assert all(cat == "Handbags" and float(price) == 50 for cat, _, price in lines), lines
+        assert lines[0][1] == "black", lines  # the wished colour first
         summary = await shopper.expect("sendMessage")
         assert "your words" in summary.params["text"]
-        assert "Understood as: Handbags · black · under 50" in summary.params["text"]
+        assert "Understood as: " in summary.params["text"] and "Handbags · black · under 50" in summary.params["text"]
         assert any(c.method == "sendChatAction" and c.params["action"] == "typing" for c in fake.calls_to(106))
 
     run_bot(scenario)
@@ -180,7 +272,8 @@ def test_bad_inputs_get_short_clear_messages(run_bot, detector):
             send(shoppers[uid])
         texts = {uid: (await s.expect("sendMessage")).params["text"] for uid, s in shoppers.items()}
         assert texts[201] == views.NOT_AN_IMAGE
-        assert texts[202] == views.too_big(twenty_five_mb) and "20 MB" in texts[202]
+        assert texts[202] == ("That file is 25 MB; Telegram lets me download at most 20 MB. "
+                              "Please send a smaller image.")
         assert texts[203].startswith("I couldn't open that picture")
         assert texts[204] == texts[205] == texts[206] == texts[207] == views.UNSUPPORTED
         assert texts[208] == views.UNKNOWN_COMMAND
@@ -208,8 +301,8 @@ def test_internal_error_apologises_logs_without_token_and_keeps_running(run_bot,
         assert (await shopper.expect("sendMessage")).params["text"] == views.APOLOGY
         shopper.photo(fine.jpeg)
         await shopper.expect("sendMediaGroup")  # still serving
-        logged = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
-        assert "detector exploded" in logged or any(r.exc_info for r in caplog.records)
+        failures = [r.exc_info[1] for r in caplog.records if r.exc_info]
+        assert [str(e) for e in failures] == ["detector exploded"], caplog.text  # logged once, with its traceback
         assert fake.token not in caplog.text
 
     with caplog.at_level(logging.ERROR, logger="bot.handlers"):
@@ -256,7 +349,7 @@ def test_ten_shoppers_at_once_no_cross_talk_no_waiting(run_bot, detector):
             album = await shopper.expect("sendMediaGroup", timeout=60)
             assert all(f"\n{kinds[i]} · " in c for c in album.captions()), (i, album.captions())
             summary = await shopper.expect("sendMessage", timeout=60)
-            assert f"Understood as: {palette[i]}" in summary.params["text"]
+            assert f"{kinds[i]} · {palette[i]}" in summary.params["text"]
 
         await asyncio.gather(*(flow(i) for i in range(1, 10)))
         assert not fake.calls_to(400, "sendPhoto") and not fake.calls_to(400, "sendMessage"), \
@@ -273,30 +366,46 @@ def test_ten_shoppers_at_once_no_cross_talk_no_waiting(run_bot, detector):
     run_bot(scenario)
 
 
-def test_restart_then_an_old_button_is_answered_kindly(run_bot, detector, tiny_stylist, tmp_path):
+def test_restart_keeps_sessions_and_only_expired_photos_get_the_kind_answer(run_bot, detector, tiny_stylist, tmp_path):
     board = detector.register(make_board(THREE, (605, 300)))
+    other = detector.register(make_board(THREE, (610, 300)))
     from tests.bot.fake_telegram import FakeTelegram
     from tests.helpers.bot_harness import bot_config, running_bot
 
     async def main():
         fake = await FakeTelegram().start()
         config = bot_config(fake, tmp_path)
-        shopper = Shopper(fake, 501)
+        shopper, second = Shopper(fake, 501), Shopper(fake, 502)
         try:
             async with running_bot(config, tiny_stylist):
                 shopper.photo(board.jpeg)
                 keyboard = await shopper.expect("sendPhoto")
-            async with running_bot(config, tiny_stylist):  # a new process: sessions are gone
-                query_id = shopper.tap(keyboard, "2 · Handbags")
-                answer = await shopper.answer_to(query_id)
-                assert answer.params["text"] == views.STALE
-                edit = await shopper.expect("editMessageReplyMarkup")
-                assert edit.params["message_id"] == keyboard.result["message_id"] and not edit.params.get("reply_markup")
+                shopper.tap(keyboard, "1 · Dresses")
+                summary = await shopper.expect("sendMessage")
+                second.photo(other.jpeg)
+                other_keyboard = await second.expect("sendPhoto")
+            async with running_bot(config, tiny_stylist):  # a new process: sessions come back from disk
+                query_id = shopper.tap(keyboard, "2 · Handbags")  # an item on the old message
+                assert (await shopper.answer_to(query_id)).params.get("text") is None
+                album = await shopper.expect("sendMediaGroup")
+                assert all("\nHandbags · " in c for c in album.captions())
+                await shopper.expect("sendMessage")
+                shopper.tap(summary, "More")  # "More" on the message from before the restart
+                page2 = await shopper.expect("sendMediaGroup")
+                assert int(page2.captions()[0].split(".", 1)[0]) == 11
+                assert "Matches 11–" in (await shopper.expect("sendMessage")).params["text"]
+                for photo in (config.bot_dir / "photos").glob("*.jpg"):  # cleaned up (TTL or size cap)
+                    photo.unlink()
+                query_id = second.tap(other_keyboard, "1 · Dresses")
+                assert (await second.answer_to(query_id)).params["text"] == views.STALE
+                edit = await second.expect("editMessageReplyMarkup")
+                assert edit.params["message_id"] == other_keyboard.result["message_id"]
+                assert not edit.params.get("reply_markup")
                 forged = shopper.tap_data(keyboard.result, "zz:unknown")
                 assert (await shopper.answer_to(forged)).params["text"] == views.STALE
                 shopper.say("/start")
                 assert (await shopper.expect("sendMessage")).params["text"] == views.HELP
-                assert not fake.calls_to(501, "sendMediaGroup")
+                assert not fake.calls_to(502, "sendMediaGroup")
         finally:
             await fake.stop()
 
@@ -364,25 +473,6 @@ def test_a_timed_out_album_is_not_sent_twice(run_bot, detector, caplog):
     with caplog.at_level(logging.WARNING, logger="bot.replies"):
         run_bot(scenario, read_timeout_s=1.0)
     assert "not re-sent" in caplog.text
-
-
-def test_unwrapped_real_detector_decides_the_flow(run_bot, detector, tiny_stylist):
-    """No board truth: whatever the real detector finds (0, 1 or more items) leads to the matching reply."""
-    board = make_board(THREE, (610, 300))  # not registered: the real detector's boxes are used
-    found = tiny_stylist.detect_items(tiny_stylist.load_image(board.jpeg))
-
-    async def scenario(fake, app):
-        shopper = Shopper(fake, 902)
-        shopper.photo(board.jpeg)
-        if not found:
-            assert (await shopper.expect("sendMessage")).params["text"] == views.NO_ITEMS
-        elif len(found) == 1:
-            await shopper.expect("sendMediaGroup")
-        else:
-            keyboard = await shopper.expect("sendPhoto")
-            assert keyboard.button_texts() == [views.item_label(d) for d in found] + ["All items"]
-
-    run_bot(scenario)
 
 
 def test_big_photos_are_kept_small_in_memory(tiny_stylist):

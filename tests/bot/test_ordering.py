@@ -43,3 +43,39 @@ def test_same_shopper_in_order_different_shoppers_in_parallel():
 def test_update_key():
     assert update_key(_update(1, 10)) == (10, 10)
     assert update_key("not an update") is None
+
+
+def test_waiting_updates_per_shopper_are_capped_and_a_new_photo_supersedes_older_ones():
+    from telegram import PhotoSize
+
+    def photo(uid: int, user_id: int) -> Update:
+        msg = Message(uid, datetime.now(timezone.utc), Chat(user_id, "private"), from_user=User(user_id, "u", False),
+                      photo=(PhotoSize(f"f{uid}", f"u{uid}", 64, 64),))
+        return Update(uid, message=msg)
+
+    async def main() -> tuple[list[str], int]:
+        processor = PerChatUpdateProcessor(64, max_waiting=3)
+        ran: list[str] = []
+        gate = asyncio.Event()
+
+        async def work(name: str) -> None:
+            if name == "first":
+                await gate.wait()
+            ran.append(name)
+
+        first = asyncio.create_task(processor.process_update(_update(1, 10), work("first")))
+        await asyncio.sleep(0.01)
+        tasks = [asyncio.create_task(processor.process_update(_update(2 + i, 10), work(f"text{i}"))) for i in range(5)]
+        tasks += [asyncio.create_task(processor.process_update(photo(10 + i, 10), work(f"photo{i}"))) for i in range(4)]
+        await asyncio.sleep(0.05)
+        waiting = len(processor._waiting[(10, 10)])
+        gate.set()
+        await asyncio.gather(first, *tasks)
+        assert processor._locks == {} and processor._waiting == {}
+        return ran, waiting
+
+    ran, waiting = asyncio.run(main())
+    assert waiting == 3  # never more than max_waiting queued for one shopper
+    assert ran[0] == "first" and ran[-1] == "photo3"  # the newest photo wins
+    assert not {"photo0", "photo1", "photo2"} & set(ran)  # superseded photos never ran
+    assert ran == ["first", "text3", "text4", "photo3"]  # the oldest waiting texts were skipped for the cap

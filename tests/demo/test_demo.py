@@ -1,5 +1,7 @@
-"""`stylist demo` (demo/) on a small slice of the committed Fashion-MNIST data: boards, searches, contact sheet."""
+"""`stylist demo` (demo/) on small slices of the committed catalogs: clothing photos (default) and Fashion-MNIST."""
 from __future__ import annotations
+
+import re
 
 from PIL import Image
 
@@ -7,18 +9,43 @@ from demo.boards import compose_boards
 from demo.run import main
 from tests.helpers.catalog import make_catalog
 from stylist.catalog import read_catalog
+from stylist.colors import color_family
+
+PRODUCT_LINE = re.compile(r"^\s+\d+\.\s+-?[\d.]+\s+.{18} (\S+)")
 
 
-def test_demo_end_to_end(stylist_home, capsys):
-    assert main(["--limit", "120", "--top", "3"]) == 0
+def _colours(out: str, header: str) -> list[str]:
+    """The colour column of every product line in the printed block that starts with ``header``."""
+    block = out.split(f"== {header}\n", 1)[1].split("\n== ", 1)[0]
+    return [m.group(1) for line in block.splitlines() if (m := PRODUCT_LINE.match(line))]
+
+
+def test_clothing_demo_is_the_default_and_in_red_works(stylist_home, capsys):
+    assert main(["--limit", "60", "--top", "3", "--queries", "2"]) == 0
+    out = capsys.readouterr().out
+    sheet = stylist_home / "demo" / "clothing" / "contact_sheet.png"
+    assert f"contact sheet: {sheet}" in out and "indexing 60 products" in out
+    plain, red = _colours(out, "board-1.jpg"), _colours(out, 'board-1.jpg  + "in red"')
+    assert plain and len(red) == len(plain)
+    reds = sum(color_family(c) == "red" for c in red)
+    assert reds >= 2 and reds > sum(color_family(c) == "red" for c in plain), (plain, red)
+    assert "understood: under 30" in out and 'text only: "red dress under 50"' in out
+    assert "2 held-out query photos (not in the catalog), top 3 each" in out
+    with Image.open(sheet) as im:
+        assert im.width > 600 and im.height > 1000
+    assert main(["--limit", "60", "--top", "3", "--queries", "0"]) == 0  # second run: the index is reused
+    out = capsys.readouterr().out
+    assert "60 unchanged" in out and "held-out query photos" not in out
+
+
+def test_fashion_mnist_demo_stays_an_option(stylist_home, capsys):
+    assert main(["--source", "fashion-mnist", "--limit", "80", "--top", "3"]) == 0
     out = capsys.readouterr().out
     sheet = stylist_home / "demo" / "fashion-mnist" / "contact_sheet.png"
-    assert f"contact sheet: {sheet}" in out
+    assert f"contact sheet: {sheet}" in out and "indexing 80 products" in out
     assert 'text only: "black leather bag under 50"' in out and "understood: Shoes · under 30" in out
     with Image.open(sheet) as im:
         assert im.width > 600 and im.height > 1000
-    assert main(["--limit", "120", "--top", "3"]) == 0  # second run: catalog and index are reused
-    assert "120 unchanged" in capsys.readouterr().out
 
 
 def test_boards_are_made_of_catalog_products(tmp_path):

@@ -10,7 +10,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageChops, ImageDraw
 
 from stylist.results import Detection
 
@@ -85,3 +85,21 @@ def make_board(items: list[tuple[str, str]], size: tuple[int, int]) -> Board:
     out = io.BytesIO()
     canvas.save(out, format="JPEG", quality=90)
     return Board(out.getvalue(), size, tuple(found))
+
+
+GRID_CELLS = ((40, 40), (340, 40), (40, 340), (340, 340))  # top-left corners of a 2×2 grid on 640×640
+
+
+def make_grid_board(items: list[tuple[str, str]], side: int = 260) -> Board:
+    """Up to four (category, colour) products in a 2×2 grid on a white 640×640 canvas, as a catalogue-style
+    outfit board; each true box is its product's ink, found from the pixels (not from any detector)."""
+    canvas = Image.new("RGB", (640, 640), (255, 255, 255))
+    truth = []
+    for i, ((x0, y0), (category, color)) in enumerate(zip(GRID_CELLS, items)):
+        product = _draw(category, COLORS[color], 0, side)
+        canvas.paste(product, (x0, y0))
+        bx0, by0, bx1, by1 = ImageChops.difference(product, Image.new("RGB", product.size, (250, 250, 250))).getbbox()
+        truth.append(Detection(index=i, label=category, score=1.0, box=(x0 + bx0, y0 + by0, x0 + bx1, y0 + by1)))
+    out = io.BytesIO()
+    canvas.save(out, format="JPEG", quality=90)
+    return Board(out.getvalue(), canvas.size, tuple(truth))

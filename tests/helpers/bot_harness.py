@@ -1,10 +1,15 @@
 """Test harness: the real Stylist on a tiny catalog, the real PTB bot polling the fake server, and shoppers.
 
-The only seam is the detector's *output*: ``BoardTruthDetector`` runs the real detector on every photo
-(so its cost and locking are real) and then returns the ground-truth boxes of the board the test
-generated, so "three items", "one item" and "no item" flows do not depend on how many of a synthetic
-board's flat shapes the trained detector happens to find (tests/stylist/models/test_detector.py checks that
-it finds real items). Cropping, embedding, Chroma and CLIP re-ranking are never faked.
+The shopper flows (photo → items → album → words → More, All items, one item, no item, a file) use the
+real detector's boxes on boards it handles: ``make_grid_board``'s 2×2 grids of products on white, and
+an empty canvas; each such test first checks the detector boxes every item with its class.
+
+The one seam is the detector's *output* for boards a test *registers*: ``BoardTruthDetector`` runs the
+real detector on every photo (so its cost and locking are real) and then returns the registered board's
+true boxes. Only tests about something else use it — sessions, buttons after a restart or a reset, the
+allow-list, faults, ten shoppers at once — because they need one fixed item list on many differently sized
+boards (the size is what tells boards apart), which the flat side-by-side shapes of ``make_board`` do not
+reliably give the trained detector. Cropping, embedding, Chroma and CLIP re-ranking are never faked.
 """
 from __future__ import annotations
 

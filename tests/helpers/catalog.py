@@ -72,11 +72,11 @@ def _chroma_binary() -> str:
 
 
 @contextlib.contextmanager
-def chroma_server(path: Path, timeout: float = 60.0) -> Iterator[str]:
+def chroma_server(path: Path, timeout: float = 60.0, port: int | None = None) -> Iterator[str]:
     """Start `chroma run --path PATH --port FREE` on 127.0.0.1; yield its URL; stop it afterwards."""
     import urllib.request
 
-    port = free_port()
+    port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     log = open(path.parent / f"chroma-{port}.log", "wb")
     proc = subprocess.Popen([_chroma_binary(), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],

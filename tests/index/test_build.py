@@ -61,7 +61,7 @@ def test_interrupted_build_resumes_without_duplicates_or_losses(tmp_path, models
     assert store.count() == 10 and store.clip.count() == 20  # half-written batch: not counted as done
     monkeypatch.undo()
     resumed = _build(config, catalog, models, batch_size=10)
-    assert resumed.unchanged == 10 and resumed.added == 14
+    assert resumed.unchanged == 10 and resumed.updated == 10 and resumed.added == 4  # the half-written 10 are redone
     store = CatalogStore.open(config)
     assert store.visual.count() == store.clip.count() == store.count() == 24
     assert len(store.fingerprints()) == 24
@@ -80,7 +80,7 @@ def test_unreadable_images_are_reported_and_skipped(tmp_path, models):
     assert report.added == 24
     assert {pid for pid, _ in report.skipped} == {"junk", "empty", "gone"}
     assert all(reason for _, reason in report.skipped)
-    assert "3 skipped" in report.summary()
+    assert "3 rejected" in report.summary()
 
 
 def test_colour_from_pixels_when_the_catalog_has_none(tmp_path, models):

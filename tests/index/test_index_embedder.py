@@ -35,3 +35,16 @@ def test_metadata_maps_category_and_colour():
     assert (m["category"], m["color"], m["price"], m["fingerprint"]) == ("Shoes", "navy", 5.0, "fp")
     m = product_metadata(CatalogItem(id="y", image="/i.png", category="Socks"), img, "fp")
     assert (m["category"], m["color"], m["name"]) == ("Socks", "green", "y")  # colour from the pixels
+    assert m["color_source"] == "pixels"
+    assert product_metadata(CatalogItem(id="z", image="/i.png", color="Red"), img, "fp")["color_source"] == "catalog"
+
+
+def test_colors_only_for_rows_without_one(products):
+    from stylist.colors import COLORS as NAMES, color_family
+
+    imgs = [draw_product("Shoes", COLORS["red"]), draw_product("Dresses", COLORS["blue"])]
+    items = [CatalogItem(id="a", image="/a.png", color="Black"), CatalogItem(id="b", image="/b.png", category="Dresses")]
+    _, clip = products.embed(imgs)
+    got = products.colors(items, imgs, clip)
+    assert got[0] is None and got[1][0] in NAMES and 0.0 <= got[1][1] <= 1.0
+    assert color_family(got[1][0]) == "blue"  # CLIP may overrule the pixels only when sure; here both see blue

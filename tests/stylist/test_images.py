@@ -112,3 +112,23 @@ def test_non_image_stays_a_clear_error_after_ultralytics_is_imported():
 
     with pytest.raises(BadImageError, match="not an image"):
         load_image(b"%PDF-1.4 not an image at all")
+
+
+def test_min_side_decodes_big_jpegs_smaller_but_never_below_it():
+    import io as _io
+
+    from PIL import Image as _Image
+
+    from stylist.images import load_image as _load
+
+    buf = _io.BytesIO()
+    _Image.new("RGB", (2400, 1300), (200, 30, 30)).save(buf, "JPEG")
+    full = _load(buf.getvalue())
+    small = _load(buf.getvalue(), min_side=256)
+    assert full.size == (2400, 1300)
+    assert min(small.size) >= 256 and small.width < 1200  # 1/4 scale: 600×325
+    assert abs(small.width / small.height - 2400 / 1300) < 0.02  # same picture, same shape
+    assert small.getpixel((10, 10))[0] > 180  # and the same colour
+    png = _io.BytesIO()
+    _Image.new("RGB", (2400, 1300)).save(png, "PNG")
+    assert _load(png.getvalue(), min_side=256).size == (2400, 1300)  # only JPEG has reduced-scale decoding

@@ -71,3 +71,38 @@ def test_preferred_kind_outranks_other_kinds_of_the_wanted_colour():
     assert rerank(metas, visual, None, parse_query("in blue")).order.tolist()[0] == 1
     r = rerank(metas, visual, None, parse_query("in blue"), prefer_categories=["Dresses"])
     assert r.order.tolist()[:2] == [0, 1]  # a soft preference: enough to flip near ties
+
+
+def test_excluded_colours_and_categories_are_dropped():
+    r = rerank(METAS, VISUAL, None, parse_query("not black"))
+    assert r.order.tolist() == [1, 2, 3, 4]
+    r = rerank(METAS, VISUAL, None, parse_query("not red, no dresses"))  # crimson is red; the dress goes too
+    assert r.order.tolist() == [0, 1, 4]
+
+
+def test_cheap_puts_lower_prices_first():
+    flat = np.array([0.9, 0.9, 0.9, 0.9, 0.9]) + np.array([0.0, 0.001, 0.002, 0.003, 0.004])
+    r = rerank(METAS, flat, None, parse_query("cheap"))
+    assert r.order.tolist() == [0, 2, 3, 1, 4]  # 20, 30, 45, 80, then the unpriced one
+    assert rerank(METAS, flat, None, parse_query("shoes")).order.tolist()[0] == 4  # without "cheap": visual
+
+
+def test_surer_pixel_colours_rank_first_among_matches():
+    metas = [{"category": "Shoes", "color": "red", "color_confidence": 0.8},
+             {"category": "Shoes", "color": "red", "color_confidence": 0.95},
+             {"category": "Shoes", "color": "black", "color_confidence": 0.9}]
+    visual = np.array([0.905, 0.90, 0.95])
+    assert rerank(metas, visual, None, parse_query("in red")).order.tolist() == [1, 0, 2]
+    no_conf = [{k: v for k, v in m.items() if k != "color_confidence"} for m in metas]
+    assert rerank(no_conf, visual, None, parse_query("in red")).order.tolist() == [0, 1, 2]  # catalog colours: visual
+
+
+def test_clip_evidence_reorders_only_pixel_colours():
+    metas = [{"category": "Shoes", "color": "red", "color_confidence": 0.6},
+             {"category": "Shoes", "color": "red", "color_confidence": 0.6},
+             {"category": "Shoes", "color": "red"}]  # a catalog colour: CLIP's opinion does not matter
+    visual = np.array([0.95, 0.90, 0.85])
+    evidence = np.array([0.05, 0.99, 0.0])  # CLIP: the first "red" shoe is hardly red
+    order = rerank(metas, visual, None, parse_query("in red"), color_evidence=evidence).order.tolist()
+    assert order.index(1) < order.index(0)
+    assert rerank(metas, visual, None, parse_query("in red")).order.tolist() == [0, 1, 2]  # without CLIP: visual

@@ -7,17 +7,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageChops
 
 from stylist.colors import color_family
 from stylist.config import load_config
 from stylist.errors import BadImageError, EmptyIndexError, UnknownItemError
+from stylist.metrics import best_match
 from stylist.results import Detection
 from stylist.search import Stylist
 from stylist.models import shared_clip, shared_embedder
 from stylist.store import CatalogStore
 
-from tests.helpers.catalog import COLORS, draw_product, make_catalog
+from tests.helpers.catalog import CATEGORIES, COLORS, draw_product, make_catalog
 
 
 @pytest.fixture(scope="module")
@@ -53,11 +54,15 @@ def test_exact_product_comes_first_for_the_whole_image(env):
         assert len(res.products) == 5 and res.products[0].score >= res.products[-1].score
 
 
-def test_colour_words_pick_that_colour(env):
+def test_colour_words_pick_that_colour_and_keep_the_kind(env):
     stylist, folder = env
-    res = stylist.search_item(_img(folder, "sho-red-0"), None, "in blue", top_k=4)
-    assert res.query.colors == ["blue"]
-    assert [color_family(p.color) for p in res.products] == ["blue"] * 4
+    res = stylist.search_item(_img(folder, "sho-red-0"), None, "in blue", top_k=2)
+    assert res.query.colors == ["blue"] and res.query.categories == ["Shoes"] and res.query.relaxed == []
+    assert [(p.category, color_family(p.color)) for p in res.products] == [("Shoes", "blue")] * 2
+    res = stylist.search_item(_img(folder, "sho-red-0"), None, "in blue", top_k=4)  # the catalog has 2 blue shoes
+    assert [p.category for p in res.products] == ["Shoes"] * 4
+    assert [color_family(p.color) for p in res.products[:2]] == ["blue"] * 2
+    assert res.query.relaxed == ["only 2 Shoes in blue — then other colours"]
 
 
 def test_category_and_price_words_are_hard_filters(env):
@@ -73,8 +78,11 @@ def test_modes_compare_visual_clip_and_full(env):
     plain = stylist.search_item(img, None, None, top_k=8)
     visual = stylist.search_item(img, None, "yellow under 20", top_k=8, mode="visual")
     assert [p.id for p in visual.products] == [p.id for p in plain.products]  # words ignored
-    full = stylist.search_item(img, None, "yellow under 120", top_k=3, mode="full")
-    assert all(color_family(p.color) == "yellow" and p.price <= 120 for p in full.products)
+    full = stylist.search_item(img, None, "yellow under 250", top_k=2, mode="full")
+    assert all(color_family(p.color) == "yellow" and p.price <= 250 and p.category == "Pants" for p in full.products)
+    cheap = stylist.search_item(img, None, "yellow under 120", top_k=2, mode="full")  # no pants that cheap
+    assert cheap.query.relaxed == ["nothing under 120 in Pants"] and cheap.query.max_price is None
+    assert all(color_family(p.color) == "yellow" and p.category == "Pants" for p in cheap.products)
     with pytest.raises(ValueError):
         stylist.search_item(img, None, None, mode="nope")
 
@@ -102,7 +110,6 @@ def test_text_only_search(env):
     res = stylist.search_text("red dress under 200", top_k=2)  # the catalog has exactly two red dresses
     assert res.detection is None and res.query.categories == ["Dresses"]
     assert all(p.category == "Dresses" and color_family(p.color) == "red" and p.price <= 200 for p in res.products)
-    assert stylist.search_text("under 5").products == []
 
 
 def test_search_image_items_and_unknown_item(env):
@@ -191,16 +198,22 @@ def test_odd_modes_decode_and_search(env, kind):
 def test_exif_rotated_photo_is_upright_and_boxes_fit_it(env):
     stylist, _ = env
     upright = Image.new("RGB", (160, 240), (255, 255, 255))
-    upright.paste(draw_product("Dresses", COLORS["blue"], side=150), (5, 45))
+    bag = draw_product("Handbags", COLORS["blue"], side=150)  # a shape the bundled detector finds
+    upright.paste(bag, (5, 45))
+    x0, y0, x1, y1 = ImageChops.invert(bag).getbbox()  # the ink's extent on white
+    truth = (5 + x0, 45 + y0, 5 + x1, 45 + y1)
     stored = upright.rotate(90, expand=True)  # what the camera wrote: 240x160, with "rotate 270 CW" in EXIF
     exif = Image.Exif()
     exif[0x0112] = 6
     img = stylist.load_image(_encode(stored, "JPEG", exif=exif.tobytes()))
     assert img.size == (160, 240)
     px = np.asarray(img)[45 + 75, 5 + 75]
-    assert px[2] > 150 and px[0] < 100  # the blue dress is where it is in the upright picture
-    for d in stylist.detect_items(img):
+    assert px[2] > 150 and px[0] < 100  # the blue bag is where it is in the upright picture
+    detections = stylist.detect_items(img)
+    assert detections, "the bundled detector finds the bag"
+    for d in detections:
         assert 0 <= d.box[0] < d.box[2] <= 160 and 0 <= d.box[1] < d.box[3] <= 240
+    assert best_match(truth, [d.box for d in detections], 0.5) >= 0  # boxed where it is upright, not on its side
 
 
 def test_index_from_other_model_weights_is_refused(env, tmp_path):
@@ -226,9 +239,64 @@ def test_pages_of_a_detected_item_with_words_never_repeat(env):
     for page in range(3):
         res = stylist.search_item(img, det, "in red", top_k=5, offset=5 * page)
         seen += [p.id for p in res.products]
-    assert len(seen) == len(set(seen))
+    # "in red" keeps the item's kind: the catalog's 12 dresses in pages of 5, 5, 2, none repeated
+    assert len(seen) == 12 and len(set(seen)) == 12 and all(i.startswith("dre-") for i in seen)
     seen = [p.id for page in range(3) for p in stylist.search_text("blue", top_k=4, offset=4 * page).products]
-    assert len(seen) == len(set(seen))
+    blue = {f"{c[:3].lower()}-blue-{n}" for c in CATEGORIES for n in range(2)}  # the catalog's 8 blue products
+    assert len(seen) == len(blue) and set(seen) == blue  # pages of 4, 4, 0: each blue product once
+
+
+# --- words the catalog cannot fully honour ------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def no_prices(env, tmp_path_factory):
+    """The same kind of products without a price column and without a colour column (like Complete the Look)."""
+    import csv
+
+    from index.build import build_index
+
+    stylist, folder = env
+    with (folder / "catalog.csv").open() as fh:
+        rows = [r for r in csv.DictReader(fh) if r["category"] in ("Dresses", "Shoes") and r["id"].endswith("-0")]
+    path = folder / "no-prices.csv"
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["id", "image", "name", "category"])
+        w.writerows([[r["id"], r["image"], r["name"], r["category"]] for r in rows])
+    config = load_config(env={}, db_path=tmp_path_factory.mktemp("np") / "db", collection="no-prices", candidates=40)
+    build_index(config, path, stylist.embedder, stylist.clip, progress=False)
+    return Stylist.from_config(config), folder
+
+
+def test_a_price_the_catalog_cannot_honour_is_relaxed_not_empty(no_prices):
+    stylist, _ = no_prices
+    profile = stylist.profile()
+    assert not profile.has_prices and not profile.has_catalog_colors and profile.categories == {"Dresses": 6, "Shoes": 6}
+    res = stylist.search_text("red dress under 50", top_k=3)
+    assert res.query.relaxed == ["no prices in this catalog", "only 1 Dresses in red — then other colours"]
+    assert res.query.max_price is None
+    assert res.query.explain().endswith("— showing Dresses · red")
+    assert res.products and all(p.category == "Dresses" for p in res.products)
+    assert color_family(res.products[0].color) == "red"
+    assert res.to_json()["query"]["relaxed"] == res.query.relaxed
+
+
+def test_refining_keeps_the_items_kind_and_says_when_a_colour_is_thin(no_prices):
+    stylist, folder = no_prices
+    res = stylist.search_item(_img(folder, "dre-black-0"), None, "in red", top_k=4)
+    assert [p.category for p in res.products] == ["Dresses"] * 4  # red *dresses*, then other dresses
+    assert color_family(res.products[0].color) == "red"
+    assert res.query.categories == ["Dresses"] and res.query.relaxed == ["only 1 Dresses in red — then other colours"]
+    shoes = stylist.search_item(_img(folder, "dre-black-0"), None, "in red, but shoes", top_k=2)
+    assert [p.category for p in shoes.products] == ["Shoes"] * 2 and color_family(shoes.products[0].color) == "red"
+
+
+def test_price_beyond_the_catalog_is_relaxed(env):
+    stylist, _ = env
+    res = stylist.search_text("under 5", top_k=3)
+    assert len(res.products) == 3 and res.query.relaxed == ["nothing under 5"]
+    res = stylist.search_text("red dress under 200, not red", top_k=3)  # exclusions win over the colour
+    assert res.products and all(color_family(p.color) != "red" and p.category == "Dresses" for p in res.products)
 
 
 def test_detected_items_carry_a_fused_label_and_the_detectors_own(env):

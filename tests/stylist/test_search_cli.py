@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 
 import pytest
@@ -38,7 +39,8 @@ def _check_schema(obj: dict) -> None:
     for r in obj["results"]:
         assert set(r) == {"detection", "query", "products"}
         assert r["detection"] is None or isinstance(r["detection"], int)
-        assert set(r["query"]) == {"text", "colors", "categories", "max_price"}
+        assert set(r["query"]) == {"text", "colors", "categories", "min_price", "max_price", "cheap", "exclude_colors",
+                                   "exclude_categories", "exclude_terms", "attributes", "terms", "relaxed"}
         for p in r["products"]:
             assert set(p) == PRODUCT_KEYS
             assert isinstance(p["score"], float) and (p["price"] is None or isinstance(p["price"], float))
@@ -54,19 +56,26 @@ def test_json_one_line_per_image_in_the_schema(indexed, capsys):
         _check_schema(obj)
         assert obj["image"] == image
         r = obj["results"][0]
-        assert r["query"] == {"text": "blue shoes under 100", "colors": ["blue"], "categories": ["Shoes"], "max_price": 100.0}
+        q = r["query"]
+        assert (q["text"], q["colors"], q["categories"], q["min_price"], q["max_price"]) == \
+            ("blue shoes under 100", ["blue"], ["Shoes"], None, 100.0)
         assert len(r["products"]) == 3 and all(p["category"] == "Shoes" for p in r["products"])
-        if not obj["detections"]:
-            assert r["detection"] is None
+        # one result per detected item, in the detections' order; none found: one for the whole image
+        assert [r["detection"] for r in obj["results"]] == ([d["index"] for d in obj["detections"]] or [None])
 
 
 def test_table_and_text_only(indexed, capsys):
-    assert stylist_main(["search", str(indexed / "han-green-0.png"), "--top", "2"]) == 0
-    out = capsys.readouterr().out
-    assert "han-green-0" in out or "1." in out
+    image = indexed / "han-green-0.png"
+    assert stylist_main(["search", str(image), "--top", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"== {image}"
+    blocks = [line for line in lines if line.lstrip().startswith("-- ")]  # one per searched item or the whole image
+    rows = [line.split() for line in lines if re.match(r"\s+\d+\.\s", line)]
+    assert blocks and [r[0] for r in rows] == ["1.", "2."] * len(blocks)  # --top 2 under every block
+    assert all(re.fullmatch(r"(sho|dre|han|pan)-[a-z]+-0", r[-1]) for r in rows), rows  # catalog ids end each row
     assert stylist_main(["search", "--text", "red dress", "--top", "2"]) == 0
     out = capsys.readouterr().out
-    assert "understood: Dresses · red" in out and "dre-red-0" in out
+    assert "Dresses · red]" in out and "understood: " in out and "dre-red-0" in out
 
 
 @pytest.mark.parametrize("make,match", [

@@ -39,7 +39,8 @@ def test_embedded_roundtrip_cosine_and_metadata(store):
     assert store.clip.name == "t-cat-clip"
     hits = store.query(VISUAL, vis[4], 3)
     assert hits[0].id == "p4" and hits[0].similarity == pytest.approx(1.0, abs=1e-4)
-    assert set(hits[0].meta) <= {"name", "category", "color", "price", "url", "style_id", "image", "fingerprint"}
+    assert set(hits[0].meta) <= {"name", "category", "color", "price", "url", "image", "fingerprint", "color_source",
+                                 "color_confidence"}
     assert "price" not in store.query(VISUAL, vis[3], 1)[0].meta  # unknown price is absent, not None
     assert store.query(CLIP, clip[7], 1)[0].id == "p7"
     got = store.vectors(CLIP, ["p2", "p0"])
@@ -103,5 +104,14 @@ def test_real_chroma_server(tmp_path):
 def test_clip_collection_keeps_slim_metadata(store):
     _fill(store, 3)
     meta = store.clip.get(ids=["p1"], include=["metadatas"])["metadatas"][0]
-    assert set(meta) <= {"category", "color", "price", "fingerprint"} and meta["fingerprint"] == "fp1"
+    assert set(meta) <= {"category", "color", "color_confidence", "price"} and meta["category"]
     assert store.metadatas(["p1", "zz"])["p1"]["image"] == "/x/1.png"
+
+
+def test_where_filter_honours_exclusions(store):
+    from stylist.query import parse_query
+    from stylist.store import where_filter
+
+    _, vis, _ = _fill(store)
+    where = where_filter(parse_query("no heels, not crimson"), [], True)  # no shoes; no red family
+    assert {h.id for h in store.query(VISUAL, vis[0], 10, where)} == {"p6", "p8"}  # navy dresses

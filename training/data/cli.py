@@ -32,6 +32,27 @@ def catalog(argv: list[str]) -> int:
     return 0
 
 
+def demo_catalog(argv: list[str]) -> int:
+    """Write the committed colourful demo catalog from the CC0 clothing photos."""
+    from training.data.demo_catalog import DEMO_CLOTHING_DIR, build_demo_catalog, color_sheet
+
+    p = _parser("demo-catalog", "Write the demo catalog (photos, catalog.csv, query photos, boards, README) "
+                                "from the CC0 clothing photos.")
+    p.add_argument("--out", type=Path, default=DEMO_CLOTHING_DIR, help=f"folder (default {DEMO_CLOTHING_DIR})")
+    p.add_argument("--n", type=int, default=1000, help="catalog products (default 1000)")
+    p.add_argument("--queries", type=int, default=20, help="query photos kept out of the catalog (default 20)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--force", action="store_true", help="rewrite photos that are already there")
+    p.add_argument("--sheet", type=Path, default=Path("out/demo-clothing-colors.png"),
+                   help="contact sheet of 30 products with their colour names (default out/demo-clothing-colors.png)")
+    a = p.parse_args(argv)
+    report = build_demo_catalog(a.data, a.out, a.n, a.queries, a.seed, a.force)
+    print(f"wrote {report.products} products to {report.catalog}, {report.queries} query photos, "
+          f"{report.boards} boards; {report.megabytes:.1f} MB in {a.out}")
+    print(f"colour check sheet: {color_sheet(report.catalog, a.sheet)}")
+    return 0
+
+
 def summarize_manifest(manifest: Path) -> dict:
     """Board and box counts per split, style and class, read back from a manifest.jsonl."""
     boards, styles, classes = Counter(), Counter(), Counter()

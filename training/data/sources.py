@@ -86,6 +86,7 @@ class ClothingPhoto:
 
     path: Path
     label: str
+    kids: bool = False  # the dataset marks children's clothes; the demo catalog leaves them out
 
 
 def resolve_data_root(path: str | Path | None = None) -> Path:
@@ -166,7 +167,8 @@ def load_clothing(root: str | Path | None = None) -> list[ClothingPhoto]:
     """CC0 clothing photos listed in clothing/images.csv that exist on disk."""
     clothing = _need(resolve_data_root(root) / "clothing", "clothing/ (CC0 clothing photos)")
     rows = _read_csv(_need(clothing / "images.csv", "clothing/images.csv"))
-    photos = [ClothingPhoto(clothing / "images" / f"{r['image']}.jpg", r.get("label", "")) for r in rows]
+    photos = [ClothingPhoto(clothing / "images" / f"{r['image']}.jpg", r.get("label", ""),
+                            r.get("kids", "").lower() == "true") for r in rows]
     return [p for p in photos if p.path.is_file()]
 
 

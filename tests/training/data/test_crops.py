@@ -19,7 +19,7 @@ def test_crop_splits_are_disjoint_and_complete(tiny_root):
 def test_write_crop_dataset(tiny_root, tmp_path):
     path, n = write_crop_dataset(tiny_root, tmp_path, "val", size=40)
     items = read_catalog(path)
-    assert n == len(items) == len(crop_dataset(tiny_root, "val"))
+    assert n == len(items) == len(crop_dataset(tiny_root, "val")) == 26  # tiny root: 2 crops per class in val
     expected = {pid: cat for _, pid, cat in crop_dataset(tiny_root, "val")}
     for it in items:
         assert expected[it.id] == it.category

@@ -1,0 +1,268 @@
+"""The colour of the garment in a product photo: mask the garment, cluster its pixels in CIELAB, name the
+main cluster by CIEDE2000 distance to a palette of the colour words shoppers use.
+
+Why each step: a catalogue photo's white background, a backdrop, shadows and a model's skin or other
+clothes are not the product's colour, so the garment is masked first (the silhouette against a uniform
+border, holes filled so a white shirt on white keeps its inside; GrabCut when the border is busy), a
+person's skin is set aside, and for worn clothes the category picks the body region (a top is above the
+waist). RGB/HSV thresholds misjudge dark and pale colours (navy read as black, cream as grey); CIELAB is
+perceptually even, and CIEDE2000 is the standard distance in it, so "nearest palette colour" matches how
+people name colours.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from stylist.colors import COLORS
+
+# Reference swatches (sRGB) -> canonical colour name (stylist.colors.COLORS). Several per name cover
+# light and dark variants; the nearest swatch in CIEDE2000 names a colour.
+PALETTE: tuple[tuple[str, tuple[int, int, int]], ...] = (
+    ("black", (15, 15, 15)), ("black", (40, 40, 42)), ("black", (58, 58, 60)), ("black", (72, 72, 74)), ("charcoal", (98, 100, 106)),
+    ("grey", (120, 120, 120)), ("grey", (155, 155, 155)), ("grey", (178, 178, 180)), ("silver", (175, 178, 185)),
+    ("white", (250, 250, 250)), ("white", (232, 234, 236)), ("white", (212, 213, 216)),
+    ("cream", (245, 238, 215)), ("beige", (225, 205, 175)), ("beige", (212, 192, 162)), ("khaki", (195, 176, 145)),
+    ("khaki", (185, 170, 120)),
+    ("tan", (205, 160, 110)), ("brown", (130, 85, 50)), ("brown", (90, 60, 40)), ("brown", (60, 40, 30)),
+    ("brown", (150, 120, 95)),
+    ("red", (200, 25, 35)), ("red", (230, 50, 50)), ("maroon", (125, 15, 15)), ("burgundy", (128, 0, 32)), ("burgundy", (95, 20, 40)),
+    ("pink", (245, 150, 180)), ("pink", (250, 200, 215)), ("pink", (225, 100, 140)), ("magenta", (200, 40, 130)),
+    ("peach", (250, 195, 160)), ("orange", (245, 125, 30)), ("orange", (250, 155, 20)), ("orange", (250, 120, 80)), ("rust", (175, 75, 35)),
+    ("yellow", (245, 220, 40)), ("yellow", (250, 240, 140)), ("yellow", (238, 228, 160)), ("mustard", (210, 170, 40)), ("gold", (200, 160, 70)),
+    ("olive", (110, 110, 45)), ("olive", (85, 90, 50)), ("green", (40, 150, 70)), ("green", (25, 90, 45)),
+    ("green", (140, 210, 90)), ("green", (160, 220, 180)), ("green", (50, 140, 110)), ("green", (120, 165, 120)),
+    ("olive", (150, 160, 100)),
+    ("teal", (0, 120, 125)), ("turquoise", (60, 195, 200)),
+    ("blue", (40, 90, 200)), ("blue", (90, 140, 210)), ("blue", (160, 195, 230)), ("blue", (70, 100, 145)), ("blue", (105, 120, 145)),
+    ("navy", (25, 35, 80)), ("navy", (40, 50, 100)), ("navy", (28, 33, 55)),
+    ("purple", (110, 50, 140)), ("purple", (70, 35, 90)), ("purple", (80, 40, 80)), ("lavender", (185, 165, 220)), ("mauve", (175, 125, 155)),
+)
+MAX_SIDE = 96  # colour needs few pixels; GrabCut on larger images is slow
+CLUSTERS = 4
+NEUTRALS = frozenset({"black", "white", "grey"})
+CHROMATIC_SHARE = 0.25  # a chromatic cluster this large outvotes neutrals up to 1/NEUTRAL_DISCOUNT its size
+NEUTRAL_DISCOUNT = 0.5
+
+# Body regions of worn clothes, as fractions of the silhouette's height (top=0): where to look per class.
+_BODY_REGION: dict[str, tuple[float, float]] = {
+    "Shirts & Tops": (0.18, 0.55), "Coats & Jackets": (0.18, 0.6), "Dresses": (0.2, 0.75),
+    "Pants": (0.5, 0.92), "Shorts": (0.45, 0.7), "Skirts": (0.45, 0.8),
+}
+
+
+@dataclass(frozen=True)
+class GarmentColor:
+    """The named colour, its Lab value and the share of the garment's pixels in its cluster."""
+
+    name: str
+    lab: tuple[float, float, float]
+    share: float
+
+
+def srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
+    """N×3 sRGB (0–255) -> N×3 CIELAB (D65): L in 0–100."""
+    x = np.asarray(rgb, dtype=np.float64) / 255.0
+    lin = np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
+    m = np.array([[0.4124564, 0.3575761, 0.1804375], [0.2126729, 0.7151522, 0.0721750],
+                  [0.0193339, 0.1191920, 0.9503041]])
+    xyz = lin @ m.T / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.stack([116 * f[:, 1] - 16, 500 * (f[:, 0] - f[:, 1]), 200 * (f[:, 1] - f[:, 2])], axis=1)
+
+
+def ciede2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
+    """CIEDE2000 colour difference between broadcastable ...×3 Lab arrays (Sharma, Wu & Dalal 2005)."""
+    L1, a1, b1 = np.moveaxis(np.asarray(lab1, dtype=np.float64), -1, 0)
+    L2, a2, b2 = np.moveaxis(np.asarray(lab2, dtype=np.float64), -1, 0)
+    c_bar = (np.hypot(a1, b1) + np.hypot(a2, b2)) / 2
+    g = 0.5 * (1 - np.sqrt(c_bar ** 7 / (c_bar ** 7 + 25.0 ** 7)))
+    a1p, a2p = a1 * (1 + g), a2 * (1 + g)
+    c1p, c2p = np.hypot(a1p, b1), np.hypot(a2p, b2)
+    h1p = np.degrees(np.arctan2(b1, a1p)) % 360
+    h2p = np.degrees(np.arctan2(b2, a2p)) % 360
+    dL, dC = L2 - L1, c2p - c1p
+    dh = h2p - h1p
+    dh = np.where(dh > 180, dh - 360, np.where(dh < -180, dh + 360, dh))
+    dh = np.where(c1p * c2p == 0, 0.0, dh)
+    dH = 2 * np.sqrt(c1p * c2p) * np.sin(np.radians(dh / 2))
+    L_bar, c_bar_p = (L1 + L2) / 2, (c1p + c2p) / 2
+    h_sum = h1p + h2p
+    h_bar = np.where(np.abs(h1p - h2p) > 180, np.where(h_sum < 360, h_sum + 360, h_sum - 360), h_sum) / 2
+    h_bar = np.where(c1p * c2p == 0, h_sum, h_bar)
+    t = (1 - 0.17 * np.cos(np.radians(h_bar - 30)) + 0.24 * np.cos(np.radians(2 * h_bar))
+         + 0.32 * np.cos(np.radians(3 * h_bar + 6)) - 0.20 * np.cos(np.radians(4 * h_bar - 63)))
+    d_theta = 30 * np.exp(-(((h_bar - 275) / 25) ** 2))
+    r_c = 2 * np.sqrt(c_bar_p ** 7 / (c_bar_p ** 7 + 25.0 ** 7))
+    s_l = 1 + 0.015 * (L_bar - 50) ** 2 / np.sqrt(20 + (L_bar - 50) ** 2)
+    s_c = 1 + 0.045 * c_bar_p
+    s_h = 1 + 0.015 * c_bar_p * t
+    r_t = -np.sin(np.radians(2 * d_theta)) * r_c
+    return np.sqrt((dL / s_l) ** 2 + (dC / s_c) ** 2 + (dH / s_h) ** 2 + r_t * (dC / s_c) * (dH / s_h))
+
+
+FAMILY_OF: dict[str, str] = {name: COLORS[name] for name, _ in PALETTE}
+_PALETTE_LAB = srgb_to_lab(np.array([rgb for _, rgb in PALETTE]))
+_PALETTE_NAMES = [name for name, _ in PALETTE]
+
+
+def name_lab(lab: np.ndarray) -> list[str]:
+    """The palette name nearest (CIEDE2000) to each Lab row."""
+    lab = np.atleast_2d(lab)
+    d = ciede2000(lab[:, None, :], _PALETTE_LAB[None, :, :])
+    return [_PALETTE_NAMES[i] for i in d.argmin(axis=1)]
+
+
+# --- the garment's pixels -------------------------------------------------------------------------------
+def _fill_holes(mask: np.ndarray) -> np.ndarray:
+    """Everything not reachable from the border through background: a white shirt's inside stays."""
+    import cv2
+
+    h, w = mask.shape
+    bg = (~mask).astype(np.uint8)
+    flood = np.zeros((h + 2, w + 2), np.uint8)
+    reach = bg.copy()
+    for y, x in [(0, 0), (0, w - 1), (h - 1, 0), (h - 1, w - 1)] + [(0, w // 2), (h - 1, w // 2), (h // 2, 0), (h // 2, w - 1)]:
+        if reach[y, x] == 1:
+            cv2.floodFill(reach, flood, (x, y), 2)
+    return reach != 2
+
+
+def _border(lab: np.ndarray) -> np.ndarray:
+    return np.concatenate([lab[0], lab[-1], lab[:, 0], lab[:, -1]])
+
+
+def garment_mask(rgb: np.ndarray) -> np.ndarray:
+    """True on the product. Uniform border (catalogue photo, plain backdrop): pixels that differ from the
+    border colour, closed and hole-filled. Busy border (a photo): GrabCut from a centred rectangle."""
+    import cv2
+
+    h, w, _ = rgb.shape
+    lab = srgb_to_lab(rgb.reshape(-1, 3)).reshape(h, w, 3)
+    border = _border(lab)
+    bg = np.median(border, axis=0)
+    uniform = np.mean(np.linalg.norm(border - bg, axis=1) < 6) > 0.7
+    if uniform:
+        mask = np.linalg.norm(lab - bg, axis=2) > 7
+        mask = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)).astype(bool)
+        mask = _fill_holes(mask)
+        inner = cv2.erode(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)  # edges blend into bg
+        return inner if inner.sum() >= 0.5 * mask.sum() else mask
+    gc = np.zeros((h, w), np.uint8)
+    rect = (max(1, w // 12), max(1, h // 12), w - 2 * max(1, w // 12), h - 2 * max(1, h // 12))
+    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    try:
+        cv2.grabCut(np.ascontiguousarray(rgb[:, :, ::-1]), gc, rect, bgd, fgd, 3, cv2.GC_INIT_WITH_RECT)
+    except cv2.error:
+        return np.ones((h, w), bool)
+    return (gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)
+
+
+def skin_mask(rgb: np.ndarray) -> np.ndarray:
+    """Pixels in the usual skin range (YCrCb box of Chai & Ngan, tightened on saturation)."""
+    x = rgb.astype(np.float64)
+    r, g, b = x[..., 0], x[..., 1], x[..., 2]
+    y = 0.299 * r + 0.587 * g + 0.114 * b
+    cr = (r - y) * 0.713 + 128
+    cb = (b - y) * 0.564 + 128
+    return (cr >= 137) & (cr <= 173) & (cb >= 77) & (cb <= 127) & (y > 60) & (r > g) & (g > b)
+
+
+def _body_region(mask: np.ndarray, skin: np.ndarray, category: str | None) -> np.ndarray:
+    """For worn clothes (visible skin), keep the rows where the category sits on a body."""
+    region = _BODY_REGION.get(category or "")
+    if region is None or skin[mask].mean() < 0.06:
+        return mask
+    rows = np.flatnonzero(mask.any(axis=1))
+    top, height = rows[0], rows[-1] - rows[0] + 1
+    keep = np.zeros_like(mask)
+    keep[int(top + region[0] * height):int(top + region[1] * height) + 1] = True
+    out = mask & keep
+    return out if out.sum() >= 12 else mask
+
+
+def garment_color(img: Image.Image, category: str | None = None, max_side: int = MAX_SIDE) -> GarmentColor:
+    """Mask the garment, drop skin when the garment is not skin-coloured, cluster in Lab (k-means), and
+    name the largest cluster. ``category`` (a detection class) helps with worn clothes; optional."""
+    import cv2
+
+    small = img.convert("RGB")
+    small.thumbnail((max_side, max_side))
+    rgb = np.asarray(small)
+    mask = garment_mask(rgb)
+    if mask.sum() < max(12, 0.02 * mask.size):
+        mask = np.ones(mask.shape, bool)  # nothing stands out (a white product on white): use everything
+    skin = skin_mask(rgb)
+    mask = _body_region(mask, skin, category)
+    not_skin = mask & ~skin
+    if not_skin.sum() >= 0.35 * mask.sum() and not_skin.sum() >= 12:
+        mask = not_skin
+    pixels = srgb_to_lab(rgb[mask])
+    k = min(CLUSTERS, len(pixels))
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
+    cv2.setRNGSeed(0)
+    _, labels, centers = cv2.kmeans(pixels.astype(np.float32), k, None, criteria, 2, cv2.KMEANS_PP_CENTERS)
+    counts = np.bincount(labels.ravel(), minlength=k).astype(np.float64)
+    names = name_lab(centers)
+    families = [FAMILY_OF[n] for n in names]
+    # one vote per family: clusters "navy" and "blue" (shadow and light of one shirt) are one colour
+    votes: dict[str, float] = {}
+    for fam, n in zip(families, counts):
+        votes[fam] = votes.get(fam, 0.0) + n
+    # neutrals (soles, seams, shadows, hair, a watch's steel) surround most products: a chromatic colour
+    # covering a fair share is what a shopper names
+    chromatic = {f: v for f, v in votes.items() if f not in NEUTRALS}
+    if chromatic and max(chromatic.values()) >= CHROMATIC_SHARE * counts.sum():
+        votes = {f: v * (NEUTRAL_DISCOUNT if f in NEUTRALS else 1.0) for f, v in votes.items()}
+    family = max(votes, key=votes.__getitem__)
+    members = [i for i, f in enumerate(families) if f == family]
+    best = members[int(np.argmax(counts[members]))]
+    lab = tuple(float(v) for v in (centers[members] * counts[members, None]).sum(axis=0) / counts[members].sum())
+    return GarmentColor(names[best], lab, votes[family] / counts.sum())
+
+
+# --- a second opinion from CLIP -------------------------------------------------------------------------
+# At index time every product's CLIP image vector exists anyway. The CLIP model was trained on catalogue
+# titles that name colours, so its colour-family guess follows how catalogues name colours; the pixels
+# follow the garment's actual hue. CLIP decides when it is fairly sure and surer than the pixels are
+# (the share of the garment in the named colour): on plain one-colour images far from its training
+# photos CLIP can be confidently wrong (a flat white dress read as purple), the pixels are not.
+CLIP_COLOUR_PROMPTS = ("a photo of a {} product", "a {} fashion item", "a product in {}", "{} clothing")
+CLIP_COLOUR_SCALE = 30.0  # cosine -> logit, as CLIP's own temperature does
+CLIP_SURE = 0.5  # probability above which CLIP's family wins over the pixels'
+CLIP_FAMILIES: tuple[str, ...] = tuple(dict.fromkeys(f for f in COLORS.values() if f != "multi"))
+
+
+def clip_family_prompts(clip) -> np.ndarray:
+    """(families, dim) L2-normalised mean text embedding of the colour prompts of each family."""
+    texts = [t.format(f) for f in CLIP_FAMILIES for t in CLIP_COLOUR_PROMPTS]
+    emb = np.asarray(clip.embed_texts(texts), dtype=np.float64).reshape(len(CLIP_FAMILIES), len(CLIP_COLOUR_PROMPTS), -1)
+    mean = emb.mean(axis=1)
+    return mean / np.linalg.norm(mean, axis=1, keepdims=True)
+
+
+def clip_family_probs(image_vectors: np.ndarray, prompts: np.ndarray) -> np.ndarray:
+    """(N, families) softmax over the families of each L2-normalised CLIP image vector."""
+    logits = CLIP_COLOUR_SCALE * (np.asarray(image_vectors, dtype=np.float64) @ prompts.T)
+    p = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return p / p.sum(axis=1, keepdims=True)
+
+
+def fuse_clip(pixel_name: str, probs: np.ndarray, pixel_share: float = 0.0) -> str:
+    """The pixel colour name, unless CLIP is sure of another family and surer than the pixels' share
+    (then that family's own name)."""
+    best = int(np.argmax(probs))
+    family = CLIP_FAMILIES[best]
+    sure = probs[best] >= CLIP_SURE and probs[best] > pixel_share
+    if sure and FAMILY_OF.get(pixel_name, COLORS.get(pixel_name)) != family:
+        return family
+    return pixel_name
+
+
+def color_confidence(name: str, probs: np.ndarray) -> float:
+    """CLIP's probability of the family of ``name``: how sure a colour read from the pixels is. Among the
+    products given one colour, the surer third is right far more often (held-out FPI: ~0.82 vs ~0.64)."""
+    family = COLORS.get(name)
+    return float(probs[CLIP_FAMILIES.index(family)]) if family in CLIP_FAMILIES else 0.0

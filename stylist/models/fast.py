@@ -1,0 +1,145 @@
+"""Serving from the ONNX exports without torch: the crop embedder and a CLIP whose torch model loads on demand.
+
+``registry.load_embedder`` / ``load_clip`` return these when the runtime is ONNX Runtime (or OpenVINO) and
+an export with its manifest is already in the cache (``stylist.models.export`` writes both the first time).
+A search then imports neither torch nor open_clip: the detector and the embedder run in ONNX Runtime, the
+candidates' CLIP vectors come from the index and common words' text vectors from the vocabulary cache.
+Only words never seen before load the CLIP text tower (torch), once.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Callable, Sequence
+
+import numpy as np
+from PIL import Image
+
+
+
+def l2_normalize(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
+    """Rows scaled to unit length, as float32 (the one home of L2 normalisation for numpy vectors)."""
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim == 1:
+        return x / max(float(np.linalg.norm(x)), eps)
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), eps)
+
+
+class SquarePreprocess:
+    """The autoencoder's preprocessing in numpy: pad to square on the background colour, resize (bilinear)
+    to S, scale to [0, 1] — the same values as ``stylist.models.autoencoder.Preprocess`` (tested)."""
+
+    def __init__(self, image_size: int, background: Sequence[int]):
+        self.image_size = int(image_size)
+        self.background = tuple(int(v) for v in background)
+
+    def square(self, img: Image.Image) -> Image.Image:
+        img = img.convert("RGB")
+        if img.width != img.height:
+            side = max(img.size)
+            canvas = Image.new("RGB", (side, side), self.background)
+            canvas.paste(img, ((side - img.width) // 2, (side - img.height) // 2))
+            img = canvas
+        return img.resize((self.image_size, self.image_size), Image.BILINEAR)
+
+    def batch(self, imgs: Sequence[Image.Image]) -> np.ndarray:
+        arr = np.stack([np.asarray(self.square(im)) for im in imgs])
+        return arr.transpose(0, 3, 1, 2).astype(np.float32) / np.float32(255.0)
+
+
+class OnnxEmbedder:
+    """The crop embedder served from its ONNX export (``embed``, ``name``, ``dim``, ``classes`` as ImageEmbedder)."""
+
+    def __init__(self, runner, manifest: dict, batch_size: int = 64):
+        self.runner = runner
+        self.name = manifest["name"]
+        self.dim = int(manifest["dim"])
+        self.classes = tuple(manifest.get("classes") or ())
+        self.weights_digest = manifest["digest"]  # what stylist.models.signature reads instead of the weights
+        self.preprocess = SquarePreprocess(manifest["image_size"], manifest["background"])
+        self.device = "cpu"
+        self.batch_size = batch_size
+
+    def embed(self, imgs: Sequence[Image.Image]) -> np.ndarray:
+        """N crops → N×dim float32, each row L2-normalised."""
+        if not imgs:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        out = [self.runner(self.preprocess.batch(imgs[s:s + self.batch_size]))
+               for s in range(0, len(imgs), self.batch_size)]
+        return l2_normalize(np.concatenate(out))
+
+
+def clean_text(text: str) -> str:
+    """open_clip's "whitespace" cleaning of a prompt: fix mojibake, unescape HTML twice, collapse spaces."""
+    import html
+
+    import ftfy
+
+    text = html.unescape(html.unescape(ftfy.fix_text(text))).strip()
+    return " ".join(text.split()).strip()
+
+
+class TextRunner:
+    """CLIP's text tower from its ONNX export with the model's own tokenizer.json (the ``tokenizers`` library,
+    no transformers/torch): same ids as open_clip's HFTokenizer and same vectors (checked at export time)."""
+
+    def __init__(self, runner, fields: dict):
+        from tokenizers import Tokenizer
+
+        self.runner = runner
+        self.context_length = int(fields["context_length"])
+        self.tokenizer = Tokenizer.from_file(fields["tokenizer_json"])
+        self.tokenizer.enable_truncation(max_length=self.context_length)
+        self.tokenizer.enable_padding(length=self.context_length, pad_id=int(fields["pad_id"]))
+
+    def tokenize(self, texts: Sequence[str]) -> np.ndarray:
+        encoded = self.tokenizer.encode_batch([clean_text(t) for t in texts])
+        return np.asarray([e.ids for e in encoded], dtype=np.int64)
+
+    def __call__(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 0), np.float32)
+        return l2_normalize(self.runner.session.run(None, {"ids": self.tokenize(texts)})[0])
+
+
+class LazyClip:
+    """A CLIP that knows its name, size and weight digests from the manifest and loads the torch model
+    (``load``) only when text or images must actually be embedded."""
+
+    def __init__(self, manifest: dict, load: Callable[[], object], text: "TextRunner | None" = None):
+        self.name = manifest["name"]
+        self.text_runner = text  # words without torch, when the text tower was exported
+        self._dim = int(manifest["dim"])
+        self.visual_digest = manifest["visual_digest"]
+        self.text_digest = manifest["text_digest"]
+        self._load = load
+        self._real = None
+        self._lock = threading.Lock()
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    @property
+    def real(self):
+        """The full ClipModel (torch), loaded on first use."""
+        with self._lock:
+            if self._real is None:
+                self._real = self._load()
+        return self._real
+
+    @property
+    def loaded(self) -> bool:
+        return self._real is not None
+
+    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        if self.text_runner is not None:
+            return self.text_runner(list(texts))
+        return self.real.embed_texts(texts)
+
+    def embed_images(self, imgs: Sequence[Image.Image]) -> np.ndarray:
+        return self.real.embed_images(imgs)
+
+    def __getattr__(self, name: str):  # model, preprocess, tokenizer, logit_scale...: the real model's
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.real, name)

@@ -1,0 +1,106 @@
+"""Garment colour from pixels: CIELAB/CIEDE2000 against published values, palette names, masks."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from stylist.colors import color_family, dominant_color
+from stylist.garment_color import ciede2000, garment_color, garment_mask, name_lab, srgb_to_lab
+
+
+def test_srgb_to_lab_reference_points():
+    lab = srgb_to_lab(np.array([[255, 255, 255], [0, 0, 0], [255, 0, 0]]))
+    assert np.allclose(lab[0], [100, 0, 0], atol=0.01)
+    assert np.allclose(lab[1], [0, 0, 0], atol=0.01)
+    assert np.allclose(lab[2], [53.24, 80.09, 67.20], atol=0.02)
+
+
+@pytest.mark.parametrize("lab1,lab2,expected", [  # Sharma, Wu & Dalal (2005) test data, pairs 1, 7, 17, 18
+    ((50, 2.6772, -79.7751), (50, 0, -82.7485), 2.0425),
+    ((50, 0, 0), (50, -1, 2), 2.3669),
+    ((50, 2.5, 0), (73, 25, -18), 27.1492),
+    ((50, 2.5, 0), (61, -5, 29), 22.8977),
+])
+def test_ciede2000_matches_published_pairs(lab1, lab2, expected):
+    assert float(ciede2000(np.array(lab1), np.array(lab2))) == pytest.approx(expected, abs=1e-3)
+
+
+@pytest.mark.parametrize("rgb,name", [  # common web values of the colour words shoppers use
+    ((0, 0, 128), "navy"), ((128, 0, 32), "burgundy"), ((128, 128, 0), "olive"), ((195, 176, 145), "khaki"),
+    ((255, 253, 208), "cream"), ((10, 10, 10), "black"), ((255, 0, 0), "red"), ((0, 128, 0), "green"),
+])
+def test_palette_names_shoppers_colours(rgb, name):
+    assert name_lab(srgb_to_lab(np.array([rgb])))[0] == name
+
+
+@pytest.mark.parametrize("rgb,family", [((0, 0, 128), "blue"), ((128, 0, 32), "red"), ((245, 245, 220), "beige"),
+                                        ((255, 192, 203), "pink"), ((128, 0, 128), "purple"), ((255, 165, 0), "orange")])
+def test_palette_families(rgb, family):
+    assert color_family(name_lab(srgb_to_lab(np.array([rgb])))[0]) == family
+
+
+def _shirt(fill, outline=(150, 150, 150), bg=(255, 255, 255)) -> Image.Image:
+    img = Image.new("RGB", (80, 100), bg)
+    ImageDraw.Draw(img).polygon([(20, 15), (60, 15), (75, 35), (62, 42), (62, 90), (18, 90), (18, 42), (5, 35)],
+                                fill=fill, outline=outline)
+    return img
+
+
+def test_a_white_shirt_on_white_keeps_its_inside():
+    img = _shirt((246, 246, 246))
+    mask = garment_mask(np.asarray(img))
+    assert mask[50, 40] and not mask[3, 3]
+    assert color_family(dominant_color(img)) == "white"
+
+
+def test_navy_shirt_is_blue_and_backdrop_ignored():
+    assert color_family(dominant_color(_shirt((25, 35, 90), bg=(200, 200, 60)))) == "blue"
+
+
+def test_worn_top_is_read_above_the_waist():
+    img = Image.new("RGB", (60, 120), (255, 255, 255))
+    d = ImageDraw.Draw(img)
+    skin = (224, 172, 140)
+    d.ellipse((22, 2, 38, 20), fill=skin)  # head
+    d.rectangle((14, 22, 46, 60), fill=(200, 30, 40))  # red top
+    d.rectangle((8, 22, 13, 55), fill=skin)
+    d.rectangle((47, 22, 52, 55), fill=skin)  # arms
+    d.rectangle((16, 61, 44, 115), fill=(20, 20, 22))  # black trousers, as large as the top
+    assert color_family(dominant_color(img, category="Shirts & Tops")) == "red"
+    assert color_family(dominant_color(img, category="Pants")) == "black"
+
+
+def test_busy_background_photo_uses_grabcut():
+    rng = np.random.default_rng(0)
+    arr = rng.integers(0, 255, size=(90, 90, 3), dtype=np.uint8)
+    arr[25:70, 25:65] = (40, 150, 60)  # a green garment in the middle of a noisy photo
+    got = garment_color(Image.fromarray(arr))
+    assert color_family(got.name) == "green" and got.share > 0.4
+
+
+def test_clip_second_opinion_overrules_only_when_sure():
+    from stylist.garment_color import CLIP_FAMILIES, clip_family_probs, fuse_clip
+
+    prompts = np.eye(len(CLIP_FAMILIES))  # one orthogonal "prompt" per family
+    red = CLIP_FAMILIES.index("red")
+    sure = clip_family_probs(prompts[[red]], prompts)[0]
+    assert sure.argmax() == red and sure[red] > 0.5 and abs(sure.sum() - 1) < 1e-9
+    assert fuse_clip("navy", sure) == "red"  # sure of another family: CLIP's family name
+    assert fuse_clip("maroon", sure) == "maroon"  # same family: the pixels' finer name stays
+    fairly = np.full(len(CLIP_FAMILIES), 0.2 / (len(CLIP_FAMILIES) - 1))
+    fairly[red] = 0.8
+    assert fuse_clip("navy", fairly, pixel_share=0.6) == "red"
+    assert fuse_clip("navy", fairly, pixel_share=0.95) == "navy"  # the pixels are surer: a one-colour garment
+    unsure = clip_family_probs(np.full((1, len(CLIP_FAMILIES)), 0.1), prompts)[0]
+    assert fuse_clip("navy", unsure) == "navy"
+
+
+def test_colour_confidence_is_clips_probability_of_the_family():
+    from stylist.garment_color import CLIP_FAMILIES, color_confidence
+
+    probs = np.zeros(len(CLIP_FAMILIES))
+    probs[CLIP_FAMILIES.index("blue")] = 0.7
+    probs[CLIP_FAMILIES.index("black")] = 0.3
+    assert color_confidence("navy", probs) == 0.7 and color_confidence("black", probs) == 0.3
+    assert color_confidence("red", probs) == 0.0 and color_confidence("multi", probs) == 0.0

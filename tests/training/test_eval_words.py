@@ -1,0 +1,43 @@
+"""The words section of `stylist eval`: pixel-colour agreement, the phrase table, `--only words`."""
+from __future__ import annotations
+
+import argparse
+
+from PIL import Image, ImageDraw
+
+from stylist.catalog import CatalogItem
+from training import evaluate
+from training.eval_words import PHRASES, eval_pixel_colors, phrase_lines, phrase_table
+
+
+def _product(path, fill) -> str:
+    img = Image.new("RGB", (60, 80), (255, 255, 255))
+    ImageDraw.Draw(img).rectangle((12, 10, 48, 70), fill=fill)
+    img.save(path)
+    return str(path)
+
+
+def test_pixel_colour_agreement_counts_families(tmp_path):
+    items = [CatalogItem("a", _product(tmp_path / "a.png", (200, 25, 35)), category="Tshirts", color="Red"),
+             CatalogItem("b", _product(tmp_path / "b.png", (25, 35, 90)), category="Jeans", color="Navy Blue"),
+             CatalogItem("c", _product(tmp_path / "c.png", (40, 150, 70)), category="Jeans", color="Yellow")]
+    res = eval_pixel_colors(items, progress=False)
+    assert res["products"] == 3 and abs(res["agreement"] - 2 / 3) < 1e-9
+    assert res["per_family"] == {"blue": 1.0, "red": 1.0, "yellow": 0.0} and res["top_confusions"] == {"yellow->green": 1}
+
+
+def test_phrase_table_has_thirty_phrases_understood():
+    rows = phrase_table()
+    assert len(rows) == len(PHRASES) == 30
+    by = {r["phrase"]: r for r in rows}
+    assert by["top 10 dresses"]["understood"] == "Dresses"
+    assert by["under $1,299"]["understood"] == "under 1299"
+    assert by["no heels"]["understood"] == "not Shoes"
+    assert len(phrase_lines(rows)) == 32
+
+
+def test_only_runs_the_named_part():
+    run = evaluate.Run(argparse.Namespace(skip=[], only=["words"]), None, None, None, None)
+    assert run.wants("words") and not run.wants("search") and not run.wants("detector")
+    run = evaluate.Run(argparse.Namespace(skip=["words"], only=[]), None, None, None, None)
+    assert not run.wants("words") and run.wants("search")

@@ -1,0 +1,248 @@
+"""``stylist eval`` on words: colour from pixels, "in <colour>" with and without a colour column, relaxation.
+
+    python -m training.eval_words [--quick] [--data DIR] [--out reports/words.json] [--benchmarks BENCHMARKS.md]
+
+1. **Pixel colour**: held-out (test split) FPI products; the family of ``dominant_color`` against the family
+   of FPI's ``baseColour`` (navy -> blue, maroon -> red, ...). "Multi" products are left out.
+2. **"in <colour>"**: held-out FPI products (not in the index) as whole-image queries, "in <colour>" for a
+   colour family other than their own that the index holds ≥ 5 of in the item's class, against two
+   indexes of the same other held-out FPI products: with the catalog's colour column, and with it dropped
+   (colours read from the pixels at index time, CLIP as a second opinion). Both query and index products
+   come from the test split, because the bundled CLIP model was trained on FPI train/val titles, which
+   name colours: an index of those would flatter the colours CLIP reads. Colour P@5 is judged by the
+   products' *true* FPI colour; category P@5 by the query item's class.
+3. **Relaxation**: text and refinement queries the FPI catalog cannot fully satisfy (it has no prices, no
+   yellow sunglasses, ...); counts pages that came back empty although a relaxed query has results.
+4. **Phrases**: 30 phrases and what they were understood as on that catalog.
+
+``evaluate_words(config, data_root, ...)`` returns a dict; ``stylist eval`` (training/evaluate.py) calls it.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import json
+import os
+import platform
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from stylist.colors import color_family, dominant_color
+from stylist.config import Config, load_config
+from stylist.query import category_of, parse_query
+
+TARGETS = {"color_p_at_5_catalog": 0.95, "color_p_at_5_pixels": 0.80, "category_p_at_5": 0.90,
+           "empty_but_relaxable": 0}
+WORDS_MARKERS = ("<!-- words:start -->", "<!-- words:end -->")
+MIN_POOL = 100  # fewer held-out products than this (a tiny test data root): no search part
+ASKABLE = ("black", "white", "blue", "red", "green", "yellow", "pink", "grey", "brown", "purple")
+PHRASES = (
+    "red dress under 50", "under $50", "50 or less", "cheap black sneakers", "between 20 and 40",
+    "€30 handbag", "under $1,299", "coat 1.299,00 €", "not black", "no heels", "top 10 dresses",
+    "in red, but shoes", "leather jacket", "striped shirt", "denim shorts", "floral maxi dress",
+    "sleeveless top in navy", "burgundy skirt", "cream sweater", "khaki pants over 30", "olive bag",
+    "anything but grey", "shoes, no heels", "not red or pink", "size 8 boots under 100",
+    "gold watch", "navy blue jeans 20-50", "crimson sneakers", "yellow sunglasses", "green watch between 20 and 40",
+)
+RELAX_TEXTS = ("red dress under 50", "cheap black shoes", "green watch between 20 and 40", "navy jeans over 1,000",
+               "yellow sunglasses", "purple scarf under €30", "white heels, not white", "blue dress 10-20 dollars")
+
+
+# --- 1. pixel colour -------------------------------------------------------------------------------------
+def eval_pixel_colors(items, progress: bool = True) -> dict:
+    """Agreement of the pixel colour's family with the catalog colour's family (per family, and confusions)."""
+    per: dict[str, list[bool]] = {}
+    confused: Counter[str] = Counter()
+    from PIL import Image
+
+    for it in tqdm(items, desc="eval pixel colour", unit="img", disable=not progress):
+        want = color_family(it.color)
+        with Image.open(it.image) as img:
+            got = color_family(dominant_color(img, category=category_of(it.category)))
+        per.setdefault(want, []).append(got == want)
+        if got != want:
+            confused[f"{want}->{got}"] += 1
+    flat = [v for vs in per.values() for v in vs]
+    return {"products": len(flat), "agreement": float(np.mean(flat)) if flat else float("nan"),
+            "per_family": {k: round(float(np.mean(v)), 3) for k, v in sorted(per.items())},
+            "top_confusions": dict(confused.most_common(8))}
+
+
+# --- 2. "in <colour>" ------------------------------------------------------------------------------------
+def eval_in_colour(stylist, queries, truth: dict[str, str], have: Counter, seed: int, progress: bool,
+                   label: str, min_supply: int = 5) -> dict:
+    """Colour P@5 by the products' true colour family, category P@5 by the query item's class."""
+    rng = np.random.default_rng(seed + 1)
+    color_p, cat_p, relaxed = [], [], 0
+    for it in tqdm(queries, desc=f"eval in <colour> ({label})", unit="query", disable=not progress):
+        cls, own = category_of(it.category), color_family(it.color)
+        options = [c for c in ASKABLE if c != own and have[(cls, c)] >= min_supply]
+        if not options:
+            continue
+        want = options[int(rng.integers(len(options)))]
+        res = stylist.search_item(stylist.load_image(it.image), None, f"in {want}", top_k=5)
+        relaxed += bool(res.query.relaxed)
+        color_p.append(sum(truth.get(p.id) == want for p in res.products) / 5)
+        cat_p.append(sum((category_of(p.category) or p.category) == cls for p in res.products) / 5)
+    return {"queries": len(color_p), "color_p_at_5": float(np.mean(color_p)) if color_p else float("nan"),
+            "category_p_at_5": float(np.mean(cat_p)) if cat_p else float("nan"), "relaxed_queries": relaxed}
+
+
+# --- 3. relaxation ---------------------------------------------------------------------------------------
+def _bare(text: str) -> str:
+    """The query with every filter gone: just the words CLIP hears."""
+    q = parse_query(text)
+    return q.terms or text
+
+
+def eval_relaxation(stylist, images, progress: bool) -> dict:
+    """Empty pages among queries the catalog cannot fully satisfy, where the bare words have results."""
+    rows = []
+    for text in tqdm(RELAX_TEXTS, desc="eval relaxation", unit="query", disable=not progress):
+        res = stylist.search_text(text, top_k=10)
+        bare = stylist.search_text(_bare(text), top_k=10)
+        rows.append({"query": text, "kind": "text", "results": len(res.products), "bare_results": len(bare.products),
+                     "understood": res.query.explain()})
+    for k, path in enumerate(images):
+        text = ("in red under 50", "in yellow, not yellow", "in purple between 5 and 6")[k % 3]
+        img = stylist.load_image(path)
+        res = stylist.search_item(img, None, text, top_k=10)
+        bare = stylist.search_item(img, None, None, top_k=10)
+        rows.append({"query": text, "kind": "refine", "results": len(res.products),
+                     "bare_results": len(bare.products), "understood": res.query.explain()})
+    empty = sum(1 for r in rows if r["results"] == 0 and r["bare_results"] > 0)
+    return {"queries": len(rows), "empty_but_relaxable": empty, "rows": rows}
+
+
+# --- 4. phrases ------------------------------------------------------------------------------------------
+def phrase_table(stylist=None) -> list[dict]:
+    """Each phrase: what the words say, and (with a Stylist) what that catalog searched after relaxing."""
+    rows = []
+    for text in PHRASES:
+        q = parse_query(text)
+        row = {"phrase": text, "understood": q.describe(), "clip_terms": q.terms}
+        if stylist is not None:
+            row["on_catalog"] = stylist.search_text(text, top_k=5).query.explain()
+        rows.append(row)
+    return rows
+
+
+# --- entry point -----------------------------------------------------------------------------------------
+def evaluate_words(config: Config, data_root: str | Path, quick: bool = False, seed: int = 0,
+                   n_index: int | None = None, n_queries: int | None = None, n_pixel: int | None = None,
+                   progress: bool = True) -> dict:
+    """All four parts; see the module docstring. ``quick`` shrinks every sample."""
+    from training.data.catalog_writers import fpi_catalog
+    from training.eval_search import index_items
+
+    t0 = time.perf_counter()
+    root = Path(data_root)
+    rng = np.random.default_rng(seed)
+    everything = [it for it in fpi_catalog(root) if color_family(it.color) not in (None, "multi")]
+    tests = [it for it in everything if it.extra.get("split") == "test"]
+    n_pixel = n_pixel or (300 if quick else 1500)
+    pixel_items = [tests[i] for i in sorted(rng.choice(len(tests), size=min(n_pixel, len(tests)), replace=False))]
+    out: dict = {"pixel_colour": eval_pixel_colors(pixel_items, progress)}
+
+    askable = [it for it in tests if category_of(it.category) and color_family(it.color) in ASKABLE]
+    order = rng.permutation(len(askable))
+    n_queries = n_queries or (40 if quick else 200)
+    n_index = n_index or (800 if quick else 3000)
+    queries = [askable[i] for i in sorted(order[:n_queries])]
+    pool = [askable[i] for i in sorted(order[n_queries:n_queries + n_index])]
+    if len(pool) < MIN_POOL or not queries:
+        out["skipped"] = f"too few held-out FPI products for the search part ({len(pool)} < {MIN_POOL})"
+        return out
+    truth = {it.id: color_family(it.color) for it in pool}
+    have = Counter((category_of(it.category), color_family(it.color)) for it in pool)
+    with_colors, info = index_items(config, pool, f"eval-words-test-{n_index}", progress)
+    no_colors, info_px = index_items(config, [dataclasses.replace(it, color="") for it in pool],
+                                f"eval-words-test-nocolor-{n_index}", progress)
+    out["indexes"] = {"catalog_colours": info, "pixel_colours": info_px}
+    out["pixel_colour_in_index"] = _index_agreement(no_colors, truth)
+    out["in_colour"] = {"catalog_colours": eval_in_colour(with_colors, queries, truth, have, seed, progress, "catalog"),
+                        "pixel_colours": eval_in_colour(no_colors, queries, truth, have, seed, progress, "pixels")}
+    out["relaxation"] = eval_relaxation(no_colors, [q.image for q in queries[:6 if quick else 12]], progress)
+    out["phrases"] = phrase_table(no_colors)
+    c, p = out["in_colour"]["catalog_colours"], out["in_colour"]["pixel_colours"]
+    values = {"color_p_at_5_catalog": c["color_p_at_5"], "color_p_at_5_pixels": p["color_p_at_5"],
+              "category_p_at_5": min(c["category_p_at_5"], p["category_p_at_5"]),
+              "empty_but_relaxable": out["relaxation"]["empty_but_relaxable"]}
+    out["meets"] = {k: (values[k] <= v if k == "empty_but_relaxable" else values[k] >= v) for k, v in TARGETS.items()}
+    out["values"], out["targets"] = values, TARGETS
+    out["seconds"] = round(time.perf_counter() - t0, 1)
+    return out
+
+
+def _index_agreement(stylist, truth: dict[str, str]) -> dict:
+    """How often the colour the index read from the pixels has the product's true family."""
+    metas = stylist.store.all_metadata()
+    ok = [color_family(str(m.get("color") or "")) == truth[i] for i, m in metas.items() if i in truth]
+    return {"products": len(ok), "agreement": float(np.mean(ok)) if ok else float("nan")}
+
+
+def format_report(result: dict) -> str:
+    """The numbers next to their targets, then the phrase table (markdown)."""
+    px = result["pixel_colour"]
+    if "in_colour" not in result:
+        return f"pixel colour vs FPI baseColour family: {px['agreement']:.3f} on {px['products']} held-out products; " \
+               + result.get("skipped", "")
+    c, p = result["in_colour"]["catalog_colours"], result["in_colour"]["pixel_colours"]
+    r = result["relaxation"]
+    lines = [
+        f"- pixel colour vs FPI baseColour family: {px['agreement']:.3f} on {px['products']} held-out products "
+        f"(in the index: {result['pixel_colour_in_index']['agreement']:.3f})",
+        f"- 'in <colour>' on {c['queries']} held-out items:  colour P@5 with catalog colours {c['color_p_at_5']:.3f} "
+        f"(target ≥ 0.95), from pixels {p['color_p_at_5']:.3f} (≥ 0.80); category P@5 {c['category_p_at_5']:.3f} / "
+        f"{p['category_p_at_5']:.3f} (≥ 0.90)",
+        f"- relaxation: {r['empty_but_relaxable']} empty pages of {r['queries']} queries the catalog cannot fully "
+        "satisfy (target 0)", "", *phrase_lines(result["phrases"]),
+    ]
+    return "\n".join(lines)
+
+
+def phrase_lines(rows: list[dict]) -> list[str]:
+    """The phrase table as markdown rows."""
+    out = ["| phrase | understood as | CLIP terms | searched on the FPI catalog (no prices) |", "|---|---|---|---|"]
+    for row in rows:
+        out.append(f"| {row['phrase']} | {row['understood']} | {row['clip_terms']} | {row.get('on_catalog', '')} |")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    from training.data.sources import resolve_data_root
+
+    p = argparse.ArgumentParser(prog="python -m training.eval_words", description=__doc__.split("\n")[0])
+    p.add_argument("--data", help="data root laid out like ../shared/data")
+    p.add_argument("--quick", action="store_true", help="small samples: a smoke run, not the reported numbers")
+    p.add_argument("--n-index", type=int)
+    p.add_argument("--n-queries", type=int)
+    p.add_argument("--out", help="write the result as JSON here")
+    p.add_argument("--benchmarks", help="write the report between the words markers of this BENCHMARKS.md")
+    args = p.parse_args(argv)
+    t0 = time.perf_counter()
+    result = evaluate_words(load_config(), resolve_data_root(args.data), args.quick, n_index=args.n_index,
+                            n_queries=args.n_queries)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(result, indent=1, ensure_ascii=False, default=float) + "\n")
+    report = format_report(result)
+    if args.benchmarks:
+        from training.eval_report import update_benchmarks
+
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        head = (f"Measured {dt.datetime.now().isoformat(timespec='seconds')} on {platform.machine()} CPU "
+                f"({os.cpu_count()} cores, load {load:.1f}) with `python -m training.eval_words"
+                f"{' --quick' if args.quick else ''}` in {time.perf_counter() - t0:.0f} s.")
+        update_benchmarks(Path(args.benchmarks), f"{head}\n\n{report}", WORDS_MARKERS)
+    print(report)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

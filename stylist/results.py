@@ -10,9 +10,10 @@ class Detection:
     """One detected item; ``box`` is (x0, y0, x1, y1) in pixels of the upright input image."""
 
     index: int
-    label: str
+    label: str  # the class shown to the shopper (fused from the detector, embedder head and neighbours)
     score: float
     box: tuple[float, float, float, float]
+    detector_label: str = ""  # the detector's own class, kept for debugging ("" = same as label)
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,8 @@ class ItemResult:
 
 
 def detection_json(d: Detection) -> dict:
-    return {"index": d.index, "label": d.label, "score": round(d.score, 4), "box": [round(v, 1) for v in d.box]}
+    return {"index": d.index, "label": d.label, "detector_label": d.detector_label or d.label,
+            "score": round(d.score, 4), "box": [round(v, 1) for v in d.box]}
 
 
 __all__ = ["Detection", "ParsedQuery", "Product", "ItemResult", "detection_json", "asdict"]

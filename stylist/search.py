@@ -18,12 +18,14 @@ from stylist.catalog_profile import CatalogProfile
 from stylist.config import Config, load_config
 from stylist.errors import UnknownItemError
 from stylist.garment_color import ClipColours
-from stylist.images import item_crop, load_image
+from stylist.images import CROP_PAD, item_crop, load_image
+from stylist.labels import label_detections
 from stylist.models.registry import shared_clip, shared_detector, shared_embedder
 from stylist.models.signature import model_signature
 from stylist.query import parse_query
 from stylist.relax import relax_query, rerank_or_loosen
 from stylist.results import Detection, ItemResult, ParsedQuery, Product
+from stylist.schema import CLASSES
 from stylist.store import CatalogStore, Hit
 from stylist.timing import StageClock
 from stylist.vectors import VectorCache
@@ -60,15 +62,15 @@ class Stylist:
         return load_image(data, self.config.max_pixels)
 
     def detect_items(self, img: Image.Image) -> list[Detection]:
-        return self.detector.detect(img)
+        """Detected items, each named by the fused class (stylist.labels); the detector's own in detector_label."""
+        return label_detections(img, self.detector.detect(img), self.embedder, self.store, CLASSES, CROP_PAD)
 
     def parse_text(self, text: str | None) -> ParsedQuery:
         return parse_query(text)
 
     # --- start-up ----------------------------------------------------------------------------------
     def warm_filters(self) -> None:
-        """Filtered neighbours from memory (``CandidateFinder.warm_filters``): worth it for a long-running
-        process (the bot, a CLI run over many photos), not for one search."""
+        """Filtered neighbours from memory: worth it for a long-running process (bot, many photos), not one search."""
         self.candidates.warm_filters()
 
     def warm_vocabulary(self, compute: bool = True) -> int:
@@ -120,8 +122,7 @@ class Stylist:
         ``restrict_category`` keeps only products of the detected class. Off by default: measured on 210
         held-out items the detector found, Recall@10 was 0.70 with it and 0.90 without — the detector's
         class is wrong more often than the embedder's neighbours are of another kind.
-        ``timings``, when given, receives seconds per stage (embed, query, text, rerank) for benchmarks.
-        A photo searched item after item is cheaper through ``photo`` + ``rank`` (same results).
+        ``timings`` receives seconds per stage; a photo searched item by item is cheaper via ``photo`` + ``rank``.
         """
         clock = self._start(mode, timings)
         vec = self.embed_crop(img, detection)

@@ -109,6 +109,12 @@ def build_checks(results: dict, product_ae: str, baseline_ae: str | None) -> lis
         checks.append({"key": path, "metric": label, "value": value, "target": target,
                        "direction": ">=" if higher else "<=", "anchor": anchor, "anchor_source": source,
                        "met": meets(value, target, higher)})
+    if results.get("wild"):
+        from training.eval_wild import flat_checks
+
+        for key, label, value, target in flat_checks(results["wild"]):
+            checks.append({"key": key, "metric": label, "value": value, "target": target, "direction": ">=",
+                           "anchor": None, "anchor_source": "", "met": meets(value, target, True)})
     for name, entry in (results.get("search") or {}).items():
         if isinstance(entry, dict) and "value" in entry:  # the search eval reports {value, target, ...} entries
             target = entry.get("target")
@@ -169,6 +175,14 @@ def protocol_lines(report: dict) -> list[str]:
                      f"types present in the test split (chance {clip['article_type']['chance'] or 0:.3f}). "
                      f"Text→image: {t2i['queries']:,} distinct held-out titles against a gallery of {t2i['gallery']:,} "
                      "held-out images; any image with the query's exact title is a hit.")
+    wild = report.get("wild") or {}
+    if wild.get("real"):
+        lines.append(f"In the wild: {wild['real']['photos']} held-out CC0 photos (one garment on a bed/floor/hanger; "
+                     "labels = fused class of the highest-scoring item, top-5 = majority category of the first 5 "
+                     f"products, whole photo when nothing is found); {wild['composites'].get('composites', 0)} held-out "
+                     "CTL products on held-out photo backgrounds (shadow, relight, rotation), searched through the "
+                     f"detector; {wild['boards'].get('boards', 0)} held-out boards with unlabelled distractors (class-"
+                     "agnostic greedy matching at IoU 0.5). Index: the CTL catalog (training.eval_wild).")
     search = report.get("search") or {}
     if search.get("skipped"):
         lines.append(f"Search: skipped — {search['skipped']}")
@@ -227,6 +241,14 @@ def markdown_section(report: dict, pictures_dir: str | None = None) -> str:
         classes = sorted({c for a in aes.values() for c in a.get("p5_without_self_per_class", {})})
         for cls in classes:
             lines.append(f"| {cls} | " + " | ".join(_fmt(aes[n]["p5_without_self_per_class"].get(cls)) for n in names) + " |")
+    per_type = ((report.get("wild") or {}).get("real") or {}).get("per_garment_type") or {}
+    if per_type:
+        lines += ["", "In the wild, real photos per garment type (held-out CC0 photos):", "",
+                  "| garment type | class | photos | ≥ 1 detection | fused label right | top-5 majority right |",
+                  "|---|---|---|---|---|---|"]
+        for g, m in per_type.items():
+            lines.append(f"| {g} | {m['class']} | {m['n']} | {_fmt(m['detected'])} | {_fmt(m['label_accuracy'])} | "
+                         f"{_fmt(m['top5_majority'])} |")
     if (report.get("words") or {}).get("phrases"):
         from training.eval_words import phrase_lines
 

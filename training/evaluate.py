@@ -26,10 +26,9 @@ from stylist.config import REPO_ROOT, WEIGHTS_DIR, Config, load_config
 from stylist.schema import CLASSES
 from training.eval_report import build_checks, clean, format_table, markdown_section, update_benchmarks
 
-QUICK = {"boards": 12, "index": 400, "fpi": 200}
+QUICK = {"boards": 12, "index": 400, "fpi": 200, "wild_index": 2000}
 FULL_BOARDS = 300
-
-PARTS = ("detector", "autoencoder", "clip", "search", "words", "pictures")
+PARTS = ("detector", "autoencoder", "clip", "search", "words", "wild", "pictures")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="subsample everything: a smoke test, not the real numbers")
     p.add_argument("--skip", action="append", default=[], choices=PARTS, help="leave a part out (repeatable)")
     p.add_argument("--only", action="append", default=[], choices=PARTS,
-                   help="run just this part (repeatable), e.g. `--only words` while iterating")
+                   help="run just this part (repeatable), e.g. `--only words` or `--only wild` while iterating")
     p.add_argument("--seed", type=int, default=0, help="board rendering and subsampling seed")
     return p
 
@@ -205,6 +204,28 @@ def eval_clip_part(run: Run) -> None:
         run.picture(_text_picture(clip, test, image_emb, run.out / "text_queries.png"))
 
 
+def eval_wild_part(run: Run) -> dict:
+    """The "in the wild" section (training.eval_wild) on the CTL catalog index the search evaluation uses."""
+    from training.data.catalog_writers import ctl_catalog
+    from training.data.splits import split_of
+    from training.eval_search import index_items
+    from training.eval_wild import evaluate_wild
+
+    catalog = ctl_catalog(run.root)
+    limit = QUICK["wild_index"] if run.args.quick else None
+    if limit and len(catalog) > limit:  # the quick index: every held-out product plus a sample of the rest
+        held_out = [it for it in catalog if split_of(it.id) == "test"]
+        rest = [it for it in catalog if split_of(it.id) != "test"]
+        catalog = held_out + _subsample(rest, max(0, limit - len(held_out)), run.rng, key=lambda it: it.id)
+    stylist, info = index_items(run.config, catalog, "eval-ctl" if not limit else f"eval-ctl-wild-{limit}", True)
+    boxes = run.config.cache_dir / "wild-boxes-test.jsonl"  # GrabCut boxes of the held-out photos (backgrounds)
+    result = evaluate_wild(stylist, run.root, boxes, run.out if run.wants("pictures") else None,
+                           quick=run.args.quick, seed=run.args.seed, imgsz=run.config.imgsz, splits=("test",))
+    result["index"] = info
+    run.picture(run.out / result["picture"] if result.get("picture") else None)
+    return result
+
+
 def run_eval(args: argparse.Namespace) -> dict:
     """Every part in order, each timed; returns the report (``main`` writes it)."""
     from training.data.sources import resolve_data_root
@@ -227,6 +248,8 @@ def run_eval(args: argparse.Namespace) -> dict:
     images, detections = [], []
     if run.wants("detector") or run.wants("autoencoder"):
         images, detections = timed("detector", eval_detector_part, run, boards, board_info)
+    elif run.wants("wild"):
+        run.models["detector"] = Path(run.config.detector).stem
     if run.wants("clip"):
         timed("clip", eval_clip_part, run)
     if run.wants("search"):  # before the autoencoders: its CTL index holds the product embedder's vectors
@@ -235,6 +258,8 @@ def run_eval(args: argparse.Namespace) -> dict:
                                      args.quick, args.seed)
     if run.wants("words"):
         run.report["words"] = timed("words", _words_eval, run.config, run.root, args.quick, args.seed)
+    if run.wants("wild"):
+        run.report["wild"] = timed("wild", eval_wild_part, run)
     if run.wants("autoencoder"):
         names = [run.config.embedder] + ([baseline_ae] if baseline_ae else [])
         timed("autoencoder", eval_autoencoder_part, run, boards, images, detections, names)

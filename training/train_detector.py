@@ -42,6 +42,9 @@ class TrainConfig:
     warmup_epochs: float = 3.0
     patience: int = 100
     fraction: float = 1.0  # share of the training boards to use
+    optimizer: str = "auto"  # ultralytics: "auto" picks AdamW (lr0 ignored) for short runs; "SGD" honours lr0
+    freeze: int = 0  # first N layers frozen (10 = the backbone): a gentler fine-tune of a trained .pt
+    mosaic: float = 1.0  # mosaic probability (0 = whole images only)
     seed: int = 0
     plots: bool = False  # ultralytics' plots need polars; EVAL draws curves from results.csv
     export: str = ""  # copy best.pt here (e.g. stylist/weights/yolov5n-fashion.pt)
@@ -91,7 +94,8 @@ def train(cfg: TrainConfig) -> dict:
         trainer=make_trainer_class(), data=cfg.data, imgsz=cfg.imgsz, epochs=cfg.epochs, batch=cfg.batch,
         device=cfg.device, project=str(out.parent), name=out.name, exist_ok=True, workers=cfg.workers,
         cache=cfg.cache or False, amp=False, close_mosaic=cfg.close_mosaic, patience=cfg.patience,
-        lr0=cfg.lr0, warmup_epochs=cfg.warmup_epochs,
+        lr0=cfg.lr0, warmup_epochs=cfg.warmup_epochs, optimizer=cfg.optimizer, freeze=cfg.freeze or None,
+        mosaic=cfg.mosaic,
         fraction=cfg.fraction, seed=cfg.seed, deterministic=False, plots=cfg.plots, verbose=False,
         time=(cfg.minutes / 60.0) if cfg.minutes > 0 else None,
     )

@@ -297,3 +297,20 @@ def test_price_beyond_the_catalog_is_relaxed(env):
     assert len(res.products) == 3 and res.query.relaxed == ["nothing under 5"]
     res = stylist.search_text("red dress under 200, not red", top_k=3)  # exclusions win over the colour
     assert res.products and all(color_family(p.color) != "red" and p.category == "Dresses" for p in res.products)
+
+
+def test_detected_items_carry_a_fused_label_and_the_detectors_own(env):
+    from stylist.labels import FusionWeights, label_detections
+    from stylist.schema import CLASSES
+
+    stylist, folder = env
+    _needs_trained_embedder(stylist)
+    img = _img(folder, "sho-red-0")
+    wrong = Detection(index=0, label="Sunglasses", score=0.3, box=(0.0, 0.0, float(img.width), float(img.height)))
+    # the index holds this very shoe and its red/blue/green twins: its neighbours outvote a weak detector
+    fixed = label_detections(img, [wrong], stylist.embedder, stylist.store, CLASSES, weights=FusionWeights(1.0, 0.0, 1.0))
+    assert (fixed[0].label, fixed[0].detector_label, fixed[0].box) == ("Shoes", "Sunglasses", wrong.box)
+    alone = label_detections(img, [wrong], stylist.embedder, stylist.store, CLASSES, weights=FusionWeights(1.0, 0.0, 0.0))
+    assert alone[0].label == "Sunglasses"
+    for d in stylist.detect_items(img):
+        assert d.label in CLASSES and d.detector_label in CLASSES

@@ -12,7 +12,7 @@ from stylist.config import load_config
 
 from tests.helpers.catalog import make_catalog
 
-DETECTION_KEYS = {"index", "label", "score", "box"}
+DETECTION_KEYS = {"index", "label", "detector_label", "score", "box"}
 PRODUCT_KEYS = {"id", "score", "name", "category", "color", "price", "image"}
 
 

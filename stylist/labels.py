@@ -98,18 +98,17 @@ def fuse(classes: Sequence[str], detector: np.ndarray | None = None, head: np.nd
 
 def head_probs(embedder, vectors: np.ndarray, classes: Sequence[str]) -> list[np.ndarray | None]:
     """The embedder's category head on already-computed embeddings, re-ordered to ``classes`` (None per row
-    when the embedder has no head or names other classes)."""
-    import torch
-
-    model = getattr(embedder, "model", None)
-    head = getattr(model, "classifier", None)
+    when the embedder has no head or names other classes). Numpy only: the ONNX-served embedder has the
+    same head (its export carries it), so fusion works without torch."""
+    head = getattr(embedder, "head", None)
     names = tuple(getattr(embedder, "classes", ()))
     if head is None or not names or not set(classes) & set(names) or len(vectors) == 0:
         return [None] * len(vectors)
-    with torch.no_grad():
-        param = next(head.parameters())
-        logits = head(torch.as_tensor(np.asarray(vectors), dtype=param.dtype, device=param.device)).float()
-        probs = torch.softmax(logits, 1).cpu().numpy()
+    weight, bias = head
+    logits = np.asarray(vectors, np.float32) @ weight.T + bias
+    logits -= logits.max(1, keepdims=True)
+    probs = np.exp(logits)
+    probs /= probs.sum(1, keepdims=True)
     order = [names.index(c) if c in names else -1 for c in classes]
     out = []
     for row in probs:

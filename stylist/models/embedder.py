@@ -54,6 +54,16 @@ class ImageEmbedder:
                 out.append(self.model.embed(batch).float().cpu().numpy())
         return l2_normalize(np.concatenate(out))
 
+    @property
+    def head(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The category head as numpy (weight n×dim, bias n), so label fusion needs no torch; None without one."""
+        if self.model.classifier is None or not self.classes:
+            return None
+        if getattr(self, "_head", None) is None:
+            layer = self.model.classifier
+            self._head = (layer.weight.detach().float().cpu().numpy(), layer.bias.detach().float().cpu().numpy())
+        return self._head
+
     @torch.no_grad()
     def classify(self, imgs: Sequence[Image.Image]) -> list[tuple[str, float]]:
         """The auxiliary head's (category, probability) per crop; empty labels when the model has no head."""

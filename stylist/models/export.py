@@ -153,7 +153,8 @@ def accelerate_embedder(embedder, config: Config, weights: Path | None = None) -
         write_manifest(manifest_path(config, "embedder", file_key(weights) + safe_name(embedder.name)), {
             "name": embedder.name, "dim": embedder.dim, "classes": list(embedder.classes),
             "image_size": pre.image_size, "background": list(pre.background),
-            "digest": params_digest(embedder.model), "onnx": str(embedder.runner.path)})
+            "digest": params_digest(embedder.model), "onnx": str(embedder.runner.path),
+            "head": None if embedder.head is None else [embedder.head[0].tolist(), embedder.head[1].tolist()]})
 
 
 def accelerate_clip(clip, config: Config, key: str | None = None) -> None:

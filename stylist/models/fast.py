@@ -55,6 +55,8 @@ class OnnxEmbedder:
         self.dim = int(manifest["dim"])
         self.classes = tuple(manifest.get("classes") or ())
         self.weights_digest = manifest["digest"]  # what stylist.models.signature reads instead of the weights
+        head = manifest.get("head")  # the category head (weight, bias), for label fusion
+        self.head = None if not head else (np.asarray(head[0], np.float32), np.asarray(head[1], np.float32))
         self.preprocess = SquarePreprocess(manifest["image_size"], manifest["background"])
         self.device = "cpu"
         self.batch_size = batch_size

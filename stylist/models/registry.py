@@ -89,8 +89,8 @@ def _served_from_export(config: Config, kind: str, key: str | None):
     if chosen == "torch" or key is None:
         return None
     manifest = runtime.read_manifest(runtime.manifest_path(config, kind, key))
-    if manifest is None:
-        return None
+    if manifest is None or (kind == "embedder" and manifest.get("classes") and "head" not in manifest):
+        return None  # an older export without the category head: export again
     return runtime.make_runner(Path(manifest["onnx"]), chosen, runtime.cpu_threads(config)), manifest
 
 

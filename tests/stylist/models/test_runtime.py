@@ -164,7 +164,10 @@ imgs = [Image.open({str(home)!r} + f"/p{{i}}.png").convert("RGB") for i in range
 vecs = emb.embed(imgs)
 boxes = [len(det.detect(im)) for im in imgs]
 words = clip.embed_texts(["soft leather with stitched trim", "in red"])
-print(json.dumps({{"torch": "torch" in sys.modules, "types": [type(m).__name__ for m in (det, emb, clip)],
+from stylist.labels import head_probs
+from stylist.schema import CLASSES
+heads = [h.tolist() for h in head_probs(emb, vecs, CLASSES)]
+print(json.dumps({{"torch": "torch" in sys.modules, "heads": heads, "types": [type(m).__name__ for m in (det, emb, clip)],
                   "sig": model_signature(emb, clip), "vecs": vecs.tolist(), "boxes": boxes,
                   "words": words.tolist()}}))
 """
@@ -183,6 +186,13 @@ print(json.dumps({{"torch": "torch" in sys.modules, "types": [type(m).__name__ f
     assert got["boxes"] == [len(pair["onnx"][0].detect(im)) for im in imgs]
     words = pair["torch"][2].embed_texts(["soft leather with stitched trim", "in red"])
     assert (np.asarray(got["words"]) * words).sum(1).min() >= COSINE_MIN  # words without torch too
+    # the category head travels with the export: label fusion gives torch's class probabilities, torch-free
+    from stylist.labels import head_probs
+    from stylist.schema import CLASSES
+
+    want = np.stack(head_probs(pair["torch"][1], ref, CLASSES))
+    assert want.shape == (3, len(CLASSES)) and np.allclose(want.sum(1), 1.0, atol=1e-4)
+    assert np.abs(np.asarray(got["heads"]) - want).max() < 1e-3
 
 
 def test_lazy_clip_loads_torch_only_for_images(pair):

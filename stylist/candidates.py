@@ -100,11 +100,12 @@ class CandidateFinder:
         return self.store.query(VISUAL, vec, n, where)
 
     def gather(self, img: Image.Image, targets: Sequence[Detection | None], n: int,
-               clock: StageClock | None = None) -> list[Candidates]:
-        """Every target's crop embedded in one batch, then one Chroma query for all of them."""
+               clock: StageClock | None = None, vectors: np.ndarray | None = None) -> list[Candidates]:
+        """Every target's crop embedded in one batch (unless ``vectors`` are given), then one Chroma query
+        for all of them."""
         clock = clock or StageClock()
-        crops = [item_crop(img, d.box if d is not None else None) for d in targets]
-        vectors = self.embedder.embed(crops)
+        if vectors is None or len(vectors) != len(targets):
+            vectors = self.embedder.embed([item_crop(img, d.box if d is not None else None) for d in targets])
         clock.lap("embed")
         hits = self.store.query_many(VISUAL, vectors, n)
         clock.lap("candidates")

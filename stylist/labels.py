@@ -118,11 +118,12 @@ def head_probs(embedder, vectors: np.ndarray, classes: Sequence[str]) -> list[np
 
 
 def label_detections(img, detections: Sequence, embedder, store, classes: Sequence[str], pad: float = 0.0,
-                     k: int = 10, weights: FusionWeights = FusionWeights()) -> list:
+                     k: int = 10, weights: FusionWeights = FusionWeights(), vectors: np.ndarray | None = None) -> list:
     """``detections`` with ``label`` replaced by the fused class and the detector's own kept in ``detector_label``.
 
     Evidence per item: the detector's score, the embedder's category head on the item's crop, and the
     classes of its ``k`` nearest products in the visual index (skipped when the catalog has no categories).
+    ``vectors``: the crops' embeddings when the caller already has them (one embedding per item per photo).
     """
     import dataclasses
 
@@ -132,7 +133,8 @@ def label_detections(img, detections: Sequence, embedder, store, classes: Sequen
 
     if not detections:
         return []
-    vectors = embedder.embed([crop_box(img, d.box, pad) for d in detections])
+    if vectors is None:
+        vectors = embedder.embed([crop_box(img, d.box, pad) for d in detections])
     heads = head_probs(embedder, vectors, classes)
     out = []
     for det, vec, head in zip(detections, vectors, heads):
@@ -142,3 +144,16 @@ def label_detections(img, detections: Sequence, embedder, store, classes: Sequen
         fused = fuse(classes, detector_probs(det.label, det.score, classes), head, near, weights)
         out.append(dataclasses.replace(det, label=fused.label, detector_label=det.detector_label or det.label))
     return out
+
+
+def detect_and_label(img, detector, embedder, store) -> tuple[list, np.ndarray | None]:
+    """Detect, embed every item's crop once, and name each item by the fused class: (detections, their
+    crop vectors) — the search reuses the vectors for its candidates instead of embedding the crops again."""
+    from stylist.images import CROP_PAD, item_crop
+    from stylist.schema import CLASSES
+
+    found = detector.detect(img)
+    if not found:
+        return [], None
+    vectors = embedder.embed([item_crop(img, d.box) for d in found])
+    return label_detections(img, found, embedder, store, CLASSES, CROP_PAD, vectors=vectors), vectors

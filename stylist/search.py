@@ -18,14 +18,13 @@ from stylist.catalog_profile import CatalogProfile
 from stylist.config import Config, load_config
 from stylist.errors import UnknownItemError
 from stylist.garment_color import ClipColours
-from stylist.images import CROP_PAD, item_crop, load_image
-from stylist.labels import label_detections
+from stylist.images import item_crop, load_image
+from stylist.labels import detect_and_label
 from stylist.models.registry import shared_clip, shared_detector, shared_embedder
 from stylist.models.signature import model_signature
 from stylist.query import parse_query
 from stylist.relax import relax_query, rerank_or_loosen
 from stylist.results import Detection, ItemResult, ParsedQuery, Product
-from stylist.schema import CLASSES
 from stylist.store import CatalogStore, Hit
 from stylist.timing import StageClock
 from stylist.vectors import VectorCache
@@ -63,7 +62,7 @@ class Stylist:
 
     def detect_items(self, img: Image.Image) -> list[Detection]:
         """Detected items, each named by the fused class (stylist.labels); the detector's own in detector_label."""
-        return label_detections(img, self.detector.detect(img), self.embedder, self.store, CLASSES, CROP_PAD)
+        return detect_and_label(img, self.detector, self.embedder, self.store)[0]
 
     def parse_text(self, text: str | None) -> ParsedQuery:
         return parse_query(text)
@@ -162,10 +161,11 @@ class Stylist:
         detected). Taps then only re-rank (``rank``)."""
         clock = StageClock(timings)
         self._check_index()
-        detections = self.detect_items(img) if detections is None else list(detections)
+        detections, vectors = (detect_and_label(img, self.detector, self.embedder, self.store) if detections is None
+                               else (list(detections), None))  # label fusion's crop vectors, reused below
         clock.lap("detect")
         targets: list[Detection | None] = list(detections) or [None]
-        found = self.candidates.gather(img, targets, self.config.candidates, clock)
+        found = self.candidates.gather(img, targets, self.config.candidates, clock, vectors)
         return Photo(img, detections, {(c.detection.index if c.detection else None): c for c in found})
 
     def rank(self, photo: Photo, item: int | None = None, text: str | None = None, top_k: int = 10, offset: int = 0,

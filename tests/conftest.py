@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,10 @@ def stylist_home(tmp_path, monkeypatch) -> Path:
 # checks that ONNX Runtime gives the same outputs): exporting the models into every test's private
 # STYLIST_HOME would cost seconds per test.
 os.environ.setdefault("STYLIST_RUNTIME", "torch")
+# ``load_config(env={})`` falls back to the platform's user data folder: point it at a fresh folder, so the
+# suite never reads (or leaves) model exports and indexes in the user's real home — a machine that ran the
+# bot before must test like a fresh one.
+os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="stylist-tests-")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -99,3 +99,18 @@ def chroma_server(path: Path, timeout: float = 60.0, port: int | None = None) ->
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+def die_on_visual_upsert(monkeypatch, store, nth: int = 2) -> None:
+    """Make the ``nth`` write to the visual collection raise KeyboardInterrupt: a build that "dies" after
+    that batch reached the CLIP collection but not the visual one (undo with ``monkeypatch.undo()``)."""
+    calls = {"n": 0}
+    original = store.visual.upsert
+
+    def dying_upsert(**kw):
+        calls["n"] += 1
+        if calls["n"] == nth:
+            raise KeyboardInterrupt
+        return original(**kw)
+
+    monkeypatch.setattr(store.visual, "upsert", dying_upsert)

@@ -6,7 +6,7 @@ import csv
 import pytest
 
 from index.build import build_index
-from tests.helpers.catalog import chroma_server, make_catalog
+from tests.helpers.catalog import chroma_server, die_on_visual_upsert, make_catalog
 from stylist.config import load_config
 from stylist.search import Stylist
 from stylist.models import shared_clip, shared_embedder
@@ -46,16 +46,7 @@ def test_interrupted_build_resumes_without_duplicates_or_losses(tmp_path, models
     catalog = make_catalog(tmp_path / "cat", per_combo=1)
     config = load_config(env={}, db_path=tmp_path / "db", collection="r-test")
     store = CatalogStore.open(config)
-    calls = {"n": 0}
-    original = store.visual.upsert
-
-    def dying_upsert(**kw):  # the 2nd batch reaches the CLIP collection, then the process "dies"
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-        return original(**kw)
-
-    monkeypatch.setattr(store.visual, "upsert", dying_upsert)
+    die_on_visual_upsert(monkeypatch, store)  # the 2nd batch reaches the CLIP collection, then the build "dies"
     with pytest.raises(KeyboardInterrupt):
         build_index(config, catalog, *models, store=store, batch_size=10, progress=False)
     assert store.count() == 10 and store.clip.count() == 20  # half-written batch: not counted as done

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from index.build import UNFINISHED, build_index
-from tests.helpers.catalog import make_catalog
+from tests.helpers.catalog import die_on_visual_upsert, make_catalog
 from stylist.cli import main as stylist_main
 from stylist.config import REPO_ROOT, load_config
 from stylist.errors import IndexUnavailableError
@@ -28,7 +28,7 @@ KILL_CATALOG_PER_COMBO = 10  # 4 categories × 6 colours × 10 = 240 products
 
 @pytest.fixture(scope="module")
 def models():
-    config = load_config(env={})
+    config = load_config(env={"STYLIST_RUNTIME": "torch"})  # the tests perturb torch weights
     return shared_embedder(config), shared_clip(config)
 
 
@@ -104,16 +104,7 @@ def test_model_change_interrupted_is_refused_until_the_rerun_finishes(tmp_path, 
     build_index(config, catalog, embedder, clip, progress=False)
     new_embedder = _perturbed(embedder)
     store = CatalogStore.open(config)
-    calls = {"n": 0}
-    original = store.visual.upsert
-
-    def dying_upsert(**kw):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-        return original(**kw)
-
-    monkeypatch.setattr(store.visual, "upsert", dying_upsert)
+    die_on_visual_upsert(monkeypatch, store)  # the 2nd batch reaches the CLIP collection, then the build "dies"
     with pytest.raises(KeyboardInterrupt):
         build_index(config, catalog, new_embedder, clip, store=store, batch_size=8, progress=False)
     monkeypatch.undo()

@@ -49,12 +49,19 @@ def build(config, root, limit) -> dict | None:
     items = ctl_catalog(root, limit=limit)
     csv_path = write_catalog(items, config.home / "bench-ctl.csv", relative=False)
     embedder, clip = load_embedder(config), load_clip(config)
+    cpu = time.process_time()
     report = build_index(config, csv_path, embedder, clip, store=store, batch_size=512)
+    cpu = time.process_time() - cpu  # all threads of this process: the build's CPU, whatever the load
     size = store.size_on_disk() or 0
     n = report.embedded
+    profile = ""
+    if getattr(report, "stages", None):  # builds before the profile was recorded have none
+        from index.profile import format_profile
+
+        profile = format_profile(report.stages, n)
     return {"products": n, "seconds": round(report.seconds, 1), "items_per_s": round(n / report.seconds, 1),
             "mb": round(size / 1e6, 1), "mb_per_12k": round(size / 1e6 * 12000 / max(n, 1), 1),
-            "load": os.getloadavg()[0]}
+            "load": os.getloadavg()[0], "cpu_s": round(cpu, 1), "profile": profile}
 
 
 def _lap(samples: dict, key: str, t: float) -> float:
@@ -184,7 +191,10 @@ def main(argv: list[str] | None = None) -> int:
     built = build(config, args.data, args.limit)
     if built:
         print(f"index build: {built['products']} products in {built['seconds']} s = {built['items_per_s']} items/s; "
-              f"{built['mb']} MB on disk = {built['mb_per_12k']} MB per 12k products (load {built['load']:.1f})")
+              f"{built['mb']} MB on disk = {built['mb_per_12k']} MB per 12k products (load {built['load']:.1f}); "
+              f"process CPU {built['cpu_s']} s = {built['cpu_s'] / built['products'] * 1000:.1f} ms per product")
+        if built["profile"]:
+            print("build profile:\n" + built["profile"])
     if args.build_only:
         return 0
     from stylist.search import Stylist

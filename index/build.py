@@ -12,17 +12,22 @@ half re-embedded after a model change is never searched as if it were consistent
 from __future__ import annotations
 
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 from tqdm import tqdm
 
 from index.embedder import ProductEmbedder, product_metadata
 from index.lock import index_write_lock
-from index.reader import ProductRow, decode_batches, read_catalog_products
+from index.profile import StageProfile
+from index.reader import ProductRow, decode_row, read_catalog_products
 from index.writer import IndexWriter
 from stylist.catalog import Reject
 from stylist.config import Config
+from stylist.models.runtime import cpu_threads
 from stylist.store import UNFINISHED, CatalogStore
 
 
@@ -39,6 +44,7 @@ class BuildReport:
     rejected: list[Reject] = field(default_factory=list)
     stale: int = 0
     seconds: float = 0.0
+    stages: dict[str, tuple[float, float]] = field(default_factory=dict)  # stage -> (CPU s, wall s), all threads
 
     @property
     def embedded(self) -> int:
@@ -61,6 +67,7 @@ class BuildReport:
 
 
 DECODE_MIN_SIDE = 256  # JPEGs decode at a reduced scale down to this short side (both encoders read ≤ 128 px)
+CHUNK = 32  # products per worker task: the encoders' CPU per product was lowest at 32 (vs 128) in one-thread sessions
 
 
 def _reject(row: ProductRow, reason: str) -> Reject:
@@ -74,61 +81,118 @@ def build_index(config: Config, catalog: str | Path, embedder, clip, *, store: C
     folder = store.path if store is not None else (None if config.chroma_url else config.db_dir)
     with index_write_lock(folder):
         store = store or CatalogStore.open(config)
-        report = _build(store, catalog, ProductEmbedder(embedder, clip), config.max_pixels, batch_size, prune, progress)
+        report = _build(store, catalog, ProductEmbedder(embedder, clip), config.max_pixels, batch_size, prune, progress,
+                        workers=cpu_threads(config))
+        store.compact()  # free pages of the sqlite file and segment folders of no collection go back to the disk
     report.seconds = time.perf_counter() - start
     return report
 
 
 def _build(store: CatalogStore, catalog: str | Path, products: ProductEmbedder, max_pixels: int, batch_size: int,
-           prune: bool, progress: bool) -> BuildReport:
+           prune: bool, progress: bool, workers: int = 2) -> BuildReport:
     writer = IndexWriter(store)
     report = BuildReport(location=store.location)
+    profile = StageProfile()
+    t = time.perf_counter()
     rows, report.rejected = read_catalog_products(catalog, products.signature)
     report.total = len(rows) + len(report.rejected)
     report.rejected += [_reject(r, r.error) for r in rows if r.error]
     rows = [r for r in rows if not r.error]
+    store.migrate_legacy()  # an index of the earlier layout: its CLIP vectors move into the vector file
     existing = store.fingerprints()
-    present = store.all_ids()  # includes products an interrupted build wrote to one collection only
+    present = store.all_ids()  # includes products an interrupted build wrote to one side only
     todo = [r for r in rows if existing.get(r.item.id) != r.fingerprint]
     report.unchanged = len(rows) - len(todo)
+    profile.add("read catalog + fingerprints", time.perf_counter() - t, time.perf_counter() - t)
     signature = products.signature
     consistent = store.models().get("signature") == signature
     store.set_models({**products.models_info(), "signature": signature if consistent else signature + UNFINISHED})
     batch_size = max(1, min(batch_size, writer.batch_size))
+    if todo:
+        t, cpu = time.perf_counter(), time.thread_time()
+        products.ready()  # one-thread sessions (and a lazily loaded CLIP's preprocessing) before the workers start
+        profile.add("load encoders", time.thread_time() - cpu, time.perf_counter() - t)
     bar = tqdm(total=len(todo), desc="indexing", unit="item", disable=not progress or not todo)
-    # the next batch decodes in reader threads while this one is embedded, and this batch's colours (pixels +
-    # CLIP's second opinion) and its Chroma write run in a background thread while the next batch is
-    # embedded; one write in flight at a time keeps memory flat and the order intact
-    def colour_and_write(good, visual, clip_vecs):
-        colors = products.colors([row.item for row, _ in good], [img for _, img in good], clip_vecs)
-        metas = [product_metadata(row.item, img, row.fingerprint, c) for (row, img), c in zip(good, colors)]
-        writer.write([row.item.id for row, _ in good], visual, clip_vecs, metas)
 
-    with ThreadPoolExecutor(1) as write_pool:
+    def write(batch: list[Prepared]) -> None:
+        """The chunks' products, ``batch_size`` per write (each write: CLIP side, then visual)."""
+        t, cpu = time.perf_counter(), time.thread_time()
+        ids = [i for p in batch for i in p.ids]
+        visual, clip_vecs = np.concatenate([p.visual for p in batch]), np.concatenate([p.clip for p in batch])
+        metas = [m for p in batch for m in p.metas]
+        for s in range(0, len(ids), batch_size):
+            writer.write(ids[s:s + batch_size], visual[s:s + batch_size], clip_vecs[s:s + batch_size],
+                         metas[s:s + batch_size])
+        profile.add("write (Chroma + CLIP file)", time.thread_time() - cpu, time.perf_counter() - t)
+
+    # Chunks of CHUNK products are decoded, embedded (one-thread sessions) and coloured in WORKERS threads at
+    # once — PIL, ONNX Runtime, OpenCV and numpy release the GIL, so every core works — and written in order,
+    # ``batch_size`` at a time, by one writer thread while the next chunks are prepared (one write in flight).
+    chunks = [todo[i:i + CHUNK] for i in range(0, len(todo), CHUNK)]
+    with ThreadPoolExecutor(workers) as pool, ThreadPoolExecutor(1) as write_pool:
+        pending: deque = deque()
+        buffer: list[Prepared] = []
         writing = None
-        for batch in decode_batches(todo, batch_size, max_pixels, min_side=DECODE_MIN_SIDE):
-            good = [(row, img) for row, img, err in batch if img is not None]
-            report.rejected += [_reject(row, err) for row, img, err in batch if img is None]
-            if good:
-                visual, clip_vecs = products.embed([img for _, img in good])
-                if writing is not None:
-                    writing.result()
-                writing = write_pool.submit(colour_and_write, good, visual, clip_vecs)
-                for row, _ in good:
-                    if row.item.id in present:
+        for k in range(len(chunks) + 1):
+            if k < len(chunks):
+                pending.append(pool.submit(_prepare, chunks[k], products, max_pixels, profile))
+                if len(pending) <= workers:  # keep every worker busy plus one chunk queued
+                    continue
+            while pending and (k == len(chunks) or len(pending) > workers):
+                done = pending.popleft().result()
+                report.rejected += done.rejected
+                if done.ids:
+                    buffer.append(done)
+                for i in done.ids:
+                    if i in present:
                         report.updated += 1
                     else:
                         report.added += 1
-            bar.update(len(batch))
+                bar.update(len(done.ids) + len(done.rejected))
+                if buffer and (sum(len(p.ids) for p in buffer) >= batch_size or (k == len(chunks) and not pending)):
+                    if writing is not None:
+                        writing.result()
+                    writing = write_pool.submit(write, buffer)
+                    buffer = []
         if writing is not None:
             writing.result()
     bar.close()
+    report.stages = profile.table()
     if prune:
         catalog_ids = {r.item.id for r in rows} | {r.id for r in report.rejected}
         report.removed = writer.remove([i for i in store.all_ids() if i not in catalog_ids])
     if not consistent:
         _finish_signature(store, products, rows, report)
     return report
+
+
+@dataclass
+class Prepared:
+    """A chunk of products ready to write: ids, both vectors and metadata, and its rejected rows."""
+
+    ids: list[str]
+    visual: np.ndarray
+    clip: np.ndarray
+    metas: list[dict]
+    rejected: list[Reject]
+
+
+def _prepare(rows: list[ProductRow], products: ProductEmbedder, max_pixels: int, profile: "StageProfile") -> Prepared:
+    """Decode, embed (both encoders), colour and describe one chunk, in a worker thread."""
+    clock = profile.clock()
+    decoded = [decode_row(r, max_pixels, DECODE_MIN_SIDE) for r in rows]
+    clock("decode")
+    good = [(row, img) for row, img, _ in decoded if img is not None]
+    rejected = [_reject(row, err) for row, img, err in decoded if img is None]
+    if not good:
+        return Prepared([], np.zeros((0, 0), np.float32), np.zeros((0, 0), np.float32), [], rejected)
+    images = [img for _, img in good]
+    visual, clip_vecs = products.embed(images)
+    clock("embed: autoencoder + CLIP image tower")
+    colors = products.colors([row.item for row, _ in good], images, clip_vecs)
+    clock("colour (pixels + CLIP)")
+    metas = [product_metadata(row.item, img, row.fingerprint, c) for (row, img), c in zip(good, colors)]
+    return Prepared([row.item.id for row, _ in good], visual, clip_vecs, metas, rejected)
 
 
 def _finish_signature(store: CatalogStore, products: ProductEmbedder, rows: list[ProductRow],

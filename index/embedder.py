@@ -4,6 +4,7 @@ Both vectors are computed here once per product, so no image encoder runs per ca
 """
 from __future__ import annotations
 
+import threading
 from typing import Sequence
 
 import numpy as np
@@ -12,18 +13,53 @@ from PIL import Image
 from stylist.catalog import CatalogItem
 from stylist.colors import canonical_color, dominant_color
 from stylist.garment_color import ClipColours, color_confidence, fuse_clip, garment_color
+from stylist.models.fast import l2_normalize
+from stylist.models.runtime import OpenVinoRunner, make_runner
 from stylist.query import category_of
 from stylist.models.signature import model_signature
 
 
+def single_thread_runner(runner):
+    """A one-thread session of the same export as ``runner`` (None for torch). The build runs several
+    batches at once, one per core: one-thread sessions then keep every core busy without the hand-offs
+    between a session's own threads (measured ≈ 10 % less CPU per product for both encoders)."""
+    path = getattr(runner, "path", None)
+    if path is None:
+        return None
+    return make_runner(path, "openvino" if isinstance(runner, OpenVinoRunner) else "onnx", 1)
+
+
 class ProductEmbedder:
-    """The two image encoders the index stores (autoencoder + CLIP), run together on each batch."""
+    """The two image encoders the index stores (autoencoder + CLIP), run together on each batch.
+
+    ``embed`` may be called from several threads at once: with a fast runtime each encoder runs in a
+    one-thread session in the calling thread, so N threads use N cores; torch serialises on its own lock."""
 
     def __init__(self, embedder, clip):
         self.embedder = embedder
         self.clip = clip
         self._signature: str | None = None
         self.colours = ClipColours(clip)
+        self._runners: tuple | None = None
+        self._lock = threading.Lock()
+
+    def ready(self) -> None:
+        """Make the one-thread sessions now (else the first ``embed`` does)."""
+        self._fast()
+
+    def _fast(self) -> tuple:
+        """(autoencoder runner, CLIP runner, CLIP's numpy preprocess): one-thread sessions, made once."""
+        with self._lock:
+            if self._runners is None:
+                if getattr(self.clip, "image_preprocess", None) is not None:  # a LazyClip serving images torch-free
+                    clip_runner = single_thread_runner(self.clip.image_runner)
+                    clip_batch = self.clip.image_preprocess.batch
+                else:
+                    real = self.clip.real if hasattr(self.clip, "real") else self.clip  # LazyClip: the torch model
+                    clip_runner = single_thread_runner(getattr(real, "image_runner", None))
+                    clip_batch = real._numpy_batch if clip_runner is not None else None
+                self._runners = (single_thread_runner(getattr(self.embedder, "runner", None)), clip_runner, clip_batch)
+            return self._runners
 
     @property
     def signature(self) -> str:
@@ -38,8 +74,14 @@ class ProductEmbedder:
                 "signature": self.signature}
 
     def embed(self, images: Sequence[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
-        """(visual N×d, clip N×d'), both L2-normalised."""
-        return self.embedder.embed(list(images)), self.clip.embed_images(list(images))
+        """(visual N×d, clip N×d'), both L2-normalised; the same preprocessing and exports as the models' own
+        ``embed``/``embed_images`` (tests/index/test_index_embedder.py compares them)."""
+        images = list(images)
+        ae, clip, clip_batch = self._fast()
+        visual = (l2_normalize(ae(self.embedder.preprocess.batch(images))) if ae is not None
+                  else self.embedder.embed(images))
+        clip_vecs = l2_normalize(clip(clip_batch(images))) if clip is not None else self.clip.embed_images(images)
+        return visual, clip_vecs
 
     def colors(self, items: Sequence[CatalogItem], images: Sequence[Image.Image],
                clip_vectors: np.ndarray) -> list[tuple[str, float] | None]:

@@ -64,7 +64,8 @@ def read_products(catalog: str | Path, model_signature: str, workers: int = 4) -
     return read_catalog_products(catalog, model_signature, workers)[0]
 
 
-def _decode(row: ProductRow, max_pixels: int, min_side: int | None) -> tuple[ProductRow, Image.Image | None, str]:
+def decode_row(row: ProductRow, max_pixels: int, min_side: int | None) -> tuple[ProductRow, Image.Image | None, str]:
+    """(row, upright RGB image, "") or (row, None, why it cannot be read)."""
     try:
         return row, load_image(row.item.image, max_pixels, min_side), ""
     except BadImageError as exc:
@@ -79,9 +80,9 @@ def decode_batches(rows: Sequence[ProductRow], batch_size: int, max_pixels: int,
     encoders look at 128-px crops, not 2,000-px product shots."""
     chunks = [rows[i:i + batch_size] for i in range(0, len(rows), batch_size)]
     with ThreadPoolExecutor(workers) as pool:
-        pending = [pool.submit(_decode, r, max_pixels, min_side) for r in chunks[0]] if chunks else []
+        pending = [pool.submit(decode_row, r, max_pixels, min_side) for r in chunks[0]] if chunks else []
         for k in range(len(chunks)):
             current = [f.result() for f in pending]
-            pending = ([pool.submit(_decode, r, max_pixels, min_side) for r in chunks[k + 1]]
+            pending = ([pool.submit(decode_row, r, max_pixels, min_side) for r in chunks[k + 1]]
                        if k + 1 < len(chunks) else [])
             yield current

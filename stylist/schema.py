@@ -41,7 +41,8 @@ def canonical_class(label: str) -> str | None:
 
 # --- Chroma store -------------------------------------------------------------------------------
 DEFAULT_COLLECTION = "catalog"
-# Two collections per catalog: visual (autoencoder) vectors and CLIP image vectors, same ids.
+# Per catalog, same ids: the visual (autoencoder) vectors with the metadata in a Chroma collection, and the
+# CLIP image vectors in <collection>-clip.npz beside the embedded store (a collection of that name on a server).
 VISUAL_SUFFIX = ""  # <collection>
 CLIP_SUFFIX = "-clip"  # <collection>-clip
 # Metadata keys stored with every product (strings; price float or absent; missing strings are "").

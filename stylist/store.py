@@ -1,13 +1,16 @@
-"""The catalog index in ChromaDB: two cosine collections (visual and CLIP vectors, same ids) plus metadata.
+"""The catalog index: visual vectors + metadata in a ChromaDB collection, CLIP image vectors beside it.
 
 Embedded ``PersistentClient(config.db_dir)`` by default; a Chroma server (``chroma run``) when
-``config.chroma_url`` is set — the way a user outgrows one machine. Every write is batched within
+``config.chroma_url`` is set — the way a user outgrows one machine. The CLIP image vectors (same ids) live
+in ``<collection>-clip.npz`` inside the embedded store's folder (float16, exact search:
+stylist.vector_file), and in a second Chroma collection on a server. Every write is batched within
 ``client.get_max_batch_size()`` (the limit differs between Chroma builds). A product counts as indexed
-only when both collections hold it with the same fingerprint, so an interrupted build can resume.
+only when both hold it (the visual side with the current fingerprint), so an interrupted build can resume.
 """
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -22,18 +25,20 @@ from stylist.config import Config
 from stylist.errors import EmptyIndexError, IndexUnavailableError
 from stylist.results import ParsedQuery
 from stylist.schema import CLIP_SUFFIX, META_KEYS, NUMERIC_META_KEYS, VISUAL_SUFFIX
+from stylist.vector_file import VectorFile, VectorFileError
 
 VISUAL, CLIP = "visual", "clip"
 COUNT_TTL_S = 5.0  # a query trusts a collection count this old (writes in this process reset it)
 # Appended to the recorded model signature while a build that changes models has not finished
 # re-embedding every product: searches refuse such an index (old and new vectors side by side).
 UNFINISHED = " (unfinished build)"
-# The CLIP collection keeps only what its `where` filters and the resume check need; the visual
-# collection holds the full metadata (saves ~0.4 KB per product on disk).
+# The CLIP vectors keep only what their `where` filters need; the visual collection holds the full metadata.
 CLIP_META_KEYS = ("category", "color", "color_confidence", "price")  # text-only search's filters; no fingerprint
 # sync_threshold: Chroma keeps every written vector a second time in its sqlite log until the HNSW index
 # is persisted (by default every 1,000 writes); persisting every 256 leaves at most that many duplicates
 # on disk after a build (was ~3.4 MB per 11k products) at no measurable cost to the build.
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+VACUUM_FREE_SHARE = 0.02  # compact() rewrites the sqlite file when at least this share of its pages is free
 _SPACE = {"hnsw": {"space": "cosine", "ef_search": 200, "sync_threshold": 256, "batch_size": 128}}
 
 
@@ -112,8 +117,31 @@ def clean_metadata(meta: Mapping[str, object]) -> dict:
     return out
 
 
+def _color_source(meta: Mapping[str, object]) -> str:
+    """What ``color_source`` is when it is not stored: a confidence is stored only for colours read from the
+    pixels, so its presence says "pixels", its absence "catalog"."""
+    return "pixels" if "color_confidence" in meta else "catalog"
+
+
+def pack_metadata(meta: dict) -> dict:
+    """The stored form: ``color_source`` left out where ``_color_source`` restores it (a metadata row less
+    per product: ≈ 1 MB of sqlite rows and index entries per 11k products)."""
+    if meta.get("color_source") == _color_source(meta):
+        meta = {k: v for k, v in meta.items() if k != "color_source"}
+    return meta
+
+
+def unpack_metadata(meta: Mapping[str, object] | None) -> dict:
+    """The metadata as written (``pack_metadata`` undone)."""
+    out = dict(meta or {})
+    if "color_source" not in out:
+        out["color_source"] = _color_source(out)
+    return out
+
+
 class CatalogStore:
-    """Both collections of one catalog; thread-safe (Chroma clients are), one process per embedded path."""
+    """The visual collection and the CLIP vectors of one catalog; thread-safe (Chroma clients are), one
+    writing process per embedded path (index.lock)."""
 
     def __init__(self, client, collection: str, location: str, path: Path | None = None):
         self.client = client
@@ -126,8 +154,12 @@ class CatalogStore:
             self.max_batch = int(client.get_max_batch_size())
             self.visual = client.get_or_create_collection(collection + VISUAL_SUFFIX, configuration=_SPACE,
                                                           embedding_function=None)
-            self.clip = client.get_or_create_collection(collection + CLIP_SUFFIX, configuration=_SPACE,
-                                                        embedding_function=None)
+            if path is None:  # a server: its disk is not ours, the CLIP vectors stay a collection there
+                self.clip = client.get_or_create_collection(collection + CLIP_SUFFIX, configuration=_SPACE,
+                                                            embedding_function=None)
+            else:
+                self.clip = VectorFile(path / f"{collection}{CLIP_SUFFIX}.npz", collection + CLIP_SUFFIX)
+            self.legacy_clip = self._legacy_collection() if path is not None else None
 
     @classmethod
     def open(cls, config: Config) -> "CatalogStore":
@@ -157,9 +189,34 @@ class CatalogStore:
     def _col(self, kind: str):
         return self.visual if kind == VISUAL else self.clip
 
+    def _legacy_collection(self):
+        """The CLIP collection an embedded index of the earlier layout keeps in Chroma, or None."""
+        try:
+            return self.client.get_collection(self.name + CLIP_SUFFIX, embedding_function=None)
+        except Exception:  # noqa: BLE001 - chromadb raises NotFoundError (or ValueError in older builds)
+            return None
+
+    def migrate_legacy(self) -> int:
+        """Move the CLIP vectors of an earlier-layout index from their Chroma collection into the vector file
+        (nothing re-embedded) and drop that collection; returns how many moved. Call under the build lock."""
+        legacy = self.legacy_clip
+        if legacy is None:
+            return 0
+        with self._lock, _guard(self.location):
+            moved = 0
+            for page in self._pages(legacy, ["embeddings", "metadatas"]):
+                if page["ids"]:
+                    self.clip.upsert(ids=page["ids"], embeddings=np.asarray(page["embeddings"], np.float32),
+                                     metadatas=page["metadatas"])
+                    moved += len(page["ids"])
+            self.client.delete_collection(legacy.name)
+            self.legacy_clip = None
+        self._counts.clear()
+        return moved
+
     # --- reading -------------------------------------------------------------------------------------
     def count(self) -> int:
-        """Products present in both collections (a half-written batch is not counted)."""
+        """Products present on both sides, visual and CLIP (a half-written batch is not counted)."""
         with _guard(self.location):
             return min(self.visual.count(), self.clip.count())
 
@@ -170,7 +227,10 @@ class CatalogStore:
 
     def pages(self, kind: str, include: list[str]) -> Iterator[dict]:
         """Every row of the visual or CLIP collection, ``max_batch`` at a time (``include``: what besides ids)."""
-        return self._pages(self._col(kind), include)
+        for page in self._pages(self._col(kind), include):
+            if kind == VISUAL and "metadatas" in include:
+                page = {**page, "metadatas": [unpack_metadata(m) for m in page["metadatas"]]}
+            yield page
 
     def fingerprints(self) -> dict[str, str]:
         """id -> fingerprint of products fully indexed. Only the visual collection stores the fingerprint:
@@ -189,7 +249,7 @@ class CatalogStore:
 
     def all_metadata(self) -> dict[str, dict]:
         with _guard(self.location):
-            return {i: m for p in self._pages(self.visual, ["metadatas"]) for i, m in zip(p["ids"], p["metadatas"])}
+            return {i: m for p in self.pages(VISUAL, ["metadatas"]) for i, m in zip(p["ids"], p["metadatas"])}
 
     def metadatas(self, ids: Sequence[str]) -> dict[str, dict]:
         """Full metadata (from the visual collection) for ``ids``."""
@@ -197,7 +257,7 @@ class CatalogStore:
         with _guard(self.location):
             for start in range(0, len(ids), self.max_batch):
                 res = self.visual.get(ids=list(ids[start:start + self.max_batch]), include=["metadatas"])
-                out.update(zip(res["ids"], (dict(m or {}) for m in res["metadatas"])))
+                out.update(zip(res["ids"], (unpack_metadata(m) for m in res["metadatas"])))
         return out
 
     def query(self, kind: str, vector: np.ndarray, n: int, where: dict | None = None) -> list[Hit]:
@@ -214,7 +274,8 @@ class CatalogStore:
                 return [[] for _ in range(len(vectors))]
             res = col.query(query_embeddings=vectors, n_results=n, where=where or None,
                             include=["distances", "metadatas"])
-        return [[Hit(i, 1.0 - float(d), dict(m or {})) for i, d, m in zip(ids, dists, metas)]
+        meta = unpack_metadata if kind == VISUAL else dict  # the CLIP side keeps slim metadata as it is
+        return [[Hit(i, 1.0 - float(d), meta(m or {})) for i, d, m in zip(ids, dists, metas)]
                 for ids, dists, metas in zip(res["ids"], res["distances"], res["metadatas"])]
 
     def collection_count(self, kind: str) -> int:
@@ -245,8 +306,18 @@ class CatalogStore:
             return dict(self.visual.metadata or {})
 
     def check_usable(self, embedder_name: str, embedder_dim: int, signature: str) -> None:
-        """EmptyIndexError for an empty index, IndexUnavailableError for one built by other models."""
-        if self.count() == 0:
+        """EmptyIndexError for an empty index, IndexUnavailableError for one built by other models or kept in
+        the earlier layout (CLIP vectors in a second Chroma collection), or whose vector file is unreadable."""
+        if self.legacy_clip is not None:
+            raise IndexUnavailableError(
+                f"the index at {self.location} keeps its CLIP vectors in the earlier layout (a second Chroma "
+                "collection): run `stylist index build CATALOG.csv` once to convert it (nothing is re-embedded)")
+        try:
+            empty = self.count() == 0
+        except VectorFileError as exc:
+            raise IndexUnavailableError(f"the index at {self.location} is unreadable ({exc}): "
+                                        "rebuild it with `stylist index build CATALOG.csv`") from exc
+        if empty:
             raise EmptyIndexError(f"the catalog index at {self.location} is empty: "
                                   "run `stylist index build CATALOG.csv` (or `stylist demo`) first")
         built = self.models()
@@ -274,10 +345,11 @@ class CatalogStore:
 
     def upsert(self, ids: Sequence[str], visual: np.ndarray, clip: np.ndarray,
                metas: Sequence[Mapping[str, object]]) -> None:
-        """Write products to both collections, CLIP first, in batches within the client's limit."""
+        """Write products to both sides, CLIP first, in batches within the client's limit."""
         self._counts.clear()
         metas = [clean_metadata(m) for m in metas]
         slim = [{k: v for k, v in m.items() if k in CLIP_META_KEYS} or None for m in metas]  # Chroma refuses {}
+        metas = [pack_metadata(m) or None for m in metas]
         with self._lock, _guard(self.location):
             for start in range(0, len(ids), self.max_batch):
                 sl = slice(start, start + self.max_batch)
@@ -287,7 +359,7 @@ class CatalogStore:
                                    metadatas=metas[sl])
 
     def delete(self, ids: Sequence[str]) -> list[str]:
-        """Remove products from both collections; returns the ids that were there."""
+        """Remove products from both sides; returns the ids that were there."""
         self._counts.clear()
         with self._lock, _guard(self.location):
             present = set()
@@ -298,6 +370,32 @@ class CatalogStore:
                 self.clip.delete(ids=chunk)
                 self.visual.delete(ids=chunk)
         return [i for i in ids if i in present]
+
+    def compact(self) -> int:
+        """Give disk space the embedded store no longer uses back: ``VACUUM`` of its sqlite file (deleted rows
+        and Chroma's purged write-ahead log leave free pages behind; what ``chroma utils vacuum`` runs), and
+        the folders of HNSW segments that belong to no collection (Chroma 1.x leaves a deleted collection's
+        segment folder on disk). Returns the bytes freed; 0 for a server. Call under the build lock."""
+        if self.path is None or not (self.path / "chroma.sqlite3").exists():
+            return 0
+        import shutil
+        import sqlite3
+
+        db = self.path / "chroma.sqlite3"
+        before = self.size_on_disk() or 0
+        try:
+            with contextlib.closing(sqlite3.connect(str(db), timeout=5)) as conn:
+                live = {row[0] for row in conn.execute("SELECT id FROM segments")}
+                free, pages = (conn.execute(f"PRAGMA {p}").fetchone()[0] for p in ("freelist_count", "page_count"))
+                if free >= max(16, VACUUM_FREE_SHARE * pages):
+                    conn.execute("VACUUM")
+        except sqlite3.Error:  # busy (another reader mid-transaction) or an unknown schema: try next build
+            return 0
+        for folder in self.path.iterdir():
+            if (folder.is_dir() and _UUID.fullmatch(folder.name) and folder.name not in live
+                    and (folder / "header.bin").exists()):
+                shutil.rmtree(folder, ignore_errors=True)
+        return before - (self.size_on_disk() or 0)
 
     def size_on_disk(self) -> int | None:
         """Bytes under the embedded store's folder (None for a server: its disk is not ours to read)."""

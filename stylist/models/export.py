@@ -116,6 +116,36 @@ def _text_export(clip, config: Config) -> dict | None:
         return None
 
 
+def _image_preprocess_spec(clip) -> dict | None:
+    """The fields of ``fast.ClipImagePreprocess`` when the model's transform is open_clip's "longest" resize
+    + centre pad + normalise and the numpy version gives the same arrays on probe pictures (else None:
+    images then need torch)."""
+    from stylist.models.fast import ClipImagePreprocess
+
+    steps = [type(t).__name__ for t in getattr(clip.preprocess, "transforms", [])]
+    cfg = getattr(getattr(clip.model, "visual", None), "preprocess_cfg", None) or {}
+    if (steps != ["ResizeKeepRatio", "CenterCropOrPad", "MaybeConvertMode", "MaybeToTensor", "Normalize"]
+            or cfg.get("resize_mode") != "longest" or getattr(clip.preprocess.transforms[0], "longest", 0) != 1
+            or str(cfg.get("interpolation", "bicubic")) != "bicubic"):
+        return None
+    norm = clip.preprocess.transforms[-1]
+    size = clip.preprocess.transforms[0].size
+    spec = {"size": int(size[0]) if isinstance(size, (tuple, list)) else int(size), "fill": int(cfg.get("fill_color", 0)),
+            "mean": [float(v) for v in norm.mean], "std": [float(v) for v in norm.std]}
+    from PIL import Image
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    probes = [Image.fromarray(rng.integers(0, 255, (h, w, 3), dtype=np.uint8)) for h, w in
+              ((37, 211), (211, 37), (96, 96), (95, 97), (480, 640), (1, 3), (300, 299))]
+    ours = ClipImagePreprocess(spec).batch(probes)
+    theirs = torch.stack([clip.preprocess(im.convert("RGB")) for im in probes]).numpy()
+    if ours.shape != theirs.shape or float(np.abs(ours - theirs).max()) > 1e-5:
+        log.warning("CLIP image preprocessing: the torch-free version differs; images stay on torch")
+        return None
+    return spec
+
+
 class ImageTower(torch.nn.Module):
     """An open_clip model's image tower with its projection (``encode_image``), without the text tower."""
 
@@ -173,6 +203,8 @@ def accelerate_clip(clip, config: Config, key: str | None = None) -> None:
         from stylist.vocabulary import text_digest
 
         text = _text_export(clip, config) or {}
+        image = _image_preprocess_spec(clip)
         write_manifest(manifest_path(config, "clip", key), {
             "name": clip.name, "dim": clip.dim, "visual_digest": params_digest(getattr(clip.model, "visual", clip.model)),
-            "text_digest": text_digest(clip), "onnx": str(clip.image_runner.path), **text})
+            "text_digest": text_digest(clip), "onnx": str(clip.image_runner.path), **text,
+            "image_preprocess_checked": True, **({"image_preprocess": image} if image else {})})

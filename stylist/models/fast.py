@@ -46,6 +46,34 @@ class SquarePreprocess:
         return arr.transpose(0, 3, 1, 2).astype(np.float32) / np.float32(255.0)
 
 
+class ClipImagePreprocess:
+    """open_clip's image preprocessing for ``resize_mode="longest"`` in PIL + numpy, without torch: resize the
+    longest side to S keeping the ratio (bicubic, sides rounded as open_clip's ResizeKeepRatio), pad to S×S
+    centred on ``fill`` (its CenterCropOrPad), RGB, scale to [0, 1], normalise. ``export.accelerate_clip``
+    records these fields only after checking them equal to open_clip's transform on probe images."""
+
+    def __init__(self, spec: dict):
+        self.size = int(spec["size"])
+        self.fill = int(spec["fill"])
+        self.mean = np.asarray(spec["mean"], np.float32)[None, :, None, None]
+        self.std = np.asarray(spec["std"], np.float32)[None, :, None, None]
+
+    def square(self, img: Image.Image) -> Image.Image:
+        img = img.convert("RGB")
+        ratio = max(img.height / self.size, img.width / self.size)
+        h, w = round(img.height / ratio), round(img.width / ratio)
+        img = img.resize((w, h), Image.BICUBIC)
+        if (w, h) == (self.size, self.size):
+            return img
+        canvas = Image.new("RGB", (self.size, self.size), (self.fill,) * 3)
+        canvas.paste(img, ((self.size - w) // 2, (self.size - h) // 2))
+        return canvas
+
+    def batch(self, imgs: Sequence[Image.Image]) -> np.ndarray:
+        arr = np.stack([np.asarray(self.square(im)) for im in imgs]).transpose(0, 3, 1, 2).astype(np.float32)
+        return (arr / np.float32(255.0) - self.mean) / self.std
+
+
 class OnnxEmbedder:
     """The crop embedder served from its ONNX export (``embed``, ``name``, ``dim``, ``classes`` as ImageEmbedder)."""
 
@@ -107,9 +135,15 @@ class LazyClip:
     """A CLIP that knows its name, size and weight digests from the manifest and loads the torch model
     (``load``) only when text or images must actually be embedded."""
 
-    def __init__(self, manifest: dict, load: Callable[[], object], text: "TextRunner | None" = None):
+    def __init__(self, manifest: dict, load: Callable[[], object], text: "TextRunner | None" = None,
+                 image=None):
         self.name = manifest["name"]
         self.text_runner = text  # words without torch, when the text tower was exported
+        spec = manifest.get("image_preprocess")
+        # images without torch, when the export recorded (and checked) the image preprocessing
+        self.image_runner = image if spec else None
+        self.image_preprocess = ClipImagePreprocess(spec) if spec else None
+        self.batch_size = 64
         self._dim = int(manifest["dim"])
         self.visual_digest = manifest["visual_digest"]
         self.text_digest = manifest["text_digest"]
@@ -139,7 +173,13 @@ class LazyClip:
         return self.real.embed_texts(texts)
 
     def embed_images(self, imgs: Sequence[Image.Image]) -> np.ndarray:
-        return self.real.embed_images(imgs)
+        if self.image_runner is None:
+            return self.real.embed_images(imgs)
+        if not len(imgs):
+            return np.zeros((0, self.dim), np.float32)
+        out = [self.image_runner(self.image_preprocess.batch(imgs[s:s + self.batch_size]))
+               for s in range(0, len(imgs), self.batch_size)]
+        return l2_normalize(np.concatenate(out))
 
     def __getattr__(self, name: str):  # model, preprocess, tokenizer, logit_scale...: the real model's
         if name.startswith("_"):

@@ -91,6 +91,8 @@ def _served_from_export(config: Config, kind: str, key: str | None):
     manifest = runtime.read_manifest(runtime.manifest_path(config, kind, key))
     if manifest is None or (kind == "embedder" and manifest.get("classes") and "head" not in manifest):
         return None  # an older export without the category head: export again
+    if kind == "clip" and "image_preprocess_checked" not in manifest:
+        return None  # an older export, made before the torch-free image preprocessing was tried: export again
     return runtime.make_runner(Path(manifest["onnx"]), chosen, runtime.cpu_threads(config)), manifest
 
 
@@ -171,7 +173,7 @@ def load_clip(config: Config):
 
             text_model = runtime.make_runner(Path(served[1]["text_onnx"]), "onnx", runtime.cpu_threads(config))
             text = TextRunner(text_model, served[1])
-        return LazyClip(served[1], load, text)
+        return LazyClip(served[1], load, text, image=served[0])
     clip = _seeded(lambda: _torch_clip(config))
     from stylist.models.export import accelerate_clip
 

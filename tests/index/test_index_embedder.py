@@ -23,6 +23,18 @@ def test_embed_gives_two_normalised_matrices(products):
     assert np.allclose(np.linalg.norm(clip, axis=1), 1, atol=1e-4)
 
 
+def test_build_sessions_give_the_models_own_vectors(products):
+    """The build's one-thread sessions (run from several threads at once) = the models' own embed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    imgs = [draw_product(cat, COLORS[c]) for cat in ("Shoes", "Dresses", "Handbags") for c in ("red", "blue", "green")]
+    with ThreadPoolExecutor(3) as pool:
+        got = list(pool.map(products.embed, [imgs[k:k + 3] for k in range(0, 9, 3)]))
+    visual, clip = np.concatenate([g[0] for g in got]), np.concatenate([g[1] for g in got])
+    assert (visual * products.embedder.embed(imgs)).sum(1).min() > 0.99999
+    assert (clip * products.clip.embed_images(imgs)).sum(1).min() > 0.99999
+
+
 def test_signature_is_stable_and_names_the_models(products):
     assert products.signature == ProductEmbedder(products.embedder, products.clip).signature
     info = products.models_info()

@@ -208,7 +208,23 @@ def test_lazy_clip_loads_torch_only_for_images(pair):
     assert not clip.loaded  # words went through the ONNX text tower
     imgs = _pictures(2, seed=3)
     np.testing.assert_allclose(clip.embed_images(imgs), pair["torch"][2].embed_images(imgs), atol=1e-4)
-    assert clip.loaded
+    assert not clip.loaded  # images too: the export recorded open_clip's preprocessing, checked equal
+    assert clip.logit_scale == pytest.approx(pair["torch"][2].logit_scale) and clip.loaded  # the rest loads torch
+
+
+def test_torch_free_clip_preprocessing_equals_open_clips(pair):
+    import torch
+
+    from stylist.models.export import _image_preprocess_spec
+    from stylist.models.fast import ClipImagePreprocess
+    from stylist.models.runtime import clip_image_size
+
+    clip = pair["torch"][2]
+    spec = _image_preprocess_spec(clip)
+    assert spec is not None and spec["size"] == clip_image_size(clip)
+    imgs = _pictures(6, seed=11) + [im.convert("L") for im in _pictures(1, seed=12)]
+    np.testing.assert_allclose(ClipImagePreprocess(spec).batch(imgs),
+                               torch.stack([clip.preprocess(im.convert("RGB")) for im in imgs]).numpy(), atol=1e-5)
 
 
 def test_torch_free_preprocessing_equals_the_autoencoders():

@@ -1,8 +1,8 @@
 """The index build runner: reader -> embedder -> writer, resumable and incremental (upsert by fingerprint).
 
-A product is done only when both collections hold it with its current fingerprint, so re-running after
-an interruption (even ``kill -9``) redoes at most the batch that was in flight, and re-running on an
-unchanged catalog embeds nothing. Bad rows (CSV problems, unreadable or non-image files) are rejected per
+A product is done only when both sides (visual collection, CLIP vectors) hold it with its current
+fingerprint, so re-running after an interruption (even ``kill -9``) redoes at most the batch that was in
+flight, and re-running on an unchanged catalog embeds nothing. Bad rows (CSV problems, unreadable or non-image files) are rejected per
 row and reported, never fatal. One builder per embedded index (index.lock).
 
 The models' signature is recorded as final only once every product in the index carries vectors of the

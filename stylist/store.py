@@ -375,7 +375,8 @@ class CatalogStore:
         """Give disk space the embedded store no longer uses back: ``VACUUM`` of its sqlite file (deleted rows
         and Chroma's purged write-ahead log leave free pages behind; what ``chroma utils vacuum`` runs), and
         the folders of HNSW segments that belong to no collection (Chroma 1.x leaves a deleted collection's
-        segment folder on disk). Returns the bytes freed; 0 for a server. Call under the build lock."""
+        segment folder on disk), and half-written vector files of a killed build. Returns the bytes freed; 0 for
+        a server. Call under the build lock."""
         if self.path is None or not (self.path / "chroma.sqlite3").exists():
             return 0
         import shutil
@@ -395,6 +396,8 @@ class CatalogStore:
             if (folder.is_dir() and _UUID.fullmatch(folder.name) and folder.name not in live
                     and (folder / "header.bin").exists()):
                 shutil.rmtree(folder, ignore_errors=True)
+            elif folder.name.startswith(".") and folder.name.endswith(".tmp") and ".npz." in folder.name:
+                folder.unlink(missing_ok=True)  # a vector file write killed half-way (we hold the build lock)
         return before - (self.size_on_disk() or 0)
 
     def size_on_disk(self) -> int | None:

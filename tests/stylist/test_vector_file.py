@@ -128,7 +128,9 @@ def test_an_index_of_the_earlier_layout_is_named_then_converted(tmp_path):
     with pytest.raises(IndexUnavailableError, match="earlier layout"):
         old.check_usable("e", 16, "s")
     segments = {p.name for p in (tmp_path / "db").iterdir() if p.is_dir()}
+    (tmp_path / "db" / ".old-clip.npz.99999.tmp").write_bytes(b"x" * 100)  # a write killed half-way
     assert old.migrate_legacy() == 20 and old.compact() > 0
+    assert not (tmp_path / "db" / ".old-clip.npz.99999.tmp").exists()
     assert len({p.name for p in (tmp_path / "db").iterdir() if p.is_dir()}) == len(segments) - 1  # its HNSW folder
     new = CatalogStore.open(config)
     new.check_usable("e", 16, "s")

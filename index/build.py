@@ -197,7 +197,7 @@ def _prepare(rows: list[ProductRow], products: ProductEmbedder, max_pixels: int,
 
 def _finish_signature(store: CatalogStore, products: ProductEmbedder, rows: list[ProductRow],
                       report: BuildReport) -> None:
-    """Record the signature once every indexed product holds this build's vectors (both collections)."""
+    """Record the signature once every indexed product holds this build's vectors (both sides)."""
     current = {r.item.id: r.fingerprint for r in rows}
     done = store.fingerprints()
     stale = [i for i in store.all_ids() if i not in current or done.get(i) != current[i]]

@@ -66,7 +66,7 @@ def build(argv: list[str]) -> int:
 
 
 def remove(argv: list[str]) -> int:
-    """Remove products by id from both collections."""
+    """Remove products by id (visual collection and CLIP vectors)."""
     p = argparse.ArgumentParser(prog="stylist index remove", description="Remove products from the index by id.")
     p.add_argument("ids", nargs="+", help="product ids")
     args = p.parse_args(argv)

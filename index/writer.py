@@ -1,4 +1,4 @@
-"""Stage 3 of the index build: write embedded products to the Chroma store (both collections per batch)."""
+"""Stage 3 of the index build: write embedded products to the store (CLIP vectors, then the visual collection)."""
 from __future__ import annotations
 
 from typing import Sequence
@@ -9,7 +9,7 @@ from stylist.store import CatalogStore
 
 
 class IndexWriter:
-    """Batched upserts and removals on one CatalogStore; a batch is written to both collections at once."""
+    """Batched upserts and removals on one CatalogStore; a batch is written to both sides at once."""
 
     def __init__(self, store: CatalogStore):
         self.store = store

@@ -73,7 +73,9 @@ class FilteredIndex:
             keep = np.flatnonzero(self._mask(where))
             if not len(keep):
                 return []
-            sims = self.vectors[keep] @ np.asarray(vector, dtype=np.float32)
+            # einsum, not BLAS: OpenBLAS's thread pool keeps spinning after a product on a busy 2-core box and
+            # slows the next photo's detection; einsum runs on the calling thread
+            sims = np.einsum("ij,j->i", self.vectors[keep], np.asarray(vector, dtype=np.float32))
             top = np.argsort(-sims, kind="stable")[:n]
             return [Hit(self.ids[keep[i]], float(sims[i]), self.metas[keep[i]]) for i in top]
 

@@ -249,12 +249,30 @@ def format_report(result: dict) -> str:
     return "\n".join(lines)
 
 
-def benchmarks_section(result: dict, command: str, seconds: float) -> str:
-    """The BENCHMARKS.md words section: when, where, how long, then ``format_report``."""
+def search_refinement_line(search: dict | None, date: str = "") -> str:
+    """The search eval's own 'in <colour>' category P@5 (another index: FPI train/val products with their
+    colour column, 300 FPI test items as queries), quoted next to the words section's numbers."""
+    modes = ((search or {}).get("color_refinement") or {}).get("modes") or {}
+    if "full" not in modes:
+        return ""
+    full, visual = modes["full"], modes.get("visual", {})
+    return (f"- the search eval's 'in <colour>' ({search['color_refinement']['queries']} FPI test items, not in its "
+            f"index of FPI train/val products with their colour column{', run ' + date if date else ''}): category P@5 "
+            f"after refinement {full['category_p_at_5']:.3f} (no re-rank {visual.get('category_p_at_5', float('nan')):.3f}), "
+            f"colour P@5 {full['color_p_at_5']:.3f} (no re-rank {visual.get('color_p_at_5', float('nan')):.3f}). Neither "
+            "eval measures 'in <colour>' on items detected on real style boards.")
+
+
+def benchmarks_section(result: dict, command: str, seconds: float, search_line: str = "") -> str:
+    """The BENCHMARKS.md words section: when, where, how long, then ``format_report`` (and ``search_line``)."""
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     head = (f"Measured {dt.datetime.now().isoformat(timespec='seconds')} on {platform.machine()} CPU "
             f"({os.cpu_count()} cores, load {load:.1f}) with `{command}` in {seconds:.0f} s.")
-    return f"{head}\n\n{format_report(result)}"
+    report = format_report(result)
+    if search_line:
+        at = report.find("\n\n| phrase")
+        report = f"{report[:at]}\n{search_line}{report[at:]}" if at >= 0 else f"{report}\n{search_line}"
+    return f"{head}\n\n{report}"
 
 
 def phrase_lines(rows: list[dict]) -> list[str]:

@@ -360,9 +360,10 @@ def main(argv: list[str]) -> int:
     # a partial run (--only) must not replace the whole results section with its few numbers
     bench = args.benchmarks or (None if args.quick or args.only else str(_in_checkout("BENCHMARKS.md")))
     if bench and args.only and "words" in args.only and report.get("words", {}).get("in_colour"):
-        from training.eval_words import WORDS_MARKERS, benchmarks_section
+        from training.eval_words import WORDS_MARKERS, benchmarks_section, search_refinement_line
 
-        words = benchmarks_section(report["words"], report["meta"]["command"], report["meta"]["timings_s"]["words"])
+        search = search_refinement_line(merged.get("search"), str(merged.get("meta", {}).get("date", "")))
+        words = benchmarks_section(report["words"], report["meta"]["command"], report["meta"]["timings_s"]["words"], search)
         update_benchmarks(Path(bench), words, WORDS_MARKERS)  # its own section; the results section stays
     elif bench:
         rel = os.path.relpath(out.resolve(), Path(bench).resolve().parent)

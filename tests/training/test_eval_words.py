@@ -53,3 +53,14 @@ def test_a_partial_run_merges_into_the_previous_report():
     assert merged["checks"] == [{"key": "search.x", "value": 1}, {"key": "words.new", "value": 2}]
     assert merged["meta"]["date"] == "d0" and merged["meta"]["partial_runs"][0]["command"] == "stylist eval --only words"
     assert previous["words"] == {"old": True}  # the inputs are not modified
+
+
+def test_the_search_evals_refinement_row_is_quoted_with_its_protocol():
+    from training.eval_words import search_refinement_line
+
+    search = {"color_refinement": {"queries": 300, "modes": {
+        "full": {"category_p_at_5": 0.939, "color_p_at_5": 1.0}, "visual": {"category_p_at_5": 0.919, "color_p_at_5": 0.048}}}}
+    line = search_refinement_line(search, "d0")
+    assert "300 FPI test items" in line and "category P@5 after refinement 0.939 (no re-rank 0.919)" in line
+    assert "colour P@5 1.000 (no re-rank 0.048)" in line and "run d0" in line
+    assert search_refinement_line({}) == "" and search_refinement_line(None) == ""

@@ -10,7 +10,6 @@ on train than on new products; the validation numbers are the honest ones.
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 import numpy as np
@@ -80,7 +79,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=CALIBRATION_PATH)
     p.add_argument("--cache", type=Path, help="folder for the CLIP vectors of the sampled products (reruns reuse them)")
     args = p.parse_args(argv)
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
     config = load_config()
     root = resolve_data_root(args.data)
     clip = load_clip(config)

@@ -12,7 +12,7 @@ from PIL import Image
 
 from stylist.catalog import CatalogItem
 from stylist.colors import canonical_color, dominant_color
-from stylist.garment_color import ClipColours, color_confidence, fuse_clip, garment_color
+from stylist.garment_color import ClipColours, garment_color
 from stylist.models.fast import l2_normalize
 from stylist.models.runtime import OpenVinoRunner, make_runner
 from stylist.query import category_of
@@ -85,8 +85,9 @@ class ProductEmbedder:
 
     def colors(self, items: Sequence[CatalogItem], images: Sequence[Image.Image],
                clip_vectors: np.ndarray) -> list[tuple[str, float] | None]:
-        """For products whose catalog row names no colour: (the garment's colour from its pixels with CLIP's
-        colour-family guess as a second opinion, how sure CLIP is of it); None where the row has a colour."""
+        """For products whose catalog row names no colour: (the colour read from the garment's pixels and
+        CLIP's colour guess, calibrated to catalogue names when a calibration exists for this CLIP model
+        (``ClipColours.read``), and how sure that reading is); None where the row has a colour."""
         need = [k for k, it in enumerate(items) if not it.color]
         out: list[tuple[str, float] | None] = [None] * len(items)
         if not need:
@@ -94,9 +95,8 @@ class ProductEmbedder:
         probs = self.colours.probs(clip_vectors[need])
         for k, p in zip(need, probs):
             category = category_of(items[k].category) or items[k].category
-            pixels = garment_color(images[k], category)
-            name = fuse_clip(pixels.name, p, pixels.share)
-            out[k] = (name, round(color_confidence(name, p), 3))
+            name, confidence = self.colours.read(garment_color(images[k], category), p, category)
+            out[k] = (name, round(confidence, 3))
         return out
 
 

@@ -11,13 +11,16 @@ people name colours.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 from PIL import Image
 
 from stylist.colors import COLORS, color_family
+
+if TYPE_CHECKING:
+    from stylist.colour_calibration import ColourCalibration
 
 # Reference swatches (sRGB) -> canonical colour name (stylist.colors.COLORS). Several per name cover
 # light and dark variants; the nearest swatch in CIEDE2000 names a colour.
@@ -56,11 +59,13 @@ _BODY_REGION: dict[str, tuple[float, float]] = {
 
 @dataclass(frozen=True)
 class GarmentColor:
-    """The named colour, its Lab value and the share of the garment's pixels in its cluster."""
+    """The named colour, its Lab value, the share of the garment's pixels in its cluster, and each colour
+    family's share of the garment (after the neutrals' discount): a soft reading for fusing with CLIP."""
 
     name: str
     lab: tuple[float, float, float]
     share: float
+    families: dict[str, float] = field(default_factory=dict)
 
 
 def srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
@@ -221,7 +226,8 @@ def garment_color(img: Image.Image, category: str | None = None, max_side: int =
     members = [i for i, f in enumerate(families) if f == family]
     best = members[int(np.argmax(counts[members]))]
     lab = tuple(float(v) for v in (centers[members] * counts[members, None]).sum(axis=0) / counts[members].sum())
-    return GarmentColor(names[best], lab, votes[family] / counts.sum())
+    total = sum(votes.values())
+    return GarmentColor(names[best], lab, votes[family] / counts.sum(), {f: v / total for f, v in votes.items()})
 
 
 # --- a second opinion from CLIP -------------------------------------------------------------------------
@@ -269,12 +275,43 @@ def color_confidence(name: str, probs: np.ndarray) -> float:
     return float(probs[CLIP_FAMILIES.index(family)]) if family in CLIP_FAMILIES else 0.0
 
 
+def read_colour(pixels: GarmentColor, probs: np.ndarray, category: str | None,
+                calibration: "ColourCalibration | None" = None) -> tuple[str, float]:
+    """The colour name an index stores for a product without a catalog colour, and how sure it is.
+
+    With a calibration (fitted for this CLIP model): its most probable family and that probability; the
+    name is the pixels' own ("navy", "cream") when it is of that family. Without: the pixel colour unless
+    CLIP is sure of another family (``fuse_clip``), with CLIP's probability of it."""
+    if calibration is None or calibration.families != CLIP_FAMILIES:
+        name = fuse_clip(pixels.name, probs, pixels.share)
+        return name, color_confidence(name, probs)
+    shares = np.array([pixels.families.get(f, 0.0) for f in CLIP_FAMILIES])
+    p = calibration.probs(probs, shares, np.array(pixels.lab), [category])[0]
+    best = int(np.argmax(p))
+    family = CLIP_FAMILIES[best]
+    return (pixels.name if FAMILY_OF.get(pixels.name) == family else family), float(p[best])
+
+
 class ClipColours:
     """CLIP's colour-family probabilities for CLIP image vectors; the family prompts are embedded on first use."""
 
     def __init__(self, clip):
         self.clip = clip
         self._prompts: np.ndarray | None = None
+        self._calibration: tuple["ColourCalibration | None"] | None = None
+
+    @property
+    def calibration(self) -> "ColourCalibration | None":
+        """The colour calibration fitted for this CLIP model, if there is one (loaded once)."""
+        if self._calibration is None:
+            from stylist.colour_calibration import ColourCalibration
+
+            self._calibration = (ColourCalibration.load(str(getattr(self.clip, "name", ""))),)
+        return self._calibration[0]
+
+    def read(self, pixels: GarmentColor, probs: np.ndarray, category: str | None) -> tuple[str, float]:
+        """``read_colour`` with this CLIP model's calibration."""
+        return read_colour(pixels, probs, category, self.calibration)
 
     def probs(self, image_vectors: np.ndarray) -> np.ndarray:
         """(N, families) as ``clip_family_probs``, against this CLIP model's family prompts."""

@@ -49,6 +49,16 @@ def _plural(word: str) -> list[str]:
     return [word, word + "s"]
 
 
+# The words that name a whole class rather than a sub-kind of it: "not shoes" excludes the class, "no
+# heels" only heel-like shoes (a negative CLIP prompt), so that flats and sneakers remain.
+_GENERIC_WORDS: dict[str, tuple[str, ...]] = {
+    "Shirts & Tops": ("shirt", "top", "tops & tees"), "Skirts": ("skirt",), "Jewelry": ("jewelry", "jewellery"),
+    "Shoes": ("shoe", "footwear"), "Pants": ("pant", "pants", "trousers", "trouser"), "Hats": ("hat", "headwear"),
+    "Dresses": ("dress",), "Handbags": ("bag", "handbag", "handbags", "purse"),
+    "Coats & Jackets": ("coat", "jacket", "outerwear"), "Shorts": ("shorts",),
+    "Sunglasses": ("sunglasses", "sunglass", "glasses", "eyewear", "shades"), "Scarves & Shawls": ("scarf", "scarves"),
+    "Watches": ("watch", "watches"),
+}
 CATEGORY_SYNONYMS: dict[str, str] = {}
 for _cls, _words in _CATEGORY_WORDS.items():
     CATEGORY_SYNONYMS[_cls.lower()] = _cls
@@ -56,6 +66,8 @@ for _cls, _words in _CATEGORY_WORDS.items():
         for _form in _plural(_w):
             CATEGORY_SYNONYMS.setdefault(_form, _cls)
 assert set(CATEGORY_SYNONYMS.values()) <= set(CLASSES)
+GENERIC_CATEGORY_WORDS: frozenset[str] = frozenset(
+    {c.lower() for c in CLASSES} | {f for ws in _GENERIC_WORDS.values() for w in ws for f in _plural(w)})
 
 # --- prices ---------------------------------------------------------------------------------------------
 # An amount: optional currency sign, digits with thousands/decimal separators in either convention
@@ -206,8 +218,9 @@ def parse_query(text: str | None) -> ParsedQuery:
     """Parse free text into colours, categories, prices, exclusions and the CLIP terms (see module docstring).
 
     Negation ("not black", "no heels", "without leather") covers the run of same-kind words after the cue
-    ("not black or grey shoes": black and grey are excluded, shoes are wanted). A category both wanted and
-    excluded ("shoes, no heels") keeps the category and excludes only the word, for CLIP to avoid.
+    ("not black or grey shoes": black and grey are excluded, shoes are wanted). A negated class name ("not
+    shoes") excludes the class unless the class is wanted too; a negated sub-kind ("no heels", "shoes, no
+    heels") only excludes the word, for CLIP to avoid (``exclude_terms``): flats and sneakers remain.
     """
     if text is None or not text.strip():
         return ParsedQuery(text=None if text is None else text.strip() or None)
@@ -236,10 +249,12 @@ def parse_query(text: str | None) -> ParsedQuery:
         known = _kind(phrase)
         if negating and known is not None and scope in (None, known[0]):
             scope = known[0]
-            target = {"color": no_colors, "category": no_categories, "attribute": no_words}[known[0]]
-            _add(target, known[1])
-            if known[0] == "category":
+            if known[0] == "category":  # the class ("not shoes"), or only a sub-kind of it ("no heels")
+                if phrase in GENERIC_CATEGORY_WORDS:
+                    _add(no_categories, known[1])
                 _add(no_words, phrase)
+            else:
+                _add(no_colors if known[0] == "color" else no_words, known[1])
             continue
         if negating and (known is not None or phrase not in _SCOPE_FILLERS):
             negating, scope = False, None

@@ -130,12 +130,13 @@ def looser_queries(query: ParsedQuery) -> list[tuple[ParsedQuery, str]]:
 
 def rerank_or_loosen(metas: Sequence[Mapping[str, object]], visual: np.ndarray | None, clip_scores: np.ndarray | None,
                      query: ParsedQuery, text_weight: float, use_filters: bool, prefer: Sequence[str],
-                     evidence: np.ndarray | None = None) -> tuple[Ranked, ParsedQuery]:
+                     evidence: np.ndarray | None = None, excluded: np.ndarray | None = None
+                     ) -> tuple[Ranked, ParsedQuery]:
     """``rerank``; when the filters leave nothing, loosen the query step by step (``looser_queries``) and
     say in the returned query's ``relaxed`` what was dropped."""
-    ranked = rerank(metas, visual, clip_scores, query, text_weight, use_filters, prefer, evidence)
+    ranked = rerank(metas, visual, clip_scores, query, text_weight, use_filters, prefer, evidence, excluded)
     for looser, dropped in ([] if len(ranked.order) or not use_filters else looser_queries(query)):
-        ranked = rerank(metas, visual, clip_scores, looser, text_weight, use_filters, prefer, evidence)
+        ranked = rerank(metas, visual, clip_scores, looser, text_weight, use_filters, prefer, evidence, excluded)
         if len(ranked.order):
             query = dataclasses.replace(looser, relaxed=[*query.relaxed, f"nothing matched with {dropped}"])
             break

@@ -28,6 +28,7 @@ from stylist.results import Detection, ItemResult, ParsedQuery, Product
 from stylist.store import CatalogStore, Hit
 from stylist.timing import StageClock
 from stylist.vectors import VectorCache
+from stylist.word_scores import WordScores, exclusion_reference, word_scores
 
 MODES = ("visual", "clip", "full")  # no re-rank / CLIP alone / CLIP + parsed filters (the eval compares them)
 CHECK_EVERY_S = 5.0  # how often a search re-checks that the index is non-empty and matches the models
@@ -138,17 +139,15 @@ class Stylist:
         if not hits:
             return ItemResult(detection.index if detection else None, query, [])
         visual = np.array([h.similarity for h in hits])
-        clip_scores = evidence = None
-        if mode != "visual" and query.terms:
+        words = WordScores()
+        if mode != "visual" and (query.terms or query.exclude_terms):
             clip_vecs = self.vectors.images(hits)
             clock.lap("query")
-            clip_scores = clip_vecs @ self.vectors.text(query.terms)
-            if mode == "full" and query.colors:  # colours read from pixels get CLIP's second look
-                evidence = self.colours.evidence(clip_vecs, query.colors)
+            words = word_scores(clip_vecs, query, self.vectors.text, self.colours, mode == "full")
             clock.lap("text")
         clock.lap("query")
-        ranked, query = rerank_or_loosen([h.meta for h in hits], visual, clip_scores, query, self.config.text_weight,
-                                         mode == "full", prefer, evidence)
+        ranked, query = rerank_or_loosen([h.meta for h in hits], visual, words.clip, query, self.config.text_weight,
+                                         mode == "full", prefer, words.evidence, words.excluded)
         clock.lap("rerank")
         chosen = ranked.order[offset:offset + top_k]
         products = [Product.from_meta(hits[i].id, s, hits[i].meta) for i, s in zip(chosen, ranked.scores[offset:])]
@@ -190,7 +189,7 @@ class Stylist:
         """Text without a photo: CLIP text vector against the catalog's CLIP image vectors, with the filters."""
         self._check_index()
         query = parse_query(text)
-        terms = query.terms or (query.text or "")
+        terms = query.terms or (exclusion_reference(query) if query.exclude_terms else query.text or "")
         if not terms:
             return ItemResult(None, query, [])
         vec = self.vectors.text(terms)
@@ -198,8 +197,9 @@ class Stylist:
         hits = self.candidates.for_text(vec, query, max(self.config.candidates, offset + top_k), top_k)
         if not hits:
             return ItemResult(None, query, [])
+        words = word_scores(self.vectors.images(hits), query, self.vectors.text) if query.exclude_terms else WordScores()
         ranked, query = rerank_or_loosen([h.meta for h in hits], None, np.array([h.similarity for h in hits]), query,
-                                         self.config.text_weight, True, ())
+                                         self.config.text_weight, True, (), None, words.excluded)
         chosen = [hits[i] for i in ranked.order[offset:offset + top_k]]
         full = self.store.metadatas([h.id for h in chosen])  # the CLIP collection keeps slim metadata
         chosen = [Hit(h.id, h.similarity, full.get(h.id, h.meta)) for h in chosen]

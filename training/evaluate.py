@@ -329,6 +329,19 @@ def _text_picture(clip, test, image_emb: np.ndarray, out: Path, k: int = 8):
     return text_query_sheet(texts, top, [it.path for it in test], hits, out, k)
 
 
+def merge_partial(previous: dict, partial: dict, parts: list[str]) -> dict:
+    """A partial run's (``--only``) sections and checks replace those parts of the previous report; every
+    other part, its checks and the previous run's meta stay, with the partial run listed in meta."""
+    merged = {**previous, **{p: partial[p] for p in parts if p in partial}}
+    kept = [c for c in previous.get("checks", []) if c["key"].split(".")[0] not in parts]
+    merged["checks"] = kept + [c for c in partial.get("checks", []) if c["key"].split(".")[0] in parts]
+    meta = dict(previous.get("meta", {}))
+    meta["partial_runs"] = [*meta.get("partial_runs", []),
+                            {k: partial["meta"].get(k) for k in ("date", "command", "runtime_s", "load_average_1min_at_end")}]
+    merged["meta"] = meta
+    return merged
+
+
 def _in_checkout(name: str) -> Path:
     """``name`` in the repository checkout when running from one (editable install), else in the current folder."""
     return REPO_ROOT / name if (REPO_ROOT / "pyproject.toml").is_file() else Path(name)
@@ -341,10 +354,18 @@ def main(argv: list[str]) -> int:
     args.out = args.out or str(_in_checkout("reports/quick" if args.quick else "reports"))
     report = clean(run_eval(args))
     out = Path(args.out)
-    (out / "metrics.json").write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    metrics = out / "metrics.json"
+    merged = merge_partial(json.loads(metrics.read_text()), report, args.only) if args.only and metrics.is_file() else report
+    metrics.write_text(json.dumps(merged, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     # a partial run (--only) must not replace the whole results section with its few numbers
     bench = args.benchmarks or (None if args.quick or args.only else str(_in_checkout("BENCHMARKS.md")))
-    if bench:
+    if bench and args.only and "words" in args.only and report.get("words", {}).get("in_colour"):
+        from training.eval_words import WORDS_MARKERS, benchmarks_section, search_refinement_line
+
+        search = search_refinement_line(merged.get("search"), str(merged.get("meta", {}).get("date", "")))
+        words = benchmarks_section(report["words"], report["meta"]["command"], report["meta"]["timings_s"]["words"], search)
+        update_benchmarks(Path(bench), words, WORDS_MARKERS)  # its own section; the results section stays
+    elif bench:
         rel = os.path.relpath(out.resolve(), Path(bench).resolve().parent)
         update_benchmarks(Path(bench), markdown_section(report, rel))
     print()

@@ -96,8 +96,16 @@ def test_not_a_colour_excludes_it():
     assert q.exclude_colors == ["black"] and q.categories == ["Dresses"] and "black" not in q.terms
 
 
-def test_no_heels_excludes_a_category_and_the_scope_ends_at_another_kind():
-    assert parse_query("no heels").exclude_categories == ["Shoes"]
+def test_a_negated_class_excludes_it_a_negated_sub_kind_only_the_word():
+    assert parse_query("not shoes").exclude_categories == ["Shoes"]
+    assert parse_query("no bags or dresses").exclude_categories == ["Handbags", "Dresses"]
+    q = parse_query("no heels")  # flats and sneakers are still shoes
+    assert q.exclude_categories == [] and q.exclude_terms == "heels" and q.categories == []
+    q = parse_query("no jeans, no boots")
+    assert q.exclude_categories == [] and q.exclude_terms == "jeans boots"
+
+
+def test_the_negation_scope_ends_at_another_kind():
     q = parse_query("not black or grey shoes")
     assert q.exclude_colors == ["black", "grey"] and q.categories == ["Shoes"] and q.exclude_categories == []
 

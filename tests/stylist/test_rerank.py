@@ -106,3 +106,16 @@ def test_clip_evidence_reorders_only_pixel_colours():
     order = rerank(metas, visual, None, parse_query("in red"), color_evidence=evidence).order.tolist()
     assert order.index(1) < order.index(0)
     assert rerank(metas, visual, None, parse_query("in red")).order.tolist() == [0, 1, 2]  # without CLIP: visual
+
+
+def test_excluded_words_demote_by_clips_probability_never_drop():
+    metas = [{"category": "Shoes"} for _ in range(4)]
+    visual = np.array([0.9, 0.8, 0.7, 0.6])
+    excluded = np.array([1.0, 0.0, 0.0, 0.0])  # CLIP: the closest look-alike is a heel
+    r = rerank(metas, visual, None, parse_query("shoes, no heels"), excluded=excluded)
+    # by hand: spread = std(visual) = 0.1118; the heel loses 3 spreads (0.335): 0.9 - 0.335 = 0.565 < 0.6
+    assert r.order.tolist() == [1, 2, 3, 0]
+    assert abs(r.scores[-1] - (0.9 - 3.0 * float(np.std(visual)))) < 1e-9
+    half = rerank(metas, visual, None, parse_query("shoes, no heels"), excluded=np.full(4, 0.5))
+    assert half.order.tolist() == [0, 1, 2, 3]  # CLIP cannot tell: the visual order stays
+    assert rerank(metas, visual, None, parse_query("shoes"), use_filters=False, excluded=excluded).order.tolist() == [0, 1, 2, 3]

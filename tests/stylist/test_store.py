@@ -114,5 +114,5 @@ def test_where_filter_honours_exclusions(store):
     from stylist.store import where_filter
 
     _, vis, _ = _fill(store)
-    where = where_filter(parse_query("no heels, not crimson"), [], True)  # no shoes; no red family
+    where = where_filter(parse_query("no shoes, not crimson"), [], True)  # no shoes; no red family
     assert {h.id for h in store.query(VISUAL, vis[0], 10, where)} == {"p6", "p8"}  # navy dresses

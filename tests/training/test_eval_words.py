@@ -32,7 +32,7 @@ def test_phrase_table_has_thirty_phrases_understood():
     by = {r["phrase"]: r for r in rows}
     assert by["top 10 dresses"]["understood"] == "Dresses"
     assert by["under $1,299"]["understood"] == "under 1299"
-    assert by["no heels"]["understood"] == "not Shoes"
+    assert by["no heels"]["understood"] == "not “heels”" and by["no heels"]["clip_terms"] == ""
     assert len(phrase_lines(rows)) == 32
 
 
@@ -41,3 +41,26 @@ def test_only_runs_the_named_part():
     assert run.wants("words") and not run.wants("search") and not run.wants("detector")
     run = evaluate.Run(argparse.Namespace(skip=["words"], only=[]), None, None, None, None)
     assert not run.wants("words") and run.wants("search")
+
+
+def test_a_partial_run_merges_into_the_previous_report():
+    previous = {"meta": {"date": "d0", "command": "stylist eval"}, "search": {"x": 1}, "words": {"old": True},
+                "checks": [{"key": "search.x", "value": 1}, {"key": "words.old", "value": 0}]}
+    partial = {"meta": {"date": "d1", "command": "stylist eval --only words", "runtime_s": 3.0},
+               "words": {"new": True}, "checks": [{"key": "words.new", "value": 2}]}
+    merged = evaluate.merge_partial(previous, partial, ["words"])
+    assert merged["search"] == {"x": 1} and merged["words"] == {"new": True}
+    assert merged["checks"] == [{"key": "search.x", "value": 1}, {"key": "words.new", "value": 2}]
+    assert merged["meta"]["date"] == "d0" and merged["meta"]["partial_runs"][0]["command"] == "stylist eval --only words"
+    assert previous["words"] == {"old": True}  # the inputs are not modified
+
+
+def test_the_search_evals_refinement_row_is_quoted_with_its_protocol():
+    from training.eval_words import search_refinement_line
+
+    search = {"color_refinement": {"queries": 300, "modes": {
+        "full": {"category_p_at_5": 0.939, "color_p_at_5": 1.0}, "visual": {"category_p_at_5": 0.919, "color_p_at_5": 0.048}}}}
+    line = search_refinement_line(search, "d0")
+    assert "300 FPI test items" in line and "category P@5 after refinement 0.939 (no re-rank 0.919)" in line
+    assert "colour P@5 1.000 (no re-rank 0.048)" in line and "run d0" in line
+    assert search_refinement_line({}) == "" and search_refinement_line(None) == ""

@@ -61,6 +61,19 @@ def fuse(visual: np.ndarray | None, clip: np.ndarray | None, text_weight: float)
     return (1.0 - text_weight) * visual + text_weight * clip_on_visual
 
 
+def blend_visual(ae: np.ndarray, clip_image: np.ndarray | None, weight: float) -> np.ndarray:
+    """How alike each candidate looks: the autoencoder cosine blended with the CLIP image–image cosine.
+
+    The autoencoder learned products on white, so on a shopper's photo (a bed, a floor behind the garment)
+    its cosine also measures the background; CLIP's image tower, trained against words, is far less
+    distracted by it. The CLIP cosine is put on the AE scale first (``fuse``), so the result reads like
+    the AE similarity it replaces. ``weight`` 0 (or no CLIP vectors) = the AE cosine alone.
+    """
+    if clip_image is None or weight <= 0 or len(ae) == 0:
+        return np.asarray(ae, dtype=np.float64)
+    return fuse(ae, clip_image, weight)
+
+
 def passes_filters(meta: Mapping[str, object], query: ParsedQuery) -> bool:
     """Hard constraints: price range, the named category, and the excluded colours and categories."""
     price = meta.get("price")

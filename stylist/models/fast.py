@@ -14,6 +14,15 @@ from typing import Callable, Sequence
 import numpy as np
 from PIL import Image
 
+OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
+OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
+
+
+def preprocess_cfg(arch: dict) -> dict:
+    """fashion-lite's image preprocessing (open_clip's format). Product photos: pad to square on white (no
+    centre crop cutting off shoes or hems), OpenAI stats."""
+    return {"resize_mode": "longest", "fill_color": 255, "mean": OPENAI_MEAN, "std": OPENAI_STD,
+            "size": arch["vision_cfg"]["image_size"]}
 
 
 def l2_normalize(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
@@ -44,6 +53,34 @@ class SquarePreprocess:
     def batch(self, imgs: Sequence[Image.Image]) -> np.ndarray:
         arr = np.stack([np.asarray(self.square(im)) for im in imgs])
         return arr.transpose(0, 3, 1, 2).astype(np.float32) / np.float32(255.0)
+
+
+class ClipPreprocess:
+    """open_clip's "longest" preprocessing in numpy (the same values, tested): resize (bicubic) so the longer
+    side is S, pad to S×S centred on ``fill``, scale to [0, 1], normalise by ``mean``/``std``."""
+
+    def __init__(self, cfg: dict):
+        if cfg.get("resize_mode") != "longest":
+            raise ValueError(f"only the 'longest' resize mode is served without torch, not {cfg.get('resize_mode')!r}")
+        size = cfg["size"]
+        self.size = int(size[0] if isinstance(size, (tuple, list)) else size)
+        fill = cfg.get("fill_color", 0)
+        self.fill = tuple(int(v) for v in fill) if isinstance(fill, (tuple, list)) else (int(fill),) * 3
+        self.mean = np.asarray(cfg["mean"], np.float32)[None, :, None, None]
+        self.std = np.asarray(cfg["std"], np.float32)[None, :, None, None]
+
+    def square(self, img: Image.Image) -> Image.Image:
+        img = img.convert("RGB")
+        ratio = max(img.width, img.height) / self.size
+        w, h = round(img.width / ratio), round(img.height / ratio)
+        img = img.resize((w, h), Image.BICUBIC)
+        canvas = Image.new("RGB", (self.size, self.size), self.fill)
+        canvas.paste(img, ((self.size - w) // 2, (self.size - h) // 2))
+        return canvas
+
+    def batch(self, imgs: Sequence[Image.Image]) -> np.ndarray:
+        arr = np.stack([np.asarray(self.square(im)) for im in imgs]).transpose(0, 3, 1, 2).astype(np.float32) / 255.0
+        return (arr - self.mean) / self.std
 
 
 class OnnxEmbedder:
@@ -107,9 +144,12 @@ class LazyClip:
     """A CLIP that knows its name, size and weight digests from the manifest and loads the torch model
     (``load``) only when text or images must actually be embedded."""
 
-    def __init__(self, manifest: dict, load: Callable[[], object], text: "TextRunner | None" = None):
+    def __init__(self, manifest: dict, load: Callable[[], object], text: "TextRunner | None" = None,
+                 image: "tuple[object, ClipPreprocess] | None" = None, batch_size: int = 64):
         self.name = manifest["name"]
         self.text_runner = text  # words without torch, when the text tower was exported
+        self.image_runner = image  # (runner, preprocess): images without torch, when the preprocessing is known
+        self.batch_size = batch_size
         self._dim = int(manifest["dim"])
         self.visual_digest = manifest["visual_digest"]
         self.text_digest = manifest["text_digest"]
@@ -139,7 +179,13 @@ class LazyClip:
         return self.real.embed_texts(texts)
 
     def embed_images(self, imgs: Sequence[Image.Image]) -> np.ndarray:
-        return self.real.embed_images(imgs)
+        if self.image_runner is None:
+            return self.real.embed_images(imgs)
+        if not len(imgs):
+            return np.zeros((0, self.dim), np.float32)
+        runner, pre = self.image_runner
+        return l2_normalize(np.concatenate([runner(pre.batch(imgs[s:s + self.batch_size]))
+                                            for s in range(0, len(imgs), self.batch_size)]))
 
     def __getattr__(self, name: str):  # model, preprocess, tokenizer, logit_scale...: the real model's
         if name.startswith("_"):

@@ -171,7 +171,12 @@ def load_clip(config: Config):
 
             text_model = runtime.make_runner(Path(served[1]["text_onnx"]), "onnx", runtime.cpu_threads(config))
             text = TextRunner(text_model, served[1])
-        return LazyClip(served[1], load, text)
+        image = None
+        if config.clip_model in _CONFIGS and _CONFIGS[config.clip_model]["kind"] == "clip":
+            from stylist.models.fast import ClipPreprocess, preprocess_cfg
+
+            image = (served[0], ClipPreprocess(preprocess_cfg(_CONFIGS[config.clip_model]["arch"])))
+        return LazyClip(served[1], load, text, image)
     clip = _seeded(lambda: _torch_clip(config))
     from stylist.models.export import accelerate_clip
 

@@ -16,7 +16,7 @@ from stylist.errors import UnknownItemError
 from stylist.filtered import FilteredIndex, supported
 from stylist.images import item_crop
 from stylist.item_kind import item_kind
-from stylist.labels import ItemNamer
+from stylist.labels import FusedLabel, ItemNamer
 from stylist.relax import refines, relax_query
 from stylist.results import Detection, ParsedQuery
 from stylist.schema import CLASSES
@@ -32,15 +32,20 @@ class Candidates:
     """One searched thing of a photo (a detected item, or the whole photo), fetched once when the photo
     arrived: its autoencoder and CLIP image vectors, its nearest catalogue products (unfiltered; the first
     ``fetched`` by the autoencoder, then any widened by CLIP), its nearest products by CLIP image (label
-    evidence), and its kind: the fused class when the fusion is sure of it, else []."""
+    evidence), and its fused label (the whole photo's too, for refining words)."""
 
     detection: Detection | None
     vector: np.ndarray
     hits: list[Hit]
     clip_vector: np.ndarray | None = None
     clip_hits: list[Hit] = field(default_factory=list)
-    kind: list[str] = field(default_factory=list)
+    label: FusedLabel | None = None
     fetched: int = -1  # how many of ``hits`` the AE query asked for (-1: all of them)
+
+    @property
+    def kind(self) -> list[str]:
+        """What the item is for refining words: [the fused class] when the fusion is sure of it, else []."""
+        return item_kind(self.label)
 
 
 @dataclass
@@ -131,7 +136,7 @@ class CandidateFinder:
             if d is not None:
                 d = dataclasses.replace(d, label=fused.label, detector_label=d.detector_label or d.label)
             found.append(Candidates(d, vectors[i], hits[i], None if clip_vectors is None else clip_vectors[i],
-                                    clip_hits[i], item_kind(fused), len(hits[i])))
+                                    clip_hits[i], fused, len(hits[i])))
         if self.widen and clip_vectors is not None:
             self._widen(found)
         clock.lap("labels")

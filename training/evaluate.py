@@ -7,7 +7,9 @@ Writes ``<out>/metrics.json`` (every number with its target, anchor and met flag
 PNG pictures under ``<out>/``. Held-out means the test split of ``training.data.splits.split_of`` — the same
 split for every model. Without ``--boards``, 300 test boards are rendered once into the cache.
 ``--quick`` subsamples everything (a smoke test in seconds; it writes to ``reports/quick`` and leaves
-BENCHMARKS.md alone unless ``--benchmarks`` is given).
+BENCHMARKS.md alone unless ``--benchmarks`` is given). ``--only PART`` re-measures some parts: they are merged
+into an existing ``<out>/metrics.json`` (the other parts kept) and the BENCHMARKS.md section is redrawn from
+the merged report; with no earlier report there, BENCHMARKS.md is left alone unless ``--benchmarks`` is given.
 """
 from __future__ import annotations
 
@@ -44,7 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="subsample everything: a smoke test, not the real numbers")
     p.add_argument("--skip", action="append", default=[], choices=PARTS, help="leave a part out (repeatable)")
     p.add_argument("--only", action="append", default=[], choices=PARTS,
-                   help="run just this part (repeatable), e.g. `--only words` or `--only wild` while iterating")
+                   help="run just this part (repeatable), e.g. `--only words` or `--only wild` while iterating; "
+                        "merged into an existing <out>/metrics.json and its BENCHMARKS.md section")
     p.add_argument("--seed", type=int, default=0, help="board rendering and subsampling seed")
     return p
 
@@ -334,6 +337,17 @@ def _in_checkout(name: str) -> Path:
     return REPO_ROOT / name if (REPO_ROOT / "pyproject.toml").is_file() else Path(name)
 
 
+def merge_partial(old: dict, new: dict) -> dict:
+    """``new`` (an ``--only`` run) merged into ``old`` (the report it re-measures parts of), checks rebuilt."""
+    from training.eval_report import merge_reports
+
+    merged = merge_reports(old, new)
+    product_ae = Path(load_config().embedder).stem
+    has_base = any(k != product_ae for k in (merged.get("autoencoder") or {}))
+    merged["checks"] = build_checks(merged, product_ae, "ae4096" if has_base and product_ae != "ae4096" else None)
+    return clean(merged)
+
+
 def main(argv: list[str]) -> int:
     """Run the evaluation, write metrics.json / BENCHMARKS.md / pictures, print the table."""
     args = build_parser().parse_args(argv)
@@ -341,9 +355,13 @@ def main(argv: list[str]) -> int:
     args.out = args.out or str(_in_checkout("reports/quick" if args.quick else "reports"))
     report = clean(run_eval(args))
     out = Path(args.out)
+    merged = False
+    if args.only and (out / "metrics.json").is_file():  # a partial run updates its parts of the earlier report
+        report = merge_partial(json.loads((out / "metrics.json").read_text(encoding="utf-8")), report)
+        merged = True
     (out / "metrics.json").write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    # a partial run (--only) must not replace the whole results section with its few numbers
-    bench = args.benchmarks or (None if args.quick or args.only else str(_in_checkout("BENCHMARKS.md")))
+    # a partial run (--only) that had no earlier report to merge into must not replace the results section
+    bench = args.benchmarks or (None if args.quick or (args.only and not merged) else str(_in_checkout("BENCHMARKS.md")))
     if bench:
         rel = os.path.relpath(out.resolve(), Path(bench).resolve().parent)
         update_benchmarks(Path(bench), markdown_section(report, rel))

@@ -164,12 +164,13 @@ imgs = [Image.open({str(home)!r} + f"/p{{i}}.png").convert("RGB") for i in range
 vecs = emb.embed(imgs)
 boxes = [len(det.detect(im)) for im in imgs]
 words = clip.embed_texts(["soft leather with stitched trim", "in red"])
+looks = clip.embed_images(imgs)
 from stylist.labels import head_probs
 from stylist.schema import CLASSES
 heads = [h.tolist() for h in head_probs(emb, vecs, CLASSES)]
 print(json.dumps({{"torch": "torch" in sys.modules, "heads": heads, "types": [type(m).__name__ for m in (det, emb, clip)],
                   "sig": model_signature(emb, clip), "vecs": vecs.tolist(), "boxes": boxes,
-                  "words": words.tolist()}}))
+                  "words": words.tolist(), "looks": looks.tolist()}}))
 """
     import json
     import os
@@ -186,6 +187,8 @@ print(json.dumps({{"torch": "torch" in sys.modules, "heads": heads, "types": [ty
     assert got["boxes"] == [len(pair["onnx"][0].detect(im)) for im in imgs]
     words = pair["torch"][2].embed_texts(["soft leather with stitched trim", "in red"])
     assert (np.asarray(got["words"]) * words).sum(1).min() >= COSINE_MIN  # words without torch too
+    looks = pair["torch"][2].embed_images(imgs)
+    assert (np.asarray(got["looks"]) * looks).sum(1).min() >= COSINE_MIN  # and images
     # the category head travels with the export: label fusion gives torch's class probabilities, torch-free
     from stylist.labels import head_probs
     from stylist.schema import CLASSES
@@ -208,7 +211,23 @@ def test_lazy_clip_loads_torch_only_for_images(pair):
     assert not clip.loaded  # words went through the ONNX text tower
     imgs = _pictures(2, seed=3)
     np.testing.assert_allclose(clip.embed_images(imgs), pair["torch"][2].embed_images(imgs), atol=1e-4)
-    assert clip.loaded
+    assert not clip.loaded  # images went through the ONNX image tower with the numpy preprocessing
+    assert clip.embed_images([]).shape == (0, clip.dim)
+
+
+def test_torch_free_clip_preprocessing_equals_open_clips(pair):
+    """fashion-lite's open_clip transform (resize the longer side, pad on white, normalise), value for value."""
+    import torch
+
+    from stylist.models.fast import ClipPreprocess, preprocess_cfg
+    from stylist.models.registry import get_model_config
+
+    imgs = _pictures(6, seed=13) + [Image.new("RGB", (300, 7), "red"), Image.new("RGB", (5, 5), "blue")]
+    pre = ClipPreprocess(preprocess_cfg(get_model_config("fashion-lite")["arch"]))
+    torch_pre = pair["torch"][2].preprocess
+    np.testing.assert_allclose(pre.batch(imgs), torch.stack([torch_pre(i) for i in imgs]).numpy(), atol=1e-5)
+    with pytest.raises(ValueError, match="longest"):
+        ClipPreprocess({**preprocess_cfg({"vision_cfg": {"image_size": 96}}), "resize_mode": "shortest"})
 
 
 def test_torch_free_preprocessing_equals_the_autoencoders():

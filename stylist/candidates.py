@@ -190,7 +190,9 @@ class CandidateFinder:
             if len(same) < enough:
                 same = merge_hits(same, self.filtered(vec, n, where_filter(None, [detection.label], False)))
             hits = same if len(same) >= enough else merge_hits(same, hits)  # still too few: everything
-        return hits, query, []
+        # no refining words: the fused kind is still preferred softly (full mode's re-rank): on the val split
+        # the top-5 majority class of real photos rose 0.37 -> 0.44, exact-product recall did not move
+        return hits, query, list(cand.kind)
 
     def for_text(self, vec: np.ndarray, query: ParsedQuery, n: int, enough: int) -> list[Hit]:
         """CLIP neighbours of a text vector under the query's filters, widened while fewer than ``enough``

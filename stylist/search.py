@@ -23,13 +23,12 @@ from stylist.models.registry import shared_clip, shared_detector, shared_embedde
 from stylist.models.signature import model_signature
 from stylist.query import parse_query
 from stylist.relax import relax_query, rerank_or_loosen
-from stylist.rerank import blend_visual
+from stylist.rerank import VISUAL_BLEND, blend_visual
 from stylist.results import Detection, ItemResult, ParsedQuery, Product
 from stylist.store import CatalogStore, Hit
 from stylist.timing import StageClock
 from stylist.vectors import VectorCache
 
-VISUAL_BLEND = 0.0  # share of the CLIP image cosine in an item's visual likeness (stylist.rerank.blend_visual)
 MODES = ("visual", "clip", "full")  # no re-rank / CLIP alone / CLIP + parsed filters (the eval compares them)
 CHECK_EVERY_S = 5.0  # how often a search re-checks that the index is non-empty and matches the models
 

@@ -85,6 +85,7 @@ def collect(stylist, samples, pool: int = 100, progress: bool = True) -> list[di
         heads = head_probs(stylist.embedder, ae, CLASSES)
         ae_hits = stylist.store.query_many(VISUAL, ae, pool)
         cl_hits = stylist.store.query_many(CLIP, cl, pool)
+        whole = _whole_photo(stylist, img) if len(dets) == 1 else None
         for (t, d), a, c, h, ah, ch in zip(pairs, ae, cl, heads, ae_hits, cl_hits):
             ids = list(dict.fromkeys([x.id for x in ah] + [x.id for x in ch]))
             cats = {x.id: str(x.meta.get("category") or "") for x in [*ch, *ah]}
@@ -98,8 +99,21 @@ def collect(stylist, samples, pool: int = 100, progress: bool = True) -> list[di
                 "head": h, "clip_vec": c.astype(np.float32),
                 "ae_ids": [x.id for x in ah], "cl_ids": [x.id for x in ch],
                 "ids": ids, "cats": [cats[i] for i in ids],
-                "ae_sim": ae_sim.astype(np.float32), "cl_sim": cl_sim.astype(np.float32)})
+                "ae_sim": ae_sim.astype(np.float32), "cl_sim": cl_sim.astype(np.float32), "whole": whole})
     return rows
+
+
+def _whole_photo(stylist, img, k: int = 10) -> dict:
+    """The whole image's label evidence (head, CLIP vector, AE and CLIP neighbours' classes and similarities)."""
+    from stylist.labels import head_probs
+    from stylist.store import CLIP, VISUAL
+
+    a = stylist.embedder.embed([img])
+    c = stylist.clip.embed_images([img])
+    ah, ch = stylist.store.query(VISUAL, a[0], k), stylist.store.query(CLIP, c[0], k)
+    return {"head": head_probs(stylist.embedder, a, CLASSES)[0], "clip_vec": c[0],
+            "ae": [(str(x.meta.get("category") or ""), x.similarity) for x in ah],
+            "cl": [(str(x.meta.get("category") or ""), x.similarity) for x in ch]}
 
 
 # --- offline replays ----------------------------------------------------------------------------------------
@@ -117,21 +131,28 @@ def label_sources(row: dict, class_vectors: np.ndarray, k: int = 10, scale: floa
             "zero_shot": zero_shot_probs(row["clip_vec"][None], class_vectors, scale or ZERO_SHOT_SCALE)[0]}
 
 
-def label_study(rows: list[dict], class_vectors: np.ndarray, grid=(0.0, 0.5, 1.0, 2.0)) -> list[dict]:
-    """Accuracy per subset of every weight combination (items with a detection, as the eval scores them)."""
-    from stylist.labels import FusionWeights, fuse
+def _log_smoothed(p: np.ndarray | None) -> np.ndarray:
+    """log of ``stylist.labels._smooth(p)``; zeros (no vote at all) for a missing source."""
+    from stylist.labels import _smooth
 
+    return np.zeros(len(CLASSES)) if p is None else np.log(_smooth(p))
+
+
+def label_study(rows: list[dict], class_vectors: np.ndarray, grid=(0.0, 0.5, 1.0, 2.0)) -> list[dict]:
+    """Accuracy per subset of every weight combination (items with a detection, as the eval scores them):
+    ``stylist.labels.fuse``'s argmax of Σ w · log p, computed for all items at once."""
     rows = [r for r in rows if r["detected"]]
+    names = ("detector", "head", "neighbours", "clip_neighbours", "zero_shot")
     srcs = [label_sources(r, class_vectors) for r in rows]
+    logs = np.stack([np.stack([_log_smoothed(s[n]) for s in srcs]) for n in names])  # sources × items × classes
+    truth = np.array([CLASSES.index(r["truth"]) for r in rows])
+    kinds = np.array([r["kind"] for r in rows])
     out = []
-    for w in itertools.product(grid, repeat=5):
+    for w in itertools.product(grid, repeat=len(names)):
         if not any(w):
             continue
-        fw = FusionWeights(*w)
-        right: dict[str, list[bool]] = {s: [] for s in SUBSETS}
-        for r, s in zip(rows, srcs):
-            right[r["kind"]].append(fuse(CLASSES, weights=fw, **s).label == r["truth"])
-        acc = {s: float(np.mean(v)) if v else float("nan") for s, v in right.items()}
+        right = np.tensordot(np.asarray(w), logs, axes=1).argmax(1) == truth
+        acc = {s: float(right[kinds == s].mean()) if (kinds == s).any() else float("nan") for s in SUBSETS}
         out.append({"weights": list(w), **acc, "mean": float(np.nanmean(list(acc.values())))})
     out.sort(key=lambda r: (-r["mean"], sum(x > 0 for x in r["weights"])))
     return out

@@ -222,7 +222,8 @@ def eval_wild_part(run: Run) -> dict:
         catalog = held_out + _subsample(rest, max(0, limit - len(held_out)), run.rng, key=lambda it: it.id)
     stylist, info = index_items(run.config, catalog, "eval-ctl" if not limit else f"eval-ctl-wild-{limit}", True)
     boxes = run.config.cache_dir / "wild-boxes-test.jsonl"  # GrabCut boxes of the held-out photos (backgrounds)
-    result = evaluate_wild(stylist, run.root, boxes, run.out if run.wants("pictures") else None,
+    picture_dir = None if "pictures" in run.args.skip else run.out  # `--only wild` draws its picture too
+    result = evaluate_wild(stylist, run.root, boxes, picture_dir,
                            quick=run.args.quick, seed=run.args.seed, imgsz=run.config.imgsz, splits=("test",))
     result["index"] = info
     run.picture(run.out / result["picture"] if result.get("picture") else None)

@@ -116,9 +116,9 @@ class Stylist:
 
         ``mode``: "visual" = visual order only, "clip" = CLIP re-rank fused with the visual score,
         "full" = that plus the parsed colour/category/price wishes as filters and boosts (the default).
-        ``restrict_category`` keeps only products of the detected class. Off by default: measured on 210
-        held-out items the detector found, Recall@10 was 0.70 with it and 0.90 without — the detector's
-        class is wrong more often than the embedder's neighbours are of another kind.
+        ``restrict_category`` keeps only products of the item's (fused) class. Off by default: measured on 210
+        held-out items the detector found, Recall@10 was 0.70 with it and 0.90 without (with the detector's
+        own class); without it the fused kind is still preferred softly in "full" mode.
         ``timings`` receives seconds per stage; a photo searched item by item is cheaper via ``photo`` + ``rank``.
         """
         clock = self._start(mode, timings)

@@ -24,15 +24,13 @@ from stylist.store import CLIP, VISUAL, CatalogStore, Hit, merge_hits, where_fil
 from stylist.timing import StageClock
 
 
-WIDEN = 0  # the crop's nearest products by CLIP image added to the candidates (0 = the AE neighbours only)
-
-
 @dataclass
 class Candidates:
     """One searched thing of a photo (a detected item, or the whole photo), fetched once when the photo
-    arrived: its autoencoder and CLIP image vectors, its nearest catalogue products (unfiltered; the first
-    ``fetched`` by the autoencoder, then any widened by CLIP), its nearest products by CLIP image (label
-    evidence), and its fused label (the whole photo's too, for refining words)."""
+    arrived: its autoencoder and CLIP image vectors, its nearest catalogue products by autoencoder (unfiltered,
+    best first: the candidates) and by CLIP image (label evidence), and its fused label (the whole photo's
+    too, for refining words). Adding the CLIP neighbours to the candidates was measured on the val split and
+    left out: top-5 majority class of real photos +0.00–0.03, exact-product recall unchanged or lower."""
 
     detection: Detection | None
     vector: np.ndarray
@@ -40,7 +38,6 @@ class Candidates:
     clip_vector: np.ndarray | None = None
     clip_hits: list[Hit] = field(default_factory=list)
     label: FusedLabel | None = None
-    fetched: int = -1  # how many of ``hits`` the AE query asked for (-1: all of them)
 
     @property
     def kind(self) -> list[str]:
@@ -88,12 +85,11 @@ def choose_items(detections: Sequence[Detection], items: Sequence[int] | str | N
 class CandidateFinder:
     """Fetches candidates from the store. Thread-safe, as the store and ``FilteredIndex`` are."""
 
-    def __init__(self, store: CatalogStore, embedder, clip, pool: int, widen: int = WIDEN):
+    def __init__(self, store: CatalogStore, embedder, clip, pool: int):
         self.store = store
         self.embedder = embedder
         self.clip = clip  # the crops' CLIP image vectors: label evidence and the visual blend
         self.pool = pool  # a search ranks at least this many candidates (Config.candidates)
-        self.widen = widen
         self.namer = ItemNamer(embedder, clip)
         self.profiles = ProfileCache(store)
         self.filtered_index: FilteredIndex | None = None  # set by warm_filters()
@@ -119,15 +115,15 @@ class CandidateFinder:
     def gather(self, img: Image.Image, targets: Sequence[Detection | None], n: int,
                clock: StageClock | None = None) -> list[Candidates]:
         """Everything a photo's items need, in one batch per model and one Chroma query per space: the crops'
-        AE and CLIP image vectors, their nearest ``n`` products by AE and by CLIP image, and each item named
-        by the fused class (``stylist.labels``; the detector's own class kept in ``detector_label``)."""
+        AE and CLIP image vectors, their nearest ``n`` products by AE and ``namer.k`` by CLIP image, and each
+        item named by the fused class (``stylist.labels``; the detector's own class kept in ``detector_label``)."""
         clock = clock or StageClock()
         crops = [item_crop(img, d.box if d is not None else None) for d in targets]
         vectors = self.embedder.embed(crops)
         clip_vectors = self.clip.embed_images(crops) if self.namer.wants_clip else None
         clock.lap("embed")
         hits = self.store.query_many(VISUAL, vectors, n)
-        clip_hits = (self.store.query_many(CLIP, clip_vectors, max(self.namer.k, self.widen))
+        clip_hits = (self.store.query_many(CLIP, clip_vectors, self.namer.k)
                      if clip_vectors is not None else [[] for _ in targets])
         clock.lap("candidates")
         names = self.namer.name(targets, vectors, clip_vectors, hits, clip_hits)
@@ -136,25 +132,9 @@ class CandidateFinder:
             if d is not None:
                 d = dataclasses.replace(d, label=fused.label, detector_label=d.detector_label or d.label)
             found.append(Candidates(d, vectors[i], hits[i], None if clip_vectors is None else clip_vectors[i],
-                                    clip_hits[i], fused, len(hits[i])))
-        if self.widen and clip_vectors is not None:
-            self._widen(found)
+                                    clip_hits[i], fused))
         clock.lap("labels")
         return found
-
-    def _widen(self, found: list[Candidates]) -> None:
-        """Add each item's nearest products by CLIP image that its AE neighbours lack, with their AE cosine and
-        full metadata (the CLIP collection keeps slim metadata): two reads for all of a photo's items."""
-        extra = {h.id for c in found for h in c.clip_hits[:self.widen]} - {h.id for c in found for h in c.hits}
-        if not extra:
-            return
-        ids = sorted(extra)
-        ae = dict(zip(ids, self.store.vectors(VISUAL, ids)))
-        metas = self.store.metadatas(ids)
-        for c in found:
-            have = {h.id for h in c.hits}
-            add = [h.id for h in c.clip_hits[:self.widen] if h.id not in have and h.id in metas]
-            c.hits = c.hits + [Hit(i, float(ae[i] @ c.vector), metas[i]) for i in add]
 
     def visual(self, cand: Candidates, need: int, query: ParsedQuery, mode: str, restrict_category: bool,
                enough: int) -> tuple[list[Hit], ParsedQuery, list[str]]:
@@ -168,8 +148,7 @@ class CandidateFinder:
         ``cand.hits``: the neighbours fetched when the photo arrived (a tap re-ranks them)."""
         n = max(self.pool, need)
         vec, detection = cand.vector, cand.detection
-        fetched = len(cand.hits) if cand.fetched < 0 else cand.fetched
-        hits = list(cand.hits) if fetched >= n else merge_hits(self.store.query(VISUAL, vec, n), cand.hits[fetched:])
+        hits = list(cand.hits[:n]) if len(cand.hits) >= n else self.store.query(VISUAL, vec, n)
         if mode == "full" and refines(query):
             guess = list(query.categories) or list(cand.kind)
             fitted = relax_query(query, self.profile(), guess, enough)

@@ -148,7 +148,8 @@ class LazyClip:
                  image: "tuple[object, ClipPreprocess] | None" = None, batch_size: int = 64):
         self.name = manifest["name"]
         self.text_runner = text  # words without torch, when the text tower was exported
-        self.image_runner = image  # (runner, preprocess): images without torch, when the preprocessing is known
+        # images without torch, when the preprocessing is known: the exported image tower and its numpy transform
+        self.image_runner, self.image_preprocess = image if image is not None else (None, None)
         self.batch_size = batch_size
         self._dim = int(manifest["dim"])
         self.visual_digest = manifest["visual_digest"]
@@ -179,11 +180,11 @@ class LazyClip:
         return self.real.embed_texts(texts)
 
     def embed_images(self, imgs: Sequence[Image.Image]) -> np.ndarray:
-        if self.image_runner is None:
+        if self.image_runner is None or self.image_preprocess is None:
             return self.real.embed_images(imgs)
         if not len(imgs):
             return np.zeros((0, self.dim), np.float32)
-        runner, pre = self.image_runner
+        runner, pre = self.image_runner, self.image_preprocess
         return l2_normalize(np.concatenate([runner(pre.batch(imgs[s:s + self.batch_size]))
                                             for s in range(0, len(imgs), self.batch_size)]))
 

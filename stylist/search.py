@@ -13,17 +13,17 @@ from typing import Sequence
 import numpy as np
 from PIL import Image
 
-from stylist.candidates import CandidateFinder, Photo, choose_items
+from stylist.candidates import CandidateFinder, Candidates, Photo, choose_items
 from stylist.catalog_profile import CatalogProfile
 from stylist.config import Config, load_config
 from stylist.errors import UnknownItemError
 from stylist.garment_color import ClipColours
-from stylist.images import item_crop, load_image
-from stylist.labels import detect_and_label
+from stylist.images import load_image
 from stylist.models.registry import shared_clip, shared_detector, shared_embedder
 from stylist.models.signature import model_signature
 from stylist.query import parse_query
 from stylist.relax import relax_query, rerank_or_loosen
+from stylist.rerank import VISUAL_BLEND, blend_visual
 from stylist.results import Detection, ItemResult, ParsedQuery, Product
 from stylist.store import CatalogStore, Hit
 from stylist.timing import StageClock
@@ -63,7 +63,8 @@ class Stylist:
 
     def detect_items(self, img: Image.Image) -> list[Detection]:
         """Detected items, each named by the fused class (stylist.labels); the detector's own in detector_label."""
-        return detect_and_label(img, self.detector, self.embedder, self.store)[0]
+        found = self.detector.detect(img)
+        return [c.detection for c in self.candidates.gather(img, found, self.candidates.namer.k)] if found else []
 
     def parse_text(self, text: str | None) -> ParsedQuery:
         return parse_query(text)
@@ -109,9 +110,6 @@ class Stylist:
         """What this catalog can satisfy (stylist.catalog_profile); recounted when the index size changes."""
         return self.candidates.profile()
 
-    def embed_crop(self, img: Image.Image, detection: Detection | None) -> np.ndarray:
-        return self.embedder.embed([item_crop(img, detection.box if detection is not None else None)])[0]
-
     def search_item(self, img: Image.Image, detection: Detection | None = None, text: str | None = None,
                     top_k: int = 10, offset: int = 0, mode: str = "full", restrict_category: bool = False,
                     timings: dict[str, float] | None = None) -> ItemResult:
@@ -119,29 +117,28 @@ class Stylist:
 
         ``mode``: "visual" = visual order only, "clip" = CLIP re-rank fused with the visual score,
         "full" = that plus the parsed colour/category/price wishes as filters and boosts (the default).
-        ``restrict_category`` keeps only products of the detected class. Off by default: measured on 210
-        held-out items the detector found, Recall@10 was 0.70 with it and 0.90 without — the detector's
-        class is wrong more often than the embedder's neighbours are of another kind.
+        ``restrict_category`` keeps only products of the item's (fused) class. Off by default: measured on 210
+        held-out items the detector found, Recall@10 was 0.70 with it and 0.90 without (with the detector's
+        own class); without it the fused kind is still preferred softly in "full" mode.
         ``timings`` receives seconds per stage; a photo searched item by item is cheaper via ``photo`` + ``rank``.
         """
         clock = self._start(mode, timings)
-        vec = self.embed_crop(img, detection)
-        clock.lap("embed")
-        return self._search(img, detection, vec, None, text, top_k, offset, mode, restrict_category, clock)
+        cand = self.candidates.gather(img, [detection], max(self.config.candidates, offset + top_k), clock)[0]
+        return self._search(cand, text, top_k, offset, mode, restrict_category, clock)
 
-    def _search(self, img: Image.Image, detection: Detection | None, vec: np.ndarray, known: Sequence[Hit] | None,
-                text: str | None, top_k: int, offset: int, mode: str, restrict_category: bool,
-                clock: StageClock) -> ItemResult:
-        """The ranking shared by ``search_item`` and ``rank`` (``known``: neighbours fetched before)."""
-        query = parse_query(text)
-        hits, query, prefer = self.candidates.visual(img, vec, offset + top_k, query, detection, mode,
-                                                     restrict_category, top_k, known)
+    def _search(self, cand: Candidates, text: str | None, top_k: int, offset: int, mode: str,
+                restrict_category: bool, clock: StageClock) -> ItemResult:
+        """The ranking shared by ``search_item`` and ``rank`` (``cand``: the item's vectors and neighbours)."""
+        query, detection = parse_query(text), cand.detection
+        hits, query, prefer = self.candidates.visual(cand, offset + top_k, query, mode, restrict_category, top_k)
         if not hits:
             return ItemResult(detection.index if detection else None, query, [])
-        visual = np.array([h.similarity for h in hits])
+        need_clip = (mode != "visual" and (query.terms or query.exclude_terms)) or VISUAL_BLEND > 0
+        clip_vecs = self.vectors.images(hits) if need_clip else None
+        looks = clip_vecs @ cand.clip_vector if clip_vecs is not None and cand.clip_vector is not None else None
+        visual = blend_visual(np.array([h.similarity for h in hits]), looks, VISUAL_BLEND)
         words = WordScores()
         if mode != "visual" and (query.terms or query.exclude_terms):
-            clip_vecs = self.vectors.images(hits)
             clock.lap("query")
             words = word_scores(clip_vecs, query, self.vectors.text, self.colours, mode == "full")
             clock.lap("text")
@@ -160,12 +157,14 @@ class Stylist:
         detected). Taps then only re-rank (``rank``)."""
         clock = StageClock(timings)
         self._check_index()
-        detections, vectors = (detect_and_label(img, self.detector, self.embedder, self.store) if detections is None
-                               else (list(detections), None))  # label fusion's crop vectors, reused below
+        found_boxes = self.detector.detect(img) if detections is None else list(detections)
         clock.lap("detect")
-        targets: list[Detection | None] = list(detections) or [None]
-        found = self.candidates.gather(img, targets, self.config.candidates, clock, vectors)
-        return Photo(img, detections, {(c.detection.index if c.detection else None): c for c in found})
+        found = self.candidates.gather(img, list(found_boxes) or [None], self.config.candidates, clock)
+        if VISUAL_BLEND > 0:  # the candidates' CLIP vectors, read now so that a tap finds them cached
+            self.vectors.images(list({h.id: h for c in found for h in c.hits}.values()))
+            clock.lap("clip vectors")
+        named = [c.detection for c in found if c.detection is not None]
+        return Photo(img, named, {(c.detection.index if c.detection else None): c for c in found})
 
     def rank(self, photo: Photo, item: int | None = None, text: str | None = None, top_k: int = 10, offset: int = 0,
              mode: str = "full", restrict_category: bool = False,
@@ -182,8 +181,7 @@ class Stylist:
                 cand = self.candidates.gather(photo.image, [detection], max(self.config.candidates, offset + top_k),
                                               clock)[0]
                 photo.items[item] = cand
-        return self._search(photo.image, cand.detection, cand.vector, cand.hits, text, top_k, offset, mode,
-                            restrict_category, clock)
+        return self._search(cand, text, top_k, offset, mode, restrict_category, clock)
 
     def search_text(self, text: str, top_k: int = 10, offset: int = 0) -> ItemResult:
         """Text without a photo: CLIP text vector against the catalog's CLIP image vectors, with the filters."""

@@ -93,6 +93,29 @@ def clean(obj):
     return obj
 
 
+def merge_reports(old: dict, new: dict) -> dict:
+    """``old`` (an earlier full report) with the parts ``new`` (a partial, ``--only`` run) re-measured: those
+    parts replaced, the others kept; the pictures united; when and how each re-measured part was run kept in
+    ``meta.partial_runs``. The caller rebuilds ``checks`` from the result."""
+    import copy
+
+    out = copy.deepcopy(old)
+    meta_new = new.get("meta", {})
+    parts = [k for k in new if k not in ("meta", "checks", "pictures")]
+    for part in parts:
+        out[part] = new[part]
+    out["pictures"] = list(dict.fromkeys([*old.get("pictures", []), *new.get("pictures", [])]))
+    meta = out.setdefault("meta", {})
+    runs = meta.setdefault("partial_runs", {})
+    for part in parts:
+        runs[part] = {k: meta_new.get(k) for k in ("date", "command", "machine", "load_average_1min_at_end")}
+        runs[part]["seconds"] = (meta_new.get("timings_s") or {}).get(part)
+    meta.setdefault("timings_s", {}).update({k: v for k, v in (meta_new.get("timings_s") or {}).items() if k in parts})
+    meta["models"] = {**meta.get("models", {}), **meta_new.get("models", {})}
+    meta["notes"] = list(dict.fromkeys([*meta.get("notes", []), *meta_new.get("notes", [])]))
+    return out
+
+
 def build_checks(results: dict, product_ae: str, baseline_ae: str | None) -> list[dict]:
     """Every headline number with its target, anchor and whether the target is met."""
     from stylist.metrics import meets
@@ -215,6 +238,9 @@ def markdown_section(report: dict, pictures_dir: str | None = None) -> str:
     timings = ", ".join(f"{k} {v:.0f} s" for k, v in meta.get("timings_s", {}).items())
     lines += [f"Time per part: {timings} (load average {meta.get('load_average_1min_at_end')} at the end: "
               "CPU speeds are from a shared 2-core machine).", ""]
+    for part, run in (meta.get("partial_runs") or {}).items():
+        lines += [f"Part `{part}` re-measured {run.get('date')} with `{run.get('command')}` (load average "
+                  f"{run.get('load_average_1min_at_end')} at the end); the other parts are from the run above.", ""]
     if meta.get("quick"):
         lines += ["**`--quick` run: subsampled smoke test, not the reported numbers.**", ""]
     lines += [f"- {p}" for p in protocol_lines(report)] + [""]

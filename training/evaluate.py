@@ -7,7 +7,9 @@ Writes ``<out>/metrics.json`` (every number with its target, anchor and met flag
 PNG pictures under ``<out>/``. Held-out means the test split of ``training.data.splits.split_of`` — the same
 split for every model. Without ``--boards``, 300 test boards are rendered once into the cache.
 ``--quick`` subsamples everything (a smoke test in seconds; it writes to ``reports/quick`` and leaves
-BENCHMARKS.md alone unless ``--benchmarks`` is given).
+BENCHMARKS.md alone unless ``--benchmarks`` is given). ``--only PART`` re-measures some parts: they are merged
+into an existing ``<out>/metrics.json`` (the other parts kept) and the BENCHMARKS.md section is redrawn from
+the merged report; with no earlier report there, BENCHMARKS.md is left alone unless ``--benchmarks`` is given.
 """
 from __future__ import annotations
 
@@ -44,7 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="subsample everything: a smoke test, not the real numbers")
     p.add_argument("--skip", action="append", default=[], choices=PARTS, help="leave a part out (repeatable)")
     p.add_argument("--only", action="append", default=[], choices=PARTS,
-                   help="run just this part (repeatable), e.g. `--only words` or `--only wild` while iterating")
+                   help="run just this part (repeatable), e.g. `--only words` or `--only wild` while iterating; "
+                        "merged into an existing <out>/metrics.json and its BENCHMARKS.md section")
     p.add_argument("--seed", type=int, default=0, help="board rendering and subsampling seed")
     return p
 
@@ -219,7 +222,8 @@ def eval_wild_part(run: Run) -> dict:
         catalog = held_out + _subsample(rest, max(0, limit - len(held_out)), run.rng, key=lambda it: it.id)
     stylist, info = index_items(run.config, catalog, "eval-ctl" if not limit else f"eval-ctl-wild-{limit}", True)
     boxes = run.config.cache_dir / "wild-boxes-test.jsonl"  # GrabCut boxes of the held-out photos (backgrounds)
-    result = evaluate_wild(stylist, run.root, boxes, run.out if run.wants("pictures") else None,
+    picture_dir = None if "pictures" in run.args.skip else run.out  # `--only wild` draws its picture too
+    result = evaluate_wild(stylist, run.root, boxes, picture_dir,
                            quick=run.args.quick, seed=run.args.seed, imgsz=run.config.imgsz, splits=("test",))
     result["index"] = info
     run.picture(run.out / result["picture"] if result.get("picture") else None)
@@ -329,22 +333,20 @@ def _text_picture(clip, test, image_emb: np.ndarray, out: Path, k: int = 8):
     return text_query_sheet(texts, top, [it.path for it in test], hits, out, k)
 
 
-def merge_partial(previous: dict, partial: dict, parts: list[str]) -> dict:
-    """A partial run's (``--only``) sections and checks replace those parts of the previous report; every
-    other part, its checks and the previous run's meta stay, with the partial run listed in meta."""
-    merged = {**previous, **{p: partial[p] for p in parts if p in partial}}
-    kept = [c for c in previous.get("checks", []) if c["key"].split(".")[0] not in parts]
-    merged["checks"] = kept + [c for c in partial.get("checks", []) if c["key"].split(".")[0] in parts]
-    meta = dict(previous.get("meta", {}))
-    meta["partial_runs"] = [*meta.get("partial_runs", []),
-                            {k: partial["meta"].get(k) for k in ("date", "command", "runtime_s", "load_average_1min_at_end")}]
-    merged["meta"] = meta
-    return merged
-
-
 def _in_checkout(name: str) -> Path:
     """``name`` in the repository checkout when running from one (editable install), else in the current folder."""
     return REPO_ROOT / name if (REPO_ROOT / "pyproject.toml").is_file() else Path(name)
+
+
+def merge_partial(old: dict, new: dict) -> dict:
+    """``new`` (an ``--only`` run) merged into ``old`` (the report it re-measures parts of), checks rebuilt."""
+    from training.eval_report import merge_reports
+
+    merged = merge_reports(old, new)
+    product_ae = Path(load_config().embedder).stem
+    has_base = any(k != product_ae for k in (merged.get("autoencoder") or {}))
+    merged["checks"] = build_checks(merged, product_ae, "ae4096" if has_base and product_ae != "ae4096" else None)
+    return clean(merged)
 
 
 def main(argv: list[str]) -> int:
@@ -354,18 +356,21 @@ def main(argv: list[str]) -> int:
     args.out = args.out or str(_in_checkout("reports/quick" if args.quick else "reports"))
     report = clean(run_eval(args))
     out = Path(args.out)
-    metrics = out / "metrics.json"
-    merged = merge_partial(json.loads(metrics.read_text()), report, args.only) if args.only and metrics.is_file() else report
-    metrics.write_text(json.dumps(merged, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    # a partial run (--only) must not replace the whole results section with its few numbers
-    bench = args.benchmarks or (None if args.quick or args.only else str(_in_checkout("BENCHMARKS.md")))
+    merged = False
+    if args.only and (out / "metrics.json").is_file():  # a partial run updates its parts of the earlier report
+        report = merge_partial(json.loads((out / "metrics.json").read_text(encoding="utf-8")), report)
+        merged = True
+    (out / "metrics.json").write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    # a partial run (--only) that had no earlier report to merge into must not replace the results section
+    bench = args.benchmarks or (None if args.quick or (args.only and not merged) else str(_in_checkout("BENCHMARKS.md")))
     if bench and args.only and "words" in args.only and report.get("words", {}).get("in_colour"):
         from training.eval_words import WORDS_MARKERS, benchmarks_section, search_refinement_line
 
-        search = search_refinement_line(merged.get("search"), str(merged.get("meta", {}).get("date", "")))
-        words = benchmarks_section(report["words"], report["meta"]["command"], report["meta"]["timings_s"]["words"], search)
-        update_benchmarks(Path(bench), words, WORDS_MARKERS)  # its own section; the results section stays
-    elif bench:
+        search = search_refinement_line(report.get("search"), str(report.get("meta", {}).get("date", "")))
+        words = benchmarks_section(report["words"], report["meta"]["partial_runs"]["words"]["command"] if merged
+                                   else report["meta"]["command"], report["meta"]["timings_s"]["words"], search)
+        update_benchmarks(Path(bench), words, WORDS_MARKERS)  # its own section
+    if bench:
         rel = os.path.relpath(out.resolve(), Path(bench).resolve().parent)
         update_benchmarks(Path(bench), markdown_section(report, rel))
     print()

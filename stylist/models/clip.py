@@ -20,11 +20,10 @@ from PIL import Image
 from torch import nn
 
 from stylist.models.embedder import channels_last_on_cpu, l2_normalize
+from stylist.models.fast import OPENAI_MEAN, OPENAI_STD, preprocess_cfg  # noqa: F401 - torch-free home, re-exported
 
 MINILM_TOKEN = "@minilm"  # placeholder in configs/fashion-lite.json for the MiniLM folder inside its package
 TRAINED_PREFIXES = ("visual.", "text.proj.", "logit_scale")  # what LiT trains (and what we bundle)
-OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
-OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
 
 
 def minilm_dir() -> str:
@@ -68,12 +67,6 @@ def load_imagenet_lite0(trunk: nn.Module) -> int:
         mapped[dk] = sv.to(dv.dtype)
     trunk.load_state_dict(mapped, strict=False)
     return len(mapped)
-
-
-def preprocess_cfg(arch: dict[str, Any]) -> dict[str, Any]:
-    """Product photos: pad to square on white (no centre crop cutting off shoes or hems), OpenAI stats."""
-    return {"resize_mode": "longest", "fill_color": 255, "mean": OPENAI_MEAN, "std": OPENAI_STD,
-            "size": arch["vision_cfg"]["image_size"]}
 
 
 def trained_state(model: nn.Module) -> dict[str, torch.Tensor]:

@@ -14,6 +14,15 @@ from typing import Callable, Sequence
 import numpy as np
 from PIL import Image
 
+OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
+OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
+
+
+def preprocess_cfg(arch: dict) -> dict:
+    """fashion-lite's image preprocessing (open_clip's format). Product photos: pad to square on white (no
+    centre crop cutting off shoes or hems), OpenAI stats."""
+    return {"resize_mode": "longest", "fill_color": 255, "mean": OPENAI_MEAN, "std": OPENAI_STD,
+            "size": arch["vision_cfg"]["image_size"]}
 
 
 def l2_normalize(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:

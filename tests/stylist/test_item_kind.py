@@ -1,14 +1,20 @@
-"""What a searched item is: its neighbours' categories and the detector's label, fused."""
+"""What a searched item is for refining words: the photo's fused label, when the fusion is sure of it."""
 from __future__ import annotations
 
-from stylist.item_kind import item_kind
+from stylist.item_kind import KIND_CONFIDENCE, item_kind
+from stylist.labels import FusedLabel
 
 
-def test_item_kind_fuses_neighbours_and_detector():
-    assert item_kind(["Skirts"] * 6 + ["Dresses"] * 4) == ["Skirts"]
-    assert item_kind(["Sneakers", "Casual Shoes", "Heels", "Tshirts"]) == ["Shoes"]  # catalog labels map to classes
-    assert item_kind(["Skirts"] * 3 + ["Dresses"] * 3 + ["Pants"] * 3 + ["Shorts"] * 3) == []  # no winner
-    # a confident detection tips an even split; a weak one does not
-    assert item_kind(["Skirts"] * 5 + ["Dresses"] * 5, "Dresses", 0.9) == ["Dresses"]
-    assert item_kind(["Skirts"] * 6 + ["Dresses"] * 4, "Dresses", 0.2) == ["Skirts"]
-    assert item_kind([], "Hats", 0.5) == ["Hats"] and item_kind([]) == []
+def _label(name: str, confidence: float) -> FusedLabel:
+    return FusedLabel(name, confidence, "Handbags", name, "")
+
+
+def test_a_sure_fused_label_is_the_kind():
+    assert item_kind(_label("Skirts", 0.9)) == ["Skirts"]
+    assert item_kind(_label("Skirts", KIND_CONFIDENCE)) == ["Skirts"]  # the threshold itself is sure enough
+
+
+def test_an_unsure_or_missing_label_prefers_no_kind():
+    assert item_kind(_label("Skirts", KIND_CONFIDENCE - 0.01)) == []
+    assert item_kind(_label("", 1.0)) == [] and item_kind(None) == []
+    assert item_kind(_label("Skirts", 0.3), min_confidence=0.2) == ["Skirts"]

@@ -50,3 +50,85 @@ def test_a_zero_probability_never_vetoes_a_class():
     det = detector_probs("Shoes", 0.95, CLASSES)
     out = fuse(CLASSES, det, head, knn, FusionWeights(1.0, 1.0, 1.0))
     assert out.label == "Shoes" and np.isfinite(out.confidence)
+
+
+def test_zero_shot_is_a_softmax_of_scaled_cosines():
+    from stylist.labels import zero_shot_probs
+
+    classes = np.eye(3)[:, :3]  # one unit vector per class
+    img = np.array([[0.6, 0.8, 0.0]])
+    p = zero_shot_probs(img, classes, scale=10.0)[0]
+    e = np.exp([6.0, 8.0, 0.0])
+    assert p == pytest.approx(e / e.sum())
+    assert zero_shot_probs(img, classes, scale=0.0)[0] == pytest.approx([1 / 3] * 3)
+
+
+def test_clip_evidence_outvotes_a_wrong_detector_on_a_photo():
+    """The detector calls a shirt on a bed a handbag; the CLIP neighbours and zero-shot say shirt."""
+    det = detector_probs("Handbags", 0.6, CLASSES)
+    head = np.array([0.3, 0.1, 0.4, 0.2])
+    clip_near = neighbour_probs(["Shirts & Tops"] * 7 + ["Handbags"] * 3, [0.7] * 10, CLASSES)
+    zero = np.array([0.7, 0.1, 0.1, 0.1])
+    w = FusionWeights(detector=1.0, head=1.0, neighbours=0.0, clip_neighbours=1.0, zero_shot=1.0)
+    out = fuse(CLASSES, det, head, weights=w, clip_neighbours=clip_near, zero_shot=zero)
+    assert (out.label, out.detector_label, out.clip_label, out.zero_shot_label) == (
+        "Shirts & Tops", "Handbags", "Shirts & Tops", "Shirts & Tops")
+    # the same evidence with the CLIP sources switched off keeps the detector + head answer
+    assert fuse(CLASSES, det, head, weights=FusionWeights(), clip_neighbours=clip_near, zero_shot=zero).label == "Handbags"
+
+
+def test_fused_probability_is_the_normalised_product_of_experts():
+    a = np.array([0.5, 0.2, 0.2, 0.1])
+    b = np.array([0.1, 0.6, 0.2, 0.1])
+    w = FusionWeights(detector=0.0, head=2.0, neighbours=0.0, clip_neighbours=1.0, zero_shot=0.0)
+    out = fuse(CLASSES, head=a, clip_neighbours=b, weights=w)
+    floor = 0.02  # stylist.labels.FLOOR: every class keeps at least this share before fusing
+
+    def smooth(p):
+        p = (1 - floor * 4) * p / p.sum() + floor
+        return p / p.sum()
+
+    post = smooth(a) ** 2 * smooth(b)
+    post /= post.sum()
+    assert out.label == CLASSES[int(post.argmax())] == "Shirts & Tops"
+    assert out.confidence == pytest.approx(post.max())
+
+
+class _Head:
+    """An embedder's category head as the search sees it: weights, bias and class names (no model)."""
+
+    def __init__(self, classes):
+        self.classes = classes
+        self.head = (np.eye(len(classes), dtype=np.float32) * 4.0, np.zeros(len(classes), np.float32))
+
+
+class _Hit:
+    def __init__(self, category: str, similarity: float):
+        self.meta, self.similarity = {"category": category}, similarity
+
+
+def test_item_namer_uses_the_detectors_own_class_and_the_neighbours():
+    from stylist.labels import ItemNamer
+    from stylist.results import Detection
+
+    w = FusionWeights(detector=1.0, head=0.0, neighbours=0.0, clip_neighbours=1.0, zero_shot=0.0)
+    namer = ItemNamer(_Head(CLASSES), None, CLASSES, w, k=3)
+    named = Detection(0, "Skirts", 0.4, (0, 0, 1, 1), detector_label="Handbags")  # named once before
+    fresh = Detection(1, "Handbags", 0.4, (0, 0, 1, 1))
+    near = [_Hit("Skirts", 0.9), _Hit("Skirts", 0.8), _Hit("Handbags", 0.5), _Hit("Handbags", 0.99)]  # 4th: beyond k
+    vecs = np.zeros((3, 4), np.float32)
+    out = namer.name([named, fresh, None], vecs, None, [[], [], []], [near, near, near])
+    # detector: Handbags 0.4 / others 0.2 each; CLIP neighbours: Skirts 1.702, Handbags 0.501 of 2.203
+    assert [o.label for o in out] == ["Skirts", "Skirts", "Skirts"]
+    assert out[0].detector_label == out[1].detector_label == "Handbags" and out[2].detector_label == ""
+    det = np.array([0.2, 0.2, 0.4, 0.2])
+    clip = np.array([0.0, 1.702, 0.501, 0.0])
+
+    def smooth(p):
+        p = (1 - 0.02 * 4) * p / p.sum() + 0.02
+        return p / p.sum()
+
+    post = smooth(det) * smooth(clip)
+    assert out[0].confidence == pytest.approx(post.max() / post.sum(), rel=1e-6)
+    assert out[0].confidence == out[1].confidence  # naming twice = naming once
+    assert out[2].confidence == pytest.approx(smooth(clip).max())  # the whole photo: no detector vote

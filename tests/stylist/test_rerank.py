@@ -119,3 +119,16 @@ def test_excluded_words_demote_by_clips_probability_never_drop():
     half = rerank(metas, visual, None, parse_query("shoes, no heels"), excluded=np.full(4, 0.5))
     assert half.order.tolist() == [0, 1, 2, 3]  # CLIP cannot tell: the visual order stays
     assert rerank(metas, visual, None, parse_query("shoes"), use_filters=False, excluded=excluded).order.tolist() == [0, 1, 2, 3]
+
+
+def test_blend_visual_puts_clip_on_the_ae_scale_and_can_reorder():
+    from stylist.rerank import blend_visual
+
+    ae = np.array([0.9, 0.8, 0.7, 0.6])
+    looks = np.array([0.1, 0.2, 0.3, 0.6])  # CLIP sees the last one as the closest
+    assert np.allclose(blend_visual(ae, looks, 0.0), ae) and np.allclose(blend_visual(ae, None, 0.7), ae)
+    z = (looks - looks.mean()) / looks.std()
+    want = 0.5 * ae + 0.5 * (ae.mean() + z * ae.std())
+    assert np.allclose(blend_visual(ae, looks, 0.5), want)
+    assert int(np.argmax(blend_visual(ae, looks, 0.8))) == 3 and int(np.argmax(blend_visual(ae, looks, 0.1))) == 0
+    assert blend_visual(np.zeros(0), np.zeros(0), 0.5).shape == (0,)

@@ -266,3 +266,30 @@ def test_index_vectors_reuse_only_when_equal(tmp_path):
     vecs, _, source = index_vectors(embedder, paths, ids, lambda asked: wrong, sample=2)
     assert source == "embedded here"
     np.testing.assert_allclose(vecs, fresh, atol=1e-5)
+
+
+def test_a_partial_run_merges_into_the_earlier_report():
+    """``--only wild`` replaces the wild part, keeps every other part and its checks, and says when it ran."""
+    old = {"meta": {"date": "d1", "command": "stylist eval", "machine": "m", "out": "reports", "held_out": "test",
+                    "models": {"detector": "det"}, "timings_s": {"detector": 10.0, "wild": 50.0}, "notes": ["a"],
+                    "runtime_s": 60.0},
+           "pictures": ["detection_examples.png", "wild_photos.png"],
+           "search": {"r10": {"value": 0.75, "target": 0.9, "metric": "search end to end R@10"}},
+           "wild": {"real": {"photos": 9, "detected": 0.5, "label_accuracy": 0.1}, "composites": {}, "boards": {}},
+           "checks": []}
+    new = {"meta": {"date": "d2", "command": "stylist eval --only wild", "machine": "m", "models": {"clip": "c"},
+                    "timings_s": {"wild": 40.0}, "notes": ["a", "b"], "load_average_1min_at_end": 3.5},
+           "pictures": ["wild_photos.png"],
+           "wild": {"real": {"photos": 9, "detected": 0.6, "label_accuracy": 0.4}, "composites": {}, "boards": {}}}
+    merged = evaluate.merge_partial(old, new)
+    assert merged["search"] == old["search"] and merged["wild"] == new["wild"]
+    assert merged["pictures"] == ["detection_examples.png", "wild_photos.png"]
+    assert merged["meta"]["date"] == "d1" and merged["meta"]["timings_s"] == {"detector": 10.0, "wild": 40.0}
+    assert merged["meta"]["partial_runs"]["wild"] == {"date": "d2", "command": "stylist eval --only wild",
+                                                     "machine": "m", "load_average_1min_at_end": 3.5, "seconds": 40.0}
+    assert merged["meta"]["notes"] == ["a", "b"] and merged["meta"]["models"] == {"detector": "det", "clip": "c"}
+    by_key = {c["key"]: c["value"] for c in merged["checks"]}
+    assert by_key["search.r10"] == 0.75 and by_key["wild.real.label_accuracy"] == 0.4
+    assert old["wild"]["real"]["label_accuracy"] == 0.1  # the earlier report itself is not changed
+    text = eval_report.markdown_section(merged)
+    assert "Part `wild` re-measured d2 with `stylist eval --only wild`" in text and "search end to end R@10" in text

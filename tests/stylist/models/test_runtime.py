@@ -164,12 +164,13 @@ imgs = [Image.open({str(home)!r} + f"/p{{i}}.png").convert("RGB") for i in range
 vecs = emb.embed(imgs)
 boxes = [len(det.detect(im)) for im in imgs]
 words = clip.embed_texts(["soft leather with stitched trim", "in red"])
+looks = clip.embed_images(imgs)
 from stylist.labels import head_probs
 from stylist.schema import CLASSES
 heads = [h.tolist() for h in head_probs(emb, vecs, CLASSES)]
 print(json.dumps({{"torch": "torch" in sys.modules, "heads": heads, "types": [type(m).__name__ for m in (det, emb, clip)],
                   "sig": model_signature(emb, clip), "vecs": vecs.tolist(), "boxes": boxes,
-                  "words": words.tolist()}}))
+                  "words": words.tolist(), "looks": looks.tolist()}}))
 """
     import json
     import os
@@ -186,6 +187,8 @@ print(json.dumps({{"torch": "torch" in sys.modules, "heads": heads, "types": [ty
     assert got["boxes"] == [len(pair["onnx"][0].detect(im)) for im in imgs]
     words = pair["torch"][2].embed_texts(["soft leather with stitched trim", "in red"])
     assert (np.asarray(got["words"]) * words).sum(1).min() >= COSINE_MIN  # words without torch too
+    looks = pair["torch"][2].embed_images(imgs)
+    assert (np.asarray(got["looks"]) * looks).sum(1).min() >= COSINE_MIN  # and images
     # the category head travels with the export: label fusion gives torch's class probabilities, torch-free
     from stylist.labels import head_probs
     from stylist.schema import CLASSES
@@ -209,6 +212,7 @@ def test_lazy_clip_loads_torch_only_for_images(pair):
     imgs = _pictures(2, seed=3)
     np.testing.assert_allclose(clip.embed_images(imgs), pair["torch"][2].embed_images(imgs), atol=1e-4)
     assert not clip.loaded  # images too: the export recorded open_clip's preprocessing, checked equal
+    assert clip.embed_images([]).shape == (0, clip.dim)
     assert clip.logit_scale == pytest.approx(pair["torch"][2].logit_scale) and clip.loaded  # the rest loads torch
 
 
@@ -223,6 +227,7 @@ def test_torch_free_clip_preprocessing_equals_open_clips(pair):
     spec = _image_preprocess_spec(clip)
     assert spec is not None and spec["size"] == clip_image_size(clip)
     imgs = _pictures(6, seed=11) + [im.convert("L") for im in _pictures(1, seed=12)]
+    imgs += [Image.new("RGB", (300, 7), "red"), Image.new("RGB", (5, 5), "blue")]  # extreme shapes
     np.testing.assert_allclose(ClipImagePreprocess(spec).batch(imgs),
                                torch.stack([clip.preprocess(im.convert("RGB")) for im in imgs]).numpy(), atol=1e-5)
 

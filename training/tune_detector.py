@@ -27,7 +27,8 @@ from stylist.metrics import box_iou
 
 GRID = {"conf": (0.2, 0.25, 0.3), "iou": (0.45, 0.5, 0.6),
         "fallback_conf": (0.0, 0.02, 0.05, 0.1), "fallback_min_area": (0.02, 0.1),
-        "zoom_imgsz": (0, 256, 320), "zoom_min_area": (0.15, 0.25, 0.35), "zoom_always": (True, False)}
+        "zoom_imgsz": (0, 256, 320), "zoom_min_area": (0.15, 0.25, 0.35), "zoom_always": (True, False),
+        "contain": (0.0,)}
 SIZES = (256, 320)  # zoomed-out looks stored besides the serving size
 FLOOR = 0.005  # candidates are kept down to this score once; every setting filters them further
 
@@ -61,12 +62,13 @@ def score_setting(det, stored: list[tuple[str, object, list]]) -> dict:
     """Every measure for the detector's current settings over the stored candidates."""
     from training.eval_wild import match_boxes
 
-    photo_hit, photo_right, n_fallback = [], [], 0
+    photo_hit, photo_right, n_fallback, photo_boxes = [], [], 0, []
     counts = {k: [0, 0, 0] for k in ("clutter", "board")}  # true positives, predictions, truths
     for kind, looks, truths in stored:
         dets = det.select(looks)
         if kind == "photo":
             photo_hit.append(bool(dets))
+            photo_boxes.append(len(dets))
             photo_right.append(bool(dets) and box_iou(truths[0], dets[0].box) >= 0.5)
             n_fallback += bool(dets) and dets[0].score <= det.conf
             continue
@@ -76,7 +78,7 @@ def score_setting(det, stored: list[tuple[str, object, list]]) -> dict:
         c[1] += len(dets)
         c[2] += len(truths)
     out = {"photo_detected": float(np.mean(photo_hit)), "photo_box_right": float(np.mean(photo_right)),
-           "photo_second_chance": n_fallback / max(1, len(photo_hit))}
+           "photo_second_chance": n_fallback / max(1, len(photo_hit)), "photo_boxes": float(np.mean(photo_boxes))}
     for kind, (tp, n_pred, n_true) in counts.items():
         out[f"{kind}_recall"] = tp / max(1, n_true)
         out[f"{kind}_precision"] = tp / max(1, n_pred)

@@ -9,6 +9,8 @@ Two rules for shoppers' own photos, tuned on the validation split (``training.tu
   boxed whole. Only large boxes (≥ ``zoom_min_area`` of the picture) are taken from that look, merged
   with the first by class-agnostic NMS, so a board's small items are untouched (``zoom_always`` False:
   looked at only when the first look found nothing above ``conf``).
+- **parts are not items**: with ``contain`` > 0, a box lying that much inside a better-scored box is
+  dropped (a print boxed as a handbag inside its top).
 - **a second chance**: a shopper's photo almost always shows a garment, so when no box reaches ``conf``
   the best ``fallback_keep`` boxes above ``fallback_conf`` are kept if they look like an item (at least
   ``fallback_min_area`` of the picture, at most ``fallback_max_aspect`` : 1). When something does reach
@@ -72,7 +74,7 @@ class DetectorSettings:
     def __init__(self, imgsz: int = 512, conf: float = 0.25, device: str = "cpu", name: str = "",
                  iou: float = 0.5, max_det: int = 30, fallback_conf: float = 0.0, fallback_keep: int = 1,
                  fallback_min_area: float = 0.02, fallback_max_aspect: float = 6.0, zoom_imgsz: int = 0,
-                 zoom_min_area: float = 0.25, zoom_always: bool = True):
+                 zoom_min_area: float = 0.25, zoom_always: bool = True, contain: float = 0.0):
         self.imgsz = imgsz
         self.conf = conf
         self.iou = iou
@@ -86,6 +88,7 @@ class DetectorSettings:
         self.zoom_imgsz = zoom_imgsz
         self.zoom_min_area = zoom_min_area
         self.zoom_always = zoom_always
+        self.contain = contain
 
     @property
     def floor(self) -> float:
@@ -110,10 +113,25 @@ class DetectorSettings:
                    np.array([f[0] for f in union], dtype=np.float64), self.iou)
         return [union[i] for i in keep]
 
+    def drop_parts(self, found: list[Found]) -> list[Found]:
+        """Without boxes lying ``contain`` or more inside a better-scored box (a print or a pocket boxed
+        besides its garment); ``contain`` 0 keeps everything."""
+        if self.contain <= 0 or len(found) < 2:
+            return found
+        kept: list[Found] = []
+        for f in found:
+            x0, y0, x1, y1 = f[2]
+            area = max(1e-9, (x1 - x0) * (y1 - y0))
+            inside = any(max(0.0, min(x1, k[2][2]) - max(x0, k[2][0])) * max(0.0, min(y1, k[2][3]) - max(y0, k[2][1]))
+                         >= self.contain * area for k in kept)
+            if not inside:
+                kept.append(f)
+        return kept
+
     def choose(self, found: Iterable[Found], width: int, height: int) -> list[Detection]:
         """The served detections from class-agnostic NMS output at ``floor`` (best first): those above
         ``conf``, or else the second chance."""
-        found = list(found)
+        found = self.drop_parts(list(found))
         sure = [f for f in found if f[0] > self.conf][: self.max_det]
         if sure or self.fallback_conf <= 0:
             return to_detections(sure, self.classes, width, height)

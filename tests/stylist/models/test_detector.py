@@ -123,3 +123,15 @@ def test_zoomed_out_look_adds_only_large_boxes():
     s.zoom_always = False
     looks = {512: first, 256: zoomed}
     assert [d.score for d in s.serve(lambda size: looks[size], 100, 100)] == [0.5]
+
+
+def test_parts_inside_a_better_box_are_dropped():
+    garment = (0.6, 0, (10, 10, 90, 90))
+    print_ = (0.4, 7, (40, 40, 60, 60))  # wholly inside the garment
+    neighbour = (0.5, 3, (70, 70, 100, 100))  # a quarter inside: another item
+    found = [garment, neighbour, print_]
+    assert [d.score for d in _settings().choose(found, 100, 100)] == [0.6, 0.5, 0.4]  # off by default
+    assert [d.score for d in _settings(contain=0.7).choose(found, 100, 100)] == [0.6, 0.5]
+    # the better-scored box wins: a garment scored below its print is kept, the print inside it too
+    assert [d.score for d in _settings(contain=0.7).choose([(0.6, 7, (40, 40, 60, 60)), (0.4, 0, (10, 10, 90, 90))],
+                                                           100, 100)] == [0.6, 0.4]

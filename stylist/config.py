@@ -56,8 +56,8 @@ class Config:
     threads: int = 0  # STYLIST_THREADS: threads per inference; 0 = the cores this process may use
     detect_conf: float = 0.24  # STYLIST_DETECT_CONF: a box is an item above this score (chosen with the weights, on val)
     detect_iou: float = 0.45  # STYLIST_DETECT_IOU: class-agnostic NMS overlap (one physical item, one box)
-    detect_contain: float = 0.7  # STYLIST_DETECT_CONTAIN: a box this much inside a better one is a part, dropped; 0 = off
-    detect_fallback_conf: float = 0.05  # STYLIST_DETECT_FALLBACK_CONF: nothing above detect_conf -> best box above this; 0 = off
+    detect_contain: float = 0.7  # STYLIST_DETECT_CONTAIN: a box this much inside a better one is a part; 0 = off
+    detect_fallback_conf: float = 0.05  # STYLIST_DETECT_FALLBACK_CONF: nothing sure -> best box above this; 0 = off
     detect_fallback_min_area: float = 0.1  # STYLIST_DETECT_FALLBACK_MIN_AREA: that box's least share of the picture
     detect_zoom: int = 256  # STYLIST_DETECT_ZOOM: second look at this size for photo-filling garments; 0 = off
     detect_zoom_min_area: float = 0.4  # STYLIST_DETECT_ZOOM_MIN_AREA: least share of the picture a box from it covers

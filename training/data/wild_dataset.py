@@ -82,7 +82,9 @@ def render_busy(src: WildSources, split: str, imgsz: int, rng: np.random.Generat
 
 def render_empty(src: WildSources, split: str, imgsz: int, rng: np.random.Generator) -> tuple[Image.Image, dict]:
     """A board of distractors only, on white, off-white or grey: nothing on it may be boxed."""
-    w, h = (imgsz, int(imgsz * rng.uniform(0.75, 1.0))) if rng.random() < 0.5 else (int(imgsz * rng.uniform(0.75, 1.0)), imgsz)
+    landscape = rng.random() < 0.5  # drawn before the short side: the same images as before
+    short = int(imgsz * rng.uniform(0.75, 1.0))
+    w, h = (imgsz, short) if landscape else (short, imgsz)
     tone = tuple(int(v) for v in np.clip(rng.uniform(170, 256) + rng.normal(0, 4, 3), 0, 255)) if rng.random() < 0.5 \
         else (255, 255, 255)
     board = Image.new("RGB", (w, h), tone)

@@ -115,7 +115,8 @@ def test_zoomed_out_look_adds_only_large_boxes():
     zoomed = [(0.7, 4, (5, 5, 95, 95)), (0.6, 1, (0, 0, 10, 10))]  # the whole garment, and a small box
     looks = {512: first, 256: zoomed}
     dets = s.serve(lambda size: looks[size], 100, 100)
-    assert [(d.label, d.box) for d in dets] == [(CLASSES[4], (5.0, 5.0, 95.0, 95.0)), (CLASSES[0], (40.0, 40.0, 60.0, 60.0))]
+    assert [(d.label, d.box) for d in dets] == [(CLASSES[4], (5.0, 5.0, 95.0, 95.0)),
+                                                (CLASSES[0], (40.0, 40.0, 60.0, 60.0))]
     # a large zoomed box over the same item as a first-look box: class-agnostic NMS keeps the better one
     looks = {512: [(0.8, 2, (6, 6, 94, 94))], 256: zoomed}
     assert [d.score for d in s.serve(lambda size: looks[size], 100, 100)] == [0.8]

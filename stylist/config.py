@@ -61,6 +61,7 @@ class Config:
     detect_fallback_min_area: float = 0.1  # STYLIST_DETECT_FALLBACK_MIN_AREA: that box's least share of the picture
     detect_zoom: int = 256  # STYLIST_DETECT_ZOOM: second look at this size for photo-filling garments; 0 = off
     detect_zoom_min_area: float = 0.4  # STYLIST_DETECT_ZOOM_MIN_AREA: least share of the picture a box from it covers
+    detect_zoom_always: int = 0  # STYLIST_DETECT_ZOOM_ALWAYS: 1 = every picture, 0 = only when nothing reached conf
     imgsz: int = 512  # STYLIST_IMGSZ: detector serving size
     max_pixels: int = 40_000_000  # STYLIST_MAX_PIXELS: larger images are refused (decompression bombs)
     top_k: int = 10  # STYLIST_TOP_K
@@ -91,6 +92,7 @@ class Config:
         return {"imgsz": self.imgsz, "conf": self.detect_conf, "iou": self.detect_iou, "device": self.device,
                 "fallback_conf": self.detect_fallback_conf, "fallback_min_area": self.detect_fallback_min_area,
                 "zoom_imgsz": self.detect_zoom, "zoom_min_area": self.detect_zoom_min_area,
+                "zoom_always": bool(self.detect_zoom_always),
                 "contain": self.detect_contain}
 
     def replace(self, **changes: object) -> "Config":
@@ -118,6 +120,7 @@ _ENV: dict[str, tuple[str, type]] = {
     "STYLIST_DETECT_FALLBACK_MIN_AREA": ("detect_fallback_min_area", float),
     "STYLIST_DETECT_ZOOM": ("detect_zoom", int),
     "STYLIST_DETECT_ZOOM_MIN_AREA": ("detect_zoom_min_area", float),
+    "STYLIST_DETECT_ZOOM_ALWAYS": ("detect_zoom_always", int),
     "STYLIST_IMGSZ": ("imgsz", int),
     "STYLIST_MAX_PIXELS": ("max_pixels", int),
     "STYLIST_TOP_K": ("top_k", int),

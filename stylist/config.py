@@ -54,7 +54,7 @@ class Config:
     device: str = "cpu"  # STYLIST_DEVICE
     runtime: str = "auto"  # STYLIST_RUNTIME: torch | onnx | openvino | auto (ONNX Runtime when installed) on CPU
     threads: int = 0  # STYLIST_THREADS: threads per inference; 0 = the cores this process may use
-    detect_conf: float = 0.24  # STYLIST_DETECT_CONF: a box is an item above this score (chosen with the weights, on val)
+    detect_conf: float = 0.25  # STYLIST_DETECT_CONF: a box is an item above this score
     detect_iou: float = 0.45  # STYLIST_DETECT_IOU: class-agnostic NMS overlap (one physical item, one box)
     detect_contain: float = 0.7  # STYLIST_DETECT_CONTAIN: a box this much inside a better one is a part; 0 = off
     detect_fallback_conf: float = 0.05  # STYLIST_DETECT_FALLBACK_CONF: nothing sure -> best box above this; 0 = off

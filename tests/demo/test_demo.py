@@ -29,7 +29,8 @@ def test_clothing_demo_is_the_default_and_in_red_works(stylist_home, capsys):
     assert plain and len(red) == len(plain)
     reds = sum(color_family(c) == "red" for c in red)
     assert reds >= 2 and reds > sum(color_family(c) == "red" for c in plain), (plain, red)
-    assert "understood: under 30" in out and 'text only: "red dress under 50"' in out
+    # the trousers photo's price wish is understood (as "under 30", or relaxed within the Pants it was read as)
+    assert re.search(r"understood: [^\]]*under 30", out) and 'text only: "red dress under 50"' in out
     assert "2 held-out query photos (not in the catalog), top 3 each" in out
     with Image.open(sheet) as im:
         assert im.width > 600 and im.height > 1000

@@ -54,7 +54,14 @@ class Config:
     device: str = "cpu"  # STYLIST_DEVICE
     runtime: str = "auto"  # STYLIST_RUNTIME: torch | onnx | openvino | auto (ONNX Runtime when installed) on CPU
     threads: int = 0  # STYLIST_THREADS: threads per inference; 0 = the cores this process may use
-    detect_conf: float = 0.25  # STYLIST_DETECT_CONF
+    detect_conf: float = 0.25  # STYLIST_DETECT_CONF: a box is an item above this score
+    detect_iou: float = 0.45  # STYLIST_DETECT_IOU: class-agnostic NMS overlap (one physical item, one box)
+    detect_contain: float = 0.7  # STYLIST_DETECT_CONTAIN: a box this much inside a better one is a part; 0 = off
+    detect_fallback_conf: float = 0.05  # STYLIST_DETECT_FALLBACK_CONF: nothing sure -> best box above this; 0 = off
+    detect_fallback_min_area: float = 0.1  # STYLIST_DETECT_FALLBACK_MIN_AREA: that box's least share of the picture
+    detect_zoom: int = 256  # STYLIST_DETECT_ZOOM: second look at this size for photo-filling garments; 0 = off
+    detect_zoom_min_area: float = 0.4  # STYLIST_DETECT_ZOOM_MIN_AREA: least share of the picture a box from it covers
+    detect_zoom_always: int = 0  # STYLIST_DETECT_ZOOM_ALWAYS: 1 = every picture, 0 = only when nothing reached conf
     imgsz: int = 512  # STYLIST_IMGSZ: detector serving size
     max_pixels: int = 40_000_000  # STYLIST_MAX_PIXELS: larger images are refused (decompression bombs)
     top_k: int = 10  # STYLIST_TOP_K
@@ -80,6 +87,14 @@ class Config:
         """The bot's state: sessions (SQLite) and shoppers' photos; survives restarts."""
         return self.home / "bot"
 
+    def detector_settings(self) -> dict[str, float | int | str]:
+        """The serving settings every detector runtime takes (``stylist.models.detector.DetectorSettings``)."""
+        return {"imgsz": self.imgsz, "conf": self.detect_conf, "iou": self.detect_iou, "device": self.device,
+                "fallback_conf": self.detect_fallback_conf, "fallback_min_area": self.detect_fallback_min_area,
+                "zoom_imgsz": self.detect_zoom, "zoom_min_area": self.detect_zoom_min_area,
+                "zoom_always": bool(self.detect_zoom_always),
+                "contain": self.detect_contain}
+
     def replace(self, **changes: object) -> "Config":
         """A copy with CLI overrides applied (None values are ignored, so unset flags keep env/defaults)."""
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -99,6 +114,13 @@ _ENV: dict[str, tuple[str, type]] = {
     "STYLIST_RUNTIME": ("runtime", str),
     "STYLIST_THREADS": ("threads", int),
     "STYLIST_DETECT_CONF": ("detect_conf", float),
+    "STYLIST_DETECT_IOU": ("detect_iou", float),
+    "STYLIST_DETECT_CONTAIN": ("detect_contain", float),
+    "STYLIST_DETECT_FALLBACK_CONF": ("detect_fallback_conf", float),
+    "STYLIST_DETECT_FALLBACK_MIN_AREA": ("detect_fallback_min_area", float),
+    "STYLIST_DETECT_ZOOM": ("detect_zoom", int),
+    "STYLIST_DETECT_ZOOM_MIN_AREA": ("detect_zoom_min_area", float),
+    "STYLIST_DETECT_ZOOM_ALWAYS": ("detect_zoom_always", int),
     "STYLIST_IMGSZ": ("imgsz", int),
     "STYLIST_MAX_PIXELS": ("max_pixels", int),
     "STYLIST_TOP_K": ("top_k", int),

@@ -46,6 +46,7 @@ class TrainConfig:
     freeze: int = 0  # first N layers frozen (10 = the backbone): a gentler fine-tune of a trained .pt
     mosaic: float = 1.0  # mosaic probability (0 = whole images only)
     seed: int = 0
+    save_period: int = -1  # > 0: also keep epochN.pt every N epochs (candidates to evaluate on held-out data)
     plots: bool = False  # ultralytics' plots need polars; EVAL draws curves from results.csv
     export: str = ""  # copy best.pt here (e.g. stylist/weights/yolov5n-fashion.pt)
 
@@ -95,7 +96,7 @@ def train(cfg: TrainConfig) -> dict:
         device=cfg.device, project=str(out.parent), name=out.name, exist_ok=True, workers=cfg.workers,
         cache=cfg.cache or False, amp=False, close_mosaic=cfg.close_mosaic, patience=cfg.patience,
         lr0=cfg.lr0, warmup_epochs=cfg.warmup_epochs, optimizer=cfg.optimizer, freeze=cfg.freeze or None,
-        mosaic=cfg.mosaic,
+        mosaic=cfg.mosaic, save_period=cfg.save_period,
         fraction=cfg.fraction, seed=cfg.seed, deterministic=False, plots=cfg.plots, verbose=False,
         time=(cfg.minutes / 60.0) if cfg.minutes > 0 else None,
     )

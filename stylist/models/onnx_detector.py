@@ -8,14 +8,29 @@ at start-up and the memory of a second copy of the model.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from PIL import Image
 
-from stylist.models.detector import DetectorSettings, to_detections
+from stylist.models.detector_settings import DetectorSettings, Found, nms  # noqa: F401  (nms re-exported)
 from stylist.results import Detection
 
 STRIDE = 32
 PAD_VALUE = 114
+
+
+@dataclass
+class Candidates:
+    """One network pass: letterboxed boxes (x0, y0, x1, y1), best-class scores and ids, the letterbox
+    (gain_x, gain_y, pad_x, pad_y) and the photo's size."""
+
+    boxes: np.ndarray
+    score: np.ndarray
+    classes: np.ndarray
+    frame: tuple[float, float, float, float]
+    width: int
+    height: int
 
 
 def letterbox(rgb: np.ndarray, size: int, stride: int = STRIDE) -> tuple[np.ndarray, float, float, float, float]:
@@ -35,31 +50,12 @@ def letterbox(rgb: np.ndarray, size: int, stride: int = STRIDE) -> tuple[np.ndar
     return batch, new_w / w0, new_h / h0, float(left), float(top)
 
 
-def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> list[int]:
-    """Greedy non-maximum suppression (boxes x0, y0, x1, y1); indices kept, best score first."""
-    order = np.argsort(-scores, kind="stable")
-    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    keep: list[int] = []
-    while order.size:
-        i = int(order[0])
-        keep.append(i)
-        rest = order[1:]
-        xx0 = np.maximum(boxes[i, 0], boxes[rest, 0])
-        yy0 = np.maximum(boxes[i, 1], boxes[rest, 1])
-        xx1 = np.minimum(boxes[i, 2], boxes[rest, 2])
-        yy1 = np.minimum(boxes[i, 3], boxes[rest, 3])
-        inter = np.clip(xx1 - xx0, 0, None) * np.clip(yy1 - yy0, 0, None)
-        overlap = inter / (area[i] + area[rest] - inter + 1e-9)
-        order = rest[overlap <= iou]
-    return keep
-
-
 class OnnxDetector(DetectorSettings):
     """Drop-in for ``Detector`` (same ``detect``, ``classes``, ``name``, settings) over an ultralytics ONNX export."""
 
     def __init__(self, runner, classes: tuple[str, ...], imgsz: int = 512, conf: float = 0.25, device: str = "cpu",
-                 name: str = "", iou: float = 0.5, max_det: int = 30):
-        super().__init__(imgsz, conf, device, name, iou, max_det)
+                 name: str = "", iou: float = 0.5, max_det: int = 30, **more: float):
+        super().__init__(imgsz, conf, device, name, iou, max_det, **more)
         self.runner = runner
         self.classes = tuple(classes)
         self._yolo = None
@@ -74,20 +70,37 @@ class OnnxDetector(DetectorSettings):
             self._yolo = YOLO(str(self.runner.path), task="detect")
         return self._yolo
 
-    def detect(self, img: Image.Image) -> list[Detection]:
-        """Items in ``img``: boxes (x0, y0, x1, y1) in pixels of ``img``, best score first, index 0..n-1."""
+    def candidates(self, img: Image.Image, floor: float, imgsz: int | None = None) -> Candidates:
+        """Every anchor's box scoring above ``floor`` with its best class, before NMS, from one pass at
+        ``imgsz`` (default the serving size); tuning applies many settings to one pass's candidates."""
         rgb = np.asarray(img.convert("RGB"))
-        batch, gx, gy, px, py = letterbox(rgb, self.imgsz)
+        batch, gx, gy, px, py = letterbox(rgb, imgsz or self.imgsz)
         pred = self.runner(batch)[0].T  # anchors × (4 + classes): cx, cy, w, h, class scores
         cls_scores = pred[:, 4:]
         best = cls_scores.argmax(1)
         score = cls_scores[np.arange(len(pred)), best]
-        keep = score > self.conf
+        keep = score > floor
         xywh, score, best = pred[keep, :4], score[keep], best[keep]
         boxes = np.concatenate([xywh[:, :2] - xywh[:, 2:] / 2, xywh[:, :2] + xywh[:, 2:] / 2], 1)
-        chosen = nms(boxes, score, self.iou)[:self.max_det]
-        found = []
-        for i in chosen:
+        return Candidates(boxes, score, best, (gx, gy, px, py), img.width, img.height)
+
+    def found(self, cand: Candidates) -> list[Found]:
+        """Class-agnostic NMS at ``floor`` (in the letterboxed frame, as ultralytics), boxes mapped back to
+        the photo, best first."""
+        keep = cand.score > self.floor
+        boxes, score, best = cand.boxes[keep], cand.score[keep], cand.classes[keep]
+        gx, gy, px, py = cand.frame
+        out = []
+        for i in nms(boxes, score, self.iou)[: max(self.max_det, self.fallback_keep)]:
             x0, y0, x1, y1 = boxes[i]
-            found.append((score[i], int(best[i]), ((x0 - px) / gx, (y0 - py) / gy, (x1 - px) / gx, (y1 - py) / gy)))
-        return to_detections(found, self.classes, img.width, img.height)
+            out.append((float(score[i]), int(best[i]), ((x0 - px) / gx, (y0 - py) / gy, (x1 - px) / gx, (y1 - py) / gy)))
+        return out
+
+    def select(self, looks: dict[int, Candidates]) -> list[Detection]:
+        """``serve`` over stored passes (``{imgsz: candidates}``, one per size the settings look at)."""
+        any_cand = next(iter(looks.values()))
+        return self.serve(lambda size: self.found(looks[size]), any_cand.width, any_cand.height)
+
+    def detect(self, img: Image.Image) -> list[Detection]:
+        """Items in ``img``: boxes (x0, y0, x1, y1) in pixels of ``img``, best score first, index 0..n-1."""
+        return self.serve(lambda size: self.found(self.candidates(img, self.floor, size)), img.width, img.height)

@@ -57,11 +57,11 @@ def list_models() -> list[dict[str, Any]]:
 
 
 def load_detector(config: Config):
-    """The detector named by ``config.detector`` (registry name or a .pt path), at ``config.imgsz`` /
-    ``config.detect_conf`` on ``config.device``."""
+    """The detector named by ``config.detector`` (registry name or a .pt path), with the config's serving
+    settings (``Config.detector_settings``: size, thresholds, second chance) on ``config.device``."""
     from stylist.models.detector import Detector, random_init_yolo
 
-    kwargs = {"imgsz": config.imgsz, "conf": config.detect_conf, "device": config.device}
+    kwargs = config.detector_settings()
     if config.detector in _CONFIGS:
         cfg = get_model_config(config.detector)
         path = resolve_weights(None, cfg["weights"])
@@ -235,7 +235,7 @@ def shared_clip(config: Config):
 
 def shared_detector(config: Config):
     """``load_detector(config)``, loaded once per process and then shared."""
-    key = (config.detector, config.device, config.imgsz, config.detect_conf, config.runtime)
+    key = (config.detector, config.runtime, *sorted(config.detector_settings().items()))
     return _shared("detector", key, lambda: load_detector(config))
 
 

@@ -31,9 +31,8 @@ def test_clothing_demo_is_the_default_and_in_red_works(stylist_home, capsys):
     assert reds >= 1 and reds > sum(color_family(c) == "red" for c in plain), (plain, red)
     # "in red" keeps each item's (fused) kind; the 60-product slice is short of red shoes and says so
     assert "showing Shoes · red" in out.split('board-1.jpg  + "in red"', 1)[1].split("\n== ", 1)[0]
-    # the query photo's price wish is read; whether it is met depends on the kind the label fusion names
-    # (trousers the detector and the category head both take for a jacket: no jacket under 30, said so)
-    assert re.search(r"understood: (under 30|nothing under 30 in [\w &]+)", out), out
+    # the query photo's price wish is understood (as "under 30", or relaxed within the kind it was read as)
+    assert re.search(r"understood: [^\]]*under 30", out), out
     assert 'text only: "red dress under 50"' in out
     assert "2 held-out query photos (not in the catalog), top 3 each" in out
     with Image.open(sheet) as im:

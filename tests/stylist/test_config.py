@@ -47,3 +47,15 @@ def test_prepare_runtime_sets_offline_ultralytics(tmp_path):
     env2 = {"STYLIST_HOME": str(tmp_path), "YOLO_OFFLINE": "0"}
     prepare_runtime(env2)
     assert env2["YOLO_OFFLINE"] == "0"  # a user's own choice is kept
+
+
+def test_detector_settings_come_from_the_environment():
+    from stylist.config import load_config
+    from stylist.models.detector_settings import DetectorSettings
+
+    env = {"STYLIST_DETECT_CONF": "0.3", "STYLIST_DETECT_IOU": "0.6", "STYLIST_DETECT_ZOOM": "0",
+           "STYLIST_DETECT_ZOOM_ALWAYS": "1", "STYLIST_DETECT_FALLBACK_CONF": "0", "STYLIST_DETECT_CONTAIN": "0.9"}
+    s = DetectorSettings(**load_config(env=env).detector_settings())
+    assert (s.conf, s.iou, s.zoom_imgsz, s.zoom_always, s.fallback_conf, s.contain) == (0.3, 0.6, 0, True, 0.0, 0.9)
+    default = DetectorSettings(**load_config(env={}).detector_settings())
+    assert default.zoom_imgsz > 0 and default.zoom_always is False and default.fallback_conf > 0

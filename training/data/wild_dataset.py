@@ -27,10 +27,69 @@ from training.data.boards import load_board_sources, write_data_yaml, yolo_lines
 from training.data.sample import draw_boxes
 from training.data.splits import SPLITS
 from training.data.wild import RENDERERS, WildSources, load_wild_sources
+from training.data.wild import _pick, _product, draw_cosmetic, draw_text_block, paste_item
 from training.data.wild_boxes import load_wild_boxes
 
-KIND_SEED = {"photo": 11, "composite": 12, "clutter": 13, "outfit": 14, "demo": 15}
-KINDS = tuple(KIND_SEED)  # outfit / demo: the bundled detector's board styles, so it keeps what it knew
+KIND_SEED = {"photo": 11, "composite": 12, "clutter": 13, "outfit": 14, "demo": 15, "board": 16, "busy": 17,
+             "empty": 18}
+# board / outfit / demo: the bundled detector's clean catalog boards, so it keeps what it knew (a fine-tune on
+# photos alone forgot small tops on white); busy: cluttered boards with many more unlabelled distractors;
+# empty: distractors and text only (no label at all), so that boxes on perfume, socks and logos cost precision.
+KINDS = tuple(KIND_SEED)
+
+
+def add_distractors(src: WildSources, split: str, board: Image.Image, boxes: list[list[int]], n: int,
+                    rng: np.random.Generator, max_overlap: float = 0.12) -> None:
+    """Paste ``n`` unlabelled distractors (FPI non-apparel articles, drawn cosmetics, text/logos/watermarks)
+    where they hide at most ``max_overlap`` of any box in ``boxes`` (labelled boxes stay true)."""
+    W, H = board.size
+    for _ in range(n):
+        u = rng.random()
+        if u < 0.5 and src.distractors[split]:
+            item, mask = _product(_pick(src.distractors[split], rng))
+        elif u < 0.8:
+            item, mask = draw_cosmetic(rng, int(rng.uniform(0.12, 0.25) * min(W, H)))
+        else:
+            draw_text_block(board, rng, boxes)
+            continue
+        side = rng.uniform(0.1, 0.3) * min(W, H)
+        scale = side / max(item.width, item.height)
+        size = (max(4, round(item.width * scale)), max(4, round(item.height * scale)))
+        item, mask = item.resize(size, Image.BILINEAR), mask.resize(size, Image.BILINEAR)
+        for _try in range(10):
+            xy = (int(rng.integers(0, max(1, W - size[0]))), int(rng.integers(0, max(1, H - size[1]))))
+            cand = [xy[0], xy[1], xy[0] + size[0], xy[1] + size[1]]
+            if all(_cover(cand, b) < max_overlap for b in boxes):
+                paste_item(board, item, mask, xy, rng, shadow=rng.random() < 0.3)
+                boxes.append(cand)
+                break
+
+
+def _cover(a: list[int], b: list[int]) -> float:
+    """Share of the smaller of boxes ``a`` and ``b`` that they have in common."""
+    iw, ih = min(a[2], b[2]) - max(a[0], b[0]), min(a[3], b[3]) - max(a[1], b[1])
+    if iw <= 0 or ih <= 0:
+        return 0.0
+    return iw * ih / max(1, min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1])))
+
+
+def render_busy(src: WildSources, split: str, imgsz: int, rng: np.random.Generator) -> tuple[Image.Image, dict]:
+    """A cluttered board (``training.data.wild.render_clutter``) with 2–5 more unlabelled distractors."""
+    board, record = RENDERERS["clutter"](src, split, imgsz, rng)
+    add_distractors(src, split, board, [b["box"] for b in record["boxes"]], int(rng.integers(2, 6)), rng)
+    return board, record
+
+
+def render_empty(src: WildSources, split: str, imgsz: int, rng: np.random.Generator) -> tuple[Image.Image, dict]:
+    """A board of distractors only, on white, off-white or grey: nothing on it may be boxed."""
+    landscape = rng.random() < 0.5  # drawn before the short side: the same images as before
+    short = int(imgsz * rng.uniform(0.75, 1.0))
+    w, h = (imgsz, short) if landscape else (short, imgsz)
+    tone = tuple(int(v) for v in np.clip(rng.uniform(170, 256) + rng.normal(0, 4, 3), 0, 255)) if rng.random() < 0.5 \
+        else (255, 255, 255)
+    board = Image.new("RGB", (w, h), tone)
+    add_distractors(src, split, board, [], int(rng.integers(3, 8)), rng, max_overlap=0.3)
+    return board, {"background": "grey" if tone != (255, 255, 255) else "white", "boxes": []}
 
 
 def render(src: WildSources, kind: str, split: str, index: int, imgsz: int, seed: int = 0) -> tuple[Image.Image, dict]:
@@ -40,8 +99,12 @@ def render(src: WildSources, kind: str, split: str, index: int, imgsz: int, seed
         photos = src.photos[split]
         order = np.random.default_rng([seed, SPLITS.index(split)]).permutation(len(photos))
         return RENDERERS[kind](src, split, imgsz, rng, record=photos[int(order[index % len(photos)])])
-    if kind in ("outfit", "demo"):
+    if kind in BOARD_RENDERERS:
         return BOARD_RENDERERS[kind](src.boards, split, imgsz, rng)
+    if kind == "busy":
+        return render_busy(src, split, imgsz, rng)
+    if kind == "empty":
+        return render_empty(src, split, imgsz, rng)
     return RENDERERS[kind](src, split, imgsz, rng)
 
 

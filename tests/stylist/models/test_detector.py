@@ -77,3 +77,62 @@ def test_bundled_detector_finds_the_items_of_a_simple_board(shared_data):
     detections = load_detector(load_config(env={})).detect(board)
     boxes = [d.box for d in detections]
     assert [best_match(t, boxes, 0.5) >= 0 for t in truth] == [True, True, True, True]
+
+
+def _settings(**kw):
+    from stylist.models.detector import DetectorSettings
+
+    s = DetectorSettings(conf=0.25, **kw)
+    s.classes = CLASSES
+    return s
+
+
+def test_second_chance_only_when_nothing_is_sure():
+    found = [(0.2, 0, (10, 10, 90, 90)), (0.1, 3, (0, 0, 30, 30))]  # best first, both under conf 0.25
+    assert _settings().choose(found, 100, 100) == []  # second chance off by default
+    second = _settings(fallback_conf=0.05).choose(found, 100, 100)
+    assert [(d.label, d.box) for d in second] == [(CLASSES[0], (10.0, 10.0, 90.0, 90.0))]  # the best one only
+    # one sure box: exactly the boxes above conf, the weak ones are not added
+    sure = [(0.6, 2, (5, 5, 50, 50))] + found
+    assert [d.score for d in _settings(fallback_conf=0.05).choose(sure, 100, 100)] == [0.6]
+    assert _settings(fallback_conf=0.3).choose(found, 100, 100) == []  # nothing above the second threshold
+
+
+def test_second_chance_box_must_look_like_an_item():
+    sliver = (0.2, 0, (0, 0, 100, 8))  # 100 x 8: aspect 12.5
+    tiny = (0.15, 0, (40, 40, 48, 48))  # 0.64 % of the picture
+    good = (0.1, 4, (20, 10, 70, 95))
+    s = _settings(fallback_conf=0.05, fallback_min_area=0.02, fallback_max_aspect=6.0)
+    assert [d.box for d in s.choose([sliver, tiny, good], 100, 100)] == [(20.0, 10.0, 70.0, 95.0)]
+    assert s.choose([sliver, tiny], 100, 100) == []
+    # a box reaching past the picture is judged by its visible part
+    assert not s.plausible((-500, 0, 4, 100), 100, 100)
+
+
+def test_zoomed_out_look_adds_only_large_boxes():
+    s = _settings(zoom_imgsz=256, zoom_min_area=0.25)
+    first = [(0.5, 0, (40, 40, 60, 60))]  # a print on the garment
+    zoomed = [(0.7, 4, (5, 5, 95, 95)), (0.6, 1, (0, 0, 10, 10))]  # the whole garment, and a small box
+    looks = {512: first, 256: zoomed}
+    dets = s.serve(lambda size: looks[size], 100, 100)
+    assert [(d.label, d.box) for d in dets] == [(CLASSES[4], (5.0, 5.0, 95.0, 95.0)),
+                                                (CLASSES[0], (40.0, 40.0, 60.0, 60.0))]
+    # a large zoomed box over the same item as a first-look box: class-agnostic NMS keeps the better one
+    looks = {512: [(0.8, 2, (6, 6, 94, 94))], 256: zoomed}
+    assert [d.score for d in s.serve(lambda size: looks[size], 100, 100)] == [0.8]
+    # only when the first look found nothing sure
+    s.zoom_always = False
+    looks = {512: first, 256: zoomed}
+    assert [d.score for d in s.serve(lambda size: looks[size], 100, 100)] == [0.5]
+
+
+def test_parts_inside_a_better_box_are_dropped():
+    garment = (0.6, 0, (10, 10, 90, 90))
+    print_ = (0.4, 7, (40, 40, 60, 60))  # wholly inside the garment
+    neighbour = (0.5, 3, (70, 70, 100, 100))  # a quarter inside: another item
+    found = [garment, neighbour, print_]
+    assert [d.score for d in _settings().choose(found, 100, 100)] == [0.6, 0.5, 0.4]  # off by default
+    assert [d.score for d in _settings(contain=0.7).choose(found, 100, 100)] == [0.6, 0.5]
+    # the better-scored box wins: a garment scored below its print is kept, the print inside it too
+    assert [d.score for d in _settings(contain=0.7).choose([(0.6, 7, (40, 40, 60, 60)), (0.4, 0, (10, 10, 90, 90))],
+                                                           100, 100)] == [0.6, 0.4]

@@ -239,3 +239,47 @@ def test_torch_free_preprocessing_equals_the_autoencoders():
     imgs = _pictures(6, seed=11)
     for bg in ((255, 255, 255), (0, 0, 0)):
         np.testing.assert_array_equal(SquarePreprocess(128, bg).batch(imgs), Preprocess(128, bg).batch(imgs))
+
+
+def test_second_chance_matches_torch(pair):
+    """Nothing reaches an unreachable threshold: both runtimes fall back to the same single best box."""
+    dets = (pair["torch"][0], pair["onnx"][0])
+    saved = [(d.conf, d.fallback_conf) for d in dets]
+    try:
+        for d in dets:
+            d.conf, d.fallback_conf = 0.999, 0.05
+        checked = 0
+        for img in _pictures(8, seed=1):
+            a, b = dets[0].detect(img), dets[1].detect(img)
+            assert len(a) <= 1 and len(b) <= 1
+            if a and b and a[0].score > 0.06:  # not right at the second threshold
+                assert _iou(a[0].box, b[0].box) >= IOU_MIN and a[0].label == b[0].label
+                assert a[0].score < 0.999
+                checked += 1
+        assert checked >= 3, "these pictures have boxes above 0.05 (see test_boxes_match_torch)"
+    finally:
+        for d, (c, f) in zip(dets, saved):
+            d.conf, d.fallback_conf = c, f
+
+
+def test_zoomed_out_look_matches_torch(pair):
+    """With the second look at 256 px both runtimes return the same boxes (large ones may come from it)."""
+    dets = (pair["torch"][0], pair["onnx"][0])
+    saved = [(d.zoom_imgsz, d.zoom_min_area) for d in dets]
+    try:
+        for d in dets:
+            d.zoom_imgsz, d.zoom_min_area = 256, 0.1
+        checked = 0
+        for img in _pictures(8, seed=1):
+            a, b = dets[0].detect(img), dets[1].detect(img)
+            assert abs(len(a) - len(b)) <= max(1, len(a) // 10)
+            for d in a:
+                if d.score < dets[0].conf + 0.01:
+                    continue
+                best = max(b, key=lambda e: _iou(d.box, e.box))
+                assert _iou(d.box, best.box) >= IOU_MIN and best.label == d.label
+                checked += 1
+        assert checked >= 5
+    finally:
+        for d, (z, m) in zip(dets, saved):
+            d.zoom_imgsz, d.zoom_min_area = z, m

@@ -86,3 +86,18 @@ def test_real_photo_boxes_and_wild_renderers(shared_data):
         for b in rec["boxes"]:
             x0, y0, x1, y1 = b["box"]
             assert 0 <= x0 < x1 <= img.width and 0 <= y0 < y1 <= img.height
+
+
+def test_distractor_only_boards_have_no_labels_but_do_have_things_on_them():
+    from training.data.wild import WildSources
+    from training.data.wild_dataset import parse_counts, render_empty
+
+    src = WildSources(items={"train": []}, distractors={"train": []}, photos={"train": []})
+    for k in range(4):
+        img, rec = render_empty(src, "train", 128, np.random.default_rng([5, k]))
+        assert rec["boxes"] == [] and max(img.size) == 128
+        arr = np.asarray(img).reshape(-1, 3)
+        assert (np.abs(arr.astype(int) - arr[0]).sum(1) > 30).mean() > 0.01  # not a blank canvas
+    assert parse_counts("busy=3,empty=2,board=1") == {"busy": 3, "empty": 2, "board": 1}
+    with pytest.raises(ValueError, match="unknown kind"):
+        parse_counts("mosaic=2")

@@ -9,6 +9,7 @@ Only words never seen before load the CLIP text tower (torch), once.
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
@@ -147,6 +148,7 @@ class LazyClip:
         self._dim = int(manifest["dim"])
         self.visual_digest = manifest["visual_digest"]
         self.text_digest = manifest["text_digest"]
+        self.text_cache: Path | None = None  # where text vectors that never change are kept (set by load_clip)
         self._load = load
         self._real = None
         self._lock = threading.Lock()

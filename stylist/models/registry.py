@@ -171,8 +171,11 @@ def load_clip(config: Config):
             from stylist.models import runtime
             from stylist.models.fast import TextRunner
 
-            text_model = runtime.make_runner(Path(served[1]["text_onnx"]), "onnx", runtime.cpu_threads(config))
-            text = TextRunner(text_model, served[1])
+            def open_text() -> TextRunner:  # on first use: words whose vectors are cached never need it
+                path = Path(served[1]["text_onnx"])
+                return TextRunner(runtime.make_runner(path, "onnx", runtime.cpu_threads(config)), served[1])
+
+            text = open_text
         lazy = LazyClip(served[1], load, text, image=served[0])
         lazy.text_cache = _text_cache(config)
         return lazy

@@ -159,12 +159,14 @@ def webhook_options(webhook_url: str, listen: str, port: int) -> dict:
 
 def warm_up(stylist: "Stylist") -> None:
     """Run the detector once so the first shopper does not pay for its lazy set-up (~1 s on a CPU), and
-    load the refinement vocabulary's CLIP text vectors so a tap with "in red" never waits for the encoder."""
+    load the refinement vocabulary's CLIP text vectors so a tap with "in red" never waits for the encoder
+    (and open that encoder, which the cached vocabulary alone leaves closed, for words not in it)."""
     from PIL import Image
 
     try:
         stylist.detect_items(Image.new("RGB", (256, 256), "white"))
         stylist.warm_vocabulary()
+        stylist.clip.embed_texts(["a red dress"])  # opens the text encoder now, not at the first novel words
         stylist.warm_filters()
     except Exception as exc:  # noqa: BLE001 - a failed warm-up only costs the first shopper time
         log.warning("warm-up failed (%s); continuing", type(exc).__name__)

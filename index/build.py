@@ -26,9 +26,10 @@ from index.profile import StageProfile
 from index.reader import ProductRow, decode_row, read_catalog_products
 from index.writer import IndexWriter
 from stylist.catalog import Reject
+from stylist.catalog_profile import store_profile
 from stylist.config import Config
 from stylist.models.runtime import cpu_threads
-from stylist.store import UNFINISHED, CatalogStore
+from stylist.store import PROFILE_KEY, UNFINISHED, CatalogStore
 
 
 @dataclass
@@ -106,7 +107,8 @@ def _build(store: CatalogStore, catalog: str | Path, products: ProductEmbedder, 
     profile.add("read catalog + fingerprints", time.perf_counter() - t, time.perf_counter() - t)
     signature = products.signature
     consistent = store.models().get("signature") == signature
-    store.set_models({**products.models_info(), "signature": signature if consistent else signature + UNFINISHED})
+    store.set_models({**products.models_info(), "signature": signature if consistent else signature + UNFINISHED,
+                      PROFILE_KEY: ""})  # the stored catalog profile is recounted once everything is written
     batch_size = max(1, min(batch_size, writer.batch_size))
     if todo:
         t, cpu = time.perf_counter(), time.thread_time()
@@ -163,6 +165,7 @@ def _build(store: CatalogStore, catalog: str | Path, products: ProductEmbedder, 
         report.removed = writer.remove([i for i in store.all_ids() if i not in catalog_ids])
     if not consistent:
         _finish_signature(store, products, rows, report)
+    store_profile(store)
     return report
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from index.lock import index_write_lock
 from stylist.catalog import write_rejects
+from stylist.catalog_profile import store_profile
 from stylist.config import load_config
 from stylist.store import CatalogStore
 
@@ -74,6 +75,7 @@ def remove(argv: list[str]) -> int:
     with index_write_lock(None if config.chroma_url else config.db_dir):
         store = CatalogStore.open(config)
         removed = store.delete(args.ids)
+        store_profile(store)  # searches read the profile instead of counting every product
     missing = [i for i in args.ids if i not in set(removed)]
     print(f"removed {len(removed)} product(s) from {store.location}")
     if missing:

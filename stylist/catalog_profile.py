@@ -17,7 +17,7 @@ from typing import Iterable, Mapping, Sequence
 
 from stylist.colors import color_family
 from stylist.query import category_of
-from stylist.store import CatalogStore
+from stylist.store import PROFILE_KEY, CatalogStore
 
 ALL = "*"  # the key for "any category" in the per-category tables
 
@@ -106,8 +106,31 @@ def profile_metadata(metas: Iterable[Mapping[str, object]]) -> CatalogProfile:
                           {k: dict(v) for k, v in colors.items()}, {k: sorted(v) for k, v in prices.items()})
 
 
+def store_profile(store: CatalogStore) -> CatalogProfile:
+    """Count the store's metadata once and keep the profile in its collection metadata, so that searches
+    read it instead of every product's metadata (~0.6 s per process on 11k products). An index build calls
+    this when it has written everything."""
+    profile = profile_metadata(store.all_metadata().values())
+    store.set_models({PROFILE_KEY: profile.to_json()})
+    return profile
+
+
+def stored_profile(store: CatalogStore, count: int) -> CatalogProfile | None:
+    """The profile the last build stored, if it describes ``count`` products (else: an older index, an
+    unfinished build, or products removed since; None, and the caller counts)."""
+    text = store.stored_profile()
+    if not text:
+        return None
+    try:
+        profile = CatalogProfile.from_json(text)
+    except (ValueError, TypeError):
+        return None
+    return profile if profile.products == count else None
+
+
 class ProfileCache:
-    """A store's profile, counted on first use and recounted when its product count changes (thread-safe)."""
+    """A store's profile — the one its build stored, else counted on first use — recounted when its
+    product count changes (thread-safe)."""
 
     def __init__(self, store: CatalogStore):
         self.store = store
@@ -118,5 +141,8 @@ class ProfileCache:
         count = self.store.count()
         with self._lock:
             if self._profile is None or self._profile[0] != count:
-                self._profile = (count, profile_metadata(self.store.all_metadata().values()))
+                profile = stored_profile(self.store, count)
+                if profile is None:
+                    profile = profile_metadata(self.store.all_metadata().values())
+                self._profile = (count, profile)
             return self._profile[1]

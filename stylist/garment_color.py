@@ -12,6 +12,7 @@ people name colours.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
@@ -242,10 +243,17 @@ CLIP_SURE = 0.5  # probability above which CLIP's family wins over the pixels'
 CLIP_FAMILIES: tuple[str, ...] = tuple(dict.fromkeys(f for f in COLORS.values() if f != "multi"))
 
 
-def clip_family_prompts(clip) -> np.ndarray:
-    """(families, dim) L2-normalised mean text embedding of the colour prompts of each family."""
+def clip_family_prompts(clip, cache_dir: Path | None = None) -> np.ndarray:
+    """(families, dim) L2-normalised mean text embedding of the colour prompts of each family. The prompts'
+    text vectors never change for one text encoder: with ``cache_dir`` they are embedded once and read back
+    (``stylist.vocabulary.text_vectors``, keyed by the encoder's weights), which spares every process that
+    reads colours the ~0.8 s of running the text encoder on them."""
+    from stylist.vocabulary import text_vectors
+
     texts = [t.format(f) for f in CLIP_FAMILIES for t in CLIP_COLOUR_PROMPTS]
-    emb = np.asarray(clip.embed_texts(texts), dtype=np.float64).reshape(len(CLIP_FAMILIES), len(CLIP_COLOUR_PROMPTS), -1)
+    by_text = text_vectors(clip, cache_dir, terms=texts)
+    emb = np.asarray(np.stack([by_text[t] for t in texts]), dtype=np.float64)
+    emb = emb.reshape(len(CLIP_FAMILIES), len(CLIP_COLOUR_PROMPTS), -1)
     mean = emb.mean(axis=1)
     return mean / np.linalg.norm(mean, axis=1, keepdims=True)
 
@@ -293,10 +301,12 @@ def read_colour(pixels: GarmentColor, probs: np.ndarray, category: str | None,
 
 
 class ClipColours:
-    """CLIP's colour-family probabilities for CLIP image vectors; the family prompts are embedded on first use."""
+    """CLIP's colour-family probabilities for CLIP image vectors; the family prompts are embedded on first use,
+    or read from the CLIP's text-vector cache (``text_cache``, set by ``stylist.models.registry.load_clip``)."""
 
-    def __init__(self, clip):
+    def __init__(self, clip, cache_dir: Path | None = None):
         self.clip = clip
+        self.cache_dir = cache_dir if cache_dir is not None else getattr(clip, "text_cache", None)
         self._prompts: np.ndarray | None = None
         self._calibration: tuple["ColourCalibration | None"] | None = None
 
@@ -316,7 +326,7 @@ class ClipColours:
     def probs(self, image_vectors: np.ndarray) -> np.ndarray:
         """(N, families) as ``clip_family_probs``, against this CLIP model's family prompts."""
         if self._prompts is None:
-            self._prompts = clip_family_prompts(self.clip)
+            self._prompts = clip_family_prompts(self.clip, self.cache_dir)
         return clip_family_probs(image_vectors, self._prompts)
 
     def evidence(self, image_vectors: np.ndarray, colors: Sequence[str]) -> np.ndarray | None:

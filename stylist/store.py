@@ -32,6 +32,7 @@ COUNT_TTL_S = 5.0  # a query trusts a collection count this old (writes in this 
 # Appended to the recorded model signature while a build that changes models has not finished
 # re-embedding every product: searches refuse such an index (old and new vectors side by side).
 UNFINISHED = " (unfinished build)"
+PROFILE_KEY = "catalog_profile"  # collection metadata: the catalog profile stored by the last build
 # The CLIP vectors keep only what their `where` filters need; the visual collection holds the full metadata.
 CLIP_META_KEYS = ("category", "color", "color_confidence", "price")  # text-only search's filters; no fingerprint
 # sync_threshold: Chroma keeps every written vector a second time in its sqlite log until the HNSW index
@@ -303,7 +304,12 @@ class CatalogStore:
     def models(self) -> dict:
         """The model names the index was built with (collection metadata), {} for an unbuilt index."""
         with _guard(self.location):
-            return dict(self.visual.metadata or {})
+            return {k: v for k, v in (self.visual.metadata or {}).items() if k != PROFILE_KEY}
+
+    def stored_profile(self) -> str:
+        """The catalog profile the last index build stored (``stylist.catalog_profile``, JSON), "" if none."""
+        with _guard(self.location):
+            return str((self.visual.metadata or {}).get(PROFILE_KEY) or "")
 
     def check_usable(self, embedder_name: str, embedder_dim: int, signature: str) -> None:
         """EmptyIndexError for an empty index, IndexUnavailableError for one built by other models or kept in
@@ -337,6 +343,7 @@ class CatalogStore:
 
     # --- writing -------------------------------------------------------------------------------------
     def set_models(self, info: Mapping[str, str]) -> None:
+        """Record build facts in the collection's metadata (model names, signature, ``PROFILE_KEY``)."""
         with _guard(self.location):
             current = dict(self.visual.metadata or {})
             if any(current.get(k) != v for k, v in info.items()):

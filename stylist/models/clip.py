@@ -12,6 +12,7 @@ import contextlib
 import logging
 import copy
 import threading
+from pathlib import Path
 from typing import Iterator, Any, Callable, Sequence
 
 import numpy as np
@@ -87,6 +88,7 @@ class ClipModel:
         self.device = device
         self.batch_size = batch_size
         self.image_runner = None  # a fast runtime for the image tower (stylist.models.runtime); None = torch
+        self.text_cache: Path | None = None  # where text vectors that never change are kept (set by load_clip)
         self._lock = threading.Lock()
         self._dim: int | None = None
 

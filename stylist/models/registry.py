@@ -171,14 +171,27 @@ def load_clip(config: Config):
             from stylist.models import runtime
             from stylist.models.fast import TextRunner
 
-            text_model = runtime.make_runner(Path(served[1]["text_onnx"]), "onnx", runtime.cpu_threads(config))
-            text = TextRunner(text_model, served[1])
-        return LazyClip(served[1], load, text, image=served[0])
+            def open_text() -> TextRunner:  # on first use: words whose vectors are cached never need it
+                path = Path(served[1]["text_onnx"])
+                return TextRunner(runtime.make_runner(path, "onnx", runtime.cpu_threads(config)), served[1])
+
+            text = open_text
+        lazy = LazyClip(served[1], load, text, image=served[0])
+        lazy.text_cache = _text_cache(config)
+        return lazy
     clip = _seeded(lambda: _torch_clip(config))
     from stylist.models.export import accelerate_clip
 
     accelerate_clip(clip, config, key)
+    clip.text_cache = _text_cache(config)
     return clip
+
+
+def _text_cache(config: Config) -> Path:
+    """Where a CLIP keeps text vectors that never change (``stylist.vocabulary``): the runtime cache."""
+    from stylist.models.runtime import cache_dir
+
+    return cache_dir(config)
 
 
 def _torch_clip(config: Config):

@@ -203,7 +203,9 @@ def test_lazy_clip_loads_torch_only_for_images(pair):
 
     home = pair["onnx"][1].runner.path.parents[2]
     clip = registry.load_clip(load_config(env={}, home=home).replace(runtime="onnx"))
-    assert isinstance(clip, LazyClip) and not clip.loaded and clip.text_runner is not None
+    assert isinstance(clip, LazyClip) and not clip.loaded
+    assert clip._text is None  # the ONNX text session opens on first use, not with the model
+    assert clip.text_runner is not None and clip.text_runner is clip.text_runner
     assert clip.dim == pair["torch"][2].dim
     texts = ["red dress", "Crimson  sneakers under $50!", "café crème " * 20]
     np.testing.assert_array_equal(clip.text_runner.tokenize(texts), pair["torch"][2].tokenizer(texts).numpy())

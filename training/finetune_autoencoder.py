@@ -72,6 +72,7 @@ class FinetuneConfig:
     threads: int = 1
     checkpoint_minutes: float = 5.0
     limit_steps: int = 0  # stop after N steps (tiny runs / tests); 0 = no limit
+    export_from: str = ""  # only write --export (fp16) from this checkpoint, e.g. a stopped run's out/last.pt
     seed: int = 0
 
 
@@ -261,6 +262,14 @@ def finetune(cfg: FinetuneConfig, progress: bool = True) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="stylist train dae", description=__doc__.split("\n")[0])
     cfg = FinetuneConfig(**vars(add_dataclass_args(parser, FinetuneConfig).parse_args(argv)))
+    if cfg.export_from:
+        if not cfg.export:
+            parser.error("--export-from needs --export")
+        ckpt = load_checkpoint(cfg.export_from)
+        save_checkpoint(cfg.export, kind="embedder", arch=ckpt["arch"], state_dict=ckpt["state_dict"],
+                        train_config=ckpt["train_config"], classes=ckpt["classes"], metrics=ckpt["metrics"])
+        print(f"wrote {cfg.export} (fp16) from {cfg.export_from}")
+        return 0
     print(json.dumps(finetune(cfg), indent=2))
     return 0
 

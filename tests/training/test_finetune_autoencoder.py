@@ -78,6 +78,9 @@ def test_finetune_few_steps_checkpoints_and_loads(tiny_pairs, tmp_path):
     assert not torch.allclose(before["encoder.squeeze.weight"].float(), after["encoder.squeeze.weight"].float(), atol=1e-4)
     assert torch.equal(before["encoder.stages.0.1.running_mean"].float(),  # BatchNorm statistics stay frozen
                        after["encoder.stages.0.1.running_mean"].float())
+    assert main(["--export-from", str(tmp_path / "run" / "last.pt"), "--export", str(tmp_path / "again.pt")]) == 0
+    again = load_checkpoint(tmp_path / "again.pt")["state_dict"]  # a stopped run's fp32 checkpoint, bundled
+    assert all(torch.equal(again[k], after[k]) for k in after)
     emb = load_embedder(load_config(env={"STYLIST_EMBEDDER": str(export), "STYLIST_RUNTIME": "torch"}))
     v = emb.embed([Image.new("RGB", (40, 60), "red")])
     assert v.shape == (1, 16) and np.isclose(np.linalg.norm(v), 1.0, atol=1e-4)

@@ -51,6 +51,7 @@ class FinetuneConfig:
     pairs: str = "runs/dae/pairs"  # rendered training pairs (training.data.dae_pairs, train split)
     val: str = ""  # rendered val-split pairs for the logged proxies ("" = none)
     init: str = ""  # the checkpoint to start from; "" = the bundled ae512
+    teacher: str = ""  # the model whose clean-image embeddings are the targets (resuming a run); "" = --init
     out: str = "runs/dae"
     export: str = ""  # fp16 bundle path written at the end, e.g. stylist/weights/ae512.pt
     minutes: float = 60.0  # wall-clock budget; 0 = epochs only
@@ -158,7 +159,11 @@ def finetune(cfg: FinetuneConfig, progress: bool = True) -> dict:
     ckpt = load_checkpoint(cfg.init or WEIGHTS_DIR / "ae512.pt")
     model = Autoencoder(AutoencoderConfig.from_dict(ckpt["arch"]))
     model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in ckpt["state_dict"].items()})
-    teacher = copy.deepcopy(model).eval()
+    teacher = copy.deepcopy(model)
+    if cfg.teacher:
+        t = load_checkpoint(cfg.teacher)
+        teacher.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in t["state_dict"].items()})
+    teacher.eval()
     for p in teacher.parameters():
         p.requires_grad_(False)
     data = load_pairs(cfg.pairs)

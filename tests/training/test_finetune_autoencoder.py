@@ -65,7 +65,7 @@ def test_finetune_few_steps_checkpoints_and_loads(tiny_pairs, tmp_path):
     init = save_checkpoint(tmp_path / "init.pt", kind="embedder", arch=AutoencoderConfig.from_dict(TINY).to_dict(),
                            state_dict=Autoencoder(AutoencoderConfig.from_dict(TINY)).state_dict(), classes=CLASSES)
     export = tmp_path / "ae.pt"
-    rc = main(["--pairs", str(tiny_pairs / "train"), "--val", str(tiny_pairs / "val"), "--init", str(init),
+    rc = main(["--pairs", str(tiny_pairs / "train"), "--val", str(tiny_pairs / "val"), "--init", str(init), "--teacher", str(init),
                "--out", str(tmp_path / "run"), "--limit-steps", "3", "--batch-size", "6", "--photos-per-batch", "2",
                "--recon-per-batch", "2", "--anchor-per-batch", "3", "--checkpoint-minutes", "0", "--lr", "1e-2", "--warmup-steps", "1", "--export", str(export)])
     assert rc == 0

@@ -139,25 +139,31 @@ def detector_export(weights: Path, config: Config) -> Path | None:
     with EXPORT_LOCK:
         if target.exists() and (folder / "classes.json").exists():
             return target
+        # exported in a folder of this process's own, then moved in (the model last): two processes sharing a
+        # home may export at once, and neither may see the other's half-written or deleted files
+        tmp = folder.parent / f"{folder.name}.{os.getpid()}.tmp"
         try:
             from ultralytics import YOLO
 
-            folder.mkdir(parents=True, exist_ok=True)
-            local = folder / "model.pt"
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir(parents=True)
+            local = tmp / "model.pt"
             shutil.copyfile(weights, local)
             yolo = YOLO(str(local), task="detect")
             names = yolo.names
             classes = [names[i] for i in sorted(names)] if isinstance(names, dict) else list(names)
             out = Path(yolo.export(format="onnx", imgsz=config.imgsz, dynamic=True, simplify=True, opset=OPSET,
                                    verbose=False))
-            local.unlink()
-            if out != target:
-                out.replace(target)
-            (folder / "classes.json").write_text(json.dumps(classes))
+            (tmp / "classes.json").write_text(json.dumps(classes))
+            folder.mkdir(parents=True, exist_ok=True)
+            (tmp / "classes.json").replace(folder / "classes.json")
+            out.replace(target)
             return target
         except Exception as exc:  # noqa: BLE001
             log.warning("detector: ONNX export failed (%s); serving with torch", exc)
             return None
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def load_fast_detector(weights: Path, config: Config, **kwargs):

@@ -101,6 +101,7 @@ def test_exports_are_reused(pair):
     assert registry.load_embedder(cfg).runner.path == files[0]
     assert registry.load_clip(cfg).image_runner.path == files[1]
     assert [f.stat().st_mtime_ns for f in files] == mtimes
+    assert not list(files[0].parent.glob("*.tmp"))  # each export's own work folder was moved in or removed
 
 
 def test_nms_matches_torchvision():

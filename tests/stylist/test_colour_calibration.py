@@ -41,8 +41,7 @@ def test_read_colour_keeps_the_pixels_name_within_the_chosen_family():
     assert read_colour(pixels, clip, None, None)[0] == "black"  # uncalibrated: CLIP is sure (0.89 > 0.8 share)
 
 
-@pytest.mark.shared_data
-def test_bundled_calibration_agrees_with_fpi_more_than_pixels_or_clip():
+def test_bundled_calibration_agrees_with_fpi_more_than_pixels_or_clip(shared_data):
     """200 FPI validation products (not fitted on), judged by FPI's own colour names."""
     from PIL import Image
 
@@ -56,7 +55,7 @@ def test_bundled_calibration_agrees_with_fpi_more_than_pixels_or_clip():
     from training.data.sources import resolve_data_root
 
     try:
-        items = split_items(resolve_data_root(None), "val", 200, seed=1)
+        items = split_items(resolve_data_root(shared_data), "val", 200, seed=1)
     except (FileNotFoundError, OSError):
         pytest.skip("no FPI data")
     clip = shared_clip(load_config())

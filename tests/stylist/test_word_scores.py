@@ -35,8 +35,7 @@ def test_word_scores_only_embed_what_the_words_need():
     assert word_scores(images, parse_query("no heels"), text, full=False).excluded is None
 
 
-@pytest.mark.shared_data
-def test_no_heels_demotes_real_heels_with_the_bundled_clip():
+def test_no_heels_demotes_real_heels_with_the_bundled_clip(shared_data):
     """On real FPI shoes, judged by FPI's own article types (independent of CLIP): "shoes, no heels"
     keeps fewer heels in the top 10 than "shoes" does, and at most 2."""
     from PIL import Image
@@ -48,7 +47,7 @@ def test_no_heels_demotes_real_heels_with_the_bundled_clip():
     from training.data.sources import resolve_data_root
 
     try:
-        items = fpi_catalog(resolve_data_root(None), split="test")
+        items = fpi_catalog(resolve_data_root(shared_data), split="test")
     except (FileNotFoundError, OSError):
         pytest.skip("no FPI data")
     heels = [it for it in items if it.category == "Heels"][:15]

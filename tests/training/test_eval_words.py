@@ -45,13 +45,14 @@ def test_only_runs_the_named_part():
 
 def test_a_partial_run_merges_into_the_previous_report():
     previous = {"meta": {"date": "d0", "command": "stylist eval"}, "search": {"x": 1}, "words": {"old": True},
-                "checks": [{"key": "search.x", "value": 1}, {"key": "words.old", "value": 0}]}
-    partial = {"meta": {"date": "d1", "command": "stylist eval --only words", "runtime_s": 3.0},
-               "words": {"new": True}, "checks": [{"key": "words.new", "value": 2}]}
-    merged = evaluate.merge_partial(previous, partial, ["words"])
-    assert merged["search"] == {"x": 1} and merged["words"] == {"new": True}
-    assert merged["checks"] == [{"key": "search.x", "value": 1}, {"key": "words.new", "value": 2}]
-    assert merged["meta"]["date"] == "d0" and merged["meta"]["partial_runs"][0]["command"] == "stylist eval --only words"
+                "checks": [], "pictures": ["a.png"]}
+    partial = {"meta": {"date": "d1", "command": "stylist eval --only words", "timings_s": {"words": 3.0}},
+               "words": {"new": True}, "checks": [], "pictures": []}
+    merged = evaluate.merge_partial(previous, partial)
+    assert merged["search"] == {"x": 1} and merged["words"] == {"new": True} and merged["pictures"] == ["a.png"]
+    assert merged["meta"]["date"] == "d0"
+    assert merged["meta"]["partial_runs"]["words"]["command"] == "stylist eval --only words"
+    assert merged["meta"]["partial_runs"]["words"]["seconds"] == 3.0
     assert previous["words"] == {"old": True}  # the inputs are not modified
 
 

@@ -111,7 +111,11 @@ def test_a_flood_of_photos_costs_other_shoppers_nothing(run_bot, detector):
     async def scenario(fake, app):
         flooder, other = Shopper(fake, 520), Shopper(fake, 521)
         flooder.photo(first.jpeg)
-        await asyncio.sleep(0.3)
+        for _ in range(200):  # the first photo's search is in progress (held at its gate), not still waiting
+            if detector.held:
+                break
+            await asyncio.sleep(0.05)
+        assert detector.held == 1
         for _ in range(38):
             flooder.photo(middle.jpeg)
         flooder.photo(last.jpeg)

@@ -37,6 +37,7 @@ class BoardTruthDetector:
         self.gates: dict[tuple[int, int], threading.Event] = {}  # hold a board's detection until set
         self.errors: dict[tuple[int, int], Exception] = {}  # fault injection: raise for this board
         self.calls = 0
+        self.held = 0  # detections waiting at a gate right now (a test waits for its search to be in progress)
 
     @property
     def classes(self):
@@ -48,8 +49,13 @@ class BoardTruthDetector:
 
     def detect(self, img) -> list[Detection]:
         gate = self.gates.get(img.size)
-        if gate is not None and not gate.wait(60):
-            raise TimeoutError("test gate never opened")
+        if gate is not None:
+            self.held += 1
+            try:
+                if not gate.wait(60):
+                    raise TimeoutError("test gate never opened")
+            finally:
+                self.held -= 1
         if img.size in self.errors:
             raise self.errors[img.size]
         found = self.real.detect(img)

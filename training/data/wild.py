@@ -178,7 +178,7 @@ def _overlap(a: list[int], b: list[int]) -> float:
     iw, ih = min(a[2], b[2]) - max(a[0], b[0]), min(a[3], b[3]) - max(a[1], b[1])
     if iw <= 0 or ih <= 0:
         return 0.0
-    return iw * ih / min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return iw * ih / max(1, min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1])))
 
 
 # --- the three kinds ------------------------------------------------------------------------------
@@ -285,6 +285,37 @@ def draw_text_block(board: Image.Image, rng: np.random.Generator, avoid: list[li
     board.paste(layer, (0, 0), layer)
 
 
+def add_distractors(src: WildSources, split: str, board: Image.Image, boxes: list[list[int]], n: int,
+                    rng: np.random.Generator, max_overlap: float = 0.12, odds: tuple[float, float] = (0.5, 0.8),
+                    sizes: tuple[float, float] = (0.1, 0.3), shadow_odds: float | None = 0.3) -> None:
+    """Paste ``n`` unlabelled distractors where they hide at most ``max_overlap`` of any box in ``boxes`` (so
+    labelled boxes stay true): an FPI non-apparel article below ``odds[0]``, a drawn cosmetic below
+    ``odds[1]``, else a text block/logo/watermark; side ``sizes`` of the board's shorter side. ``shadow_odds``:
+    chance of a shadow (None: never, and no random draw — each caller's random sequence stays as it was)."""
+    W, H = board.size
+    for _ in range(n):
+        u = rng.random()
+        if u < odds[0] and src.distractors[split]:
+            item, mask = _product(_pick(src.distractors[split], rng))
+        elif u < odds[1]:
+            item, mask = draw_cosmetic(rng, int(rng.uniform(0.12, 0.25) * min(W, H)))
+        else:
+            draw_text_block(board, rng, boxes)
+            continue
+        side = rng.uniform(*sizes) * min(W, H)
+        scale = side / max(item.width, item.height)
+        size = (max(4, round(item.width * scale)), max(4, round(item.height * scale)))
+        item, mask = item.resize(size, Image.BILINEAR), mask.resize(size, Image.BILINEAR)
+        for _try in range(10):
+            xy = (int(rng.integers(0, max(1, W - size[0]))), int(rng.integers(0, max(1, H - size[1]))))
+            cand = [xy[0], xy[1], xy[0] + size[0], xy[1] + size[1]]
+            if all(_overlap(cand, b) < max_overlap for b in boxes):
+                shadow = shadow_odds is not None and rng.random() < shadow_odds
+                paste_item(board, item, mask, xy, rng, shadow=shadow)
+                boxes.append(cand)
+                break
+
+
 def render_clutter(src: WildSources, split: str, imgsz: int, rng: np.random.Generator) -> tuple[Image.Image, dict]:
     """A real-layout board (labelled items) on white/off-white/grey with 1–4 unlabelled distractors."""
     assert src.boards is not None
@@ -296,28 +327,9 @@ def render_clutter(src: WildSources, split: str, imgsz: int, rng: np.random.Gene
         arr = arr * (1 - white) + tone[None, None, :] * white
         board = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), "RGB")
         record["background"] = "grey"
-    W, H = board.size
     boxes = [b["box"] for b in record["boxes"]]
-    for _ in range(int(rng.integers(1, 5))):
-        u = rng.random()
-        if u < 0.45 and src.distractors[split]:
-            item, mask = _product(_pick(src.distractors[split], rng))
-        elif u < 0.75:
-            item, mask = draw_cosmetic(rng, int(rng.uniform(0.12, 0.25) * min(W, H)))
-        else:
-            draw_text_block(board, rng, boxes)
-            continue
-        side = rng.uniform(0.1, 0.28) * min(W, H)
-        scale = side / max(item.width, item.height)
-        size = (max(4, round(item.width * scale)), max(4, round(item.height * scale)))
-        item, mask = item.resize(size, Image.BILINEAR), mask.resize(size, Image.BILINEAR)
-        for _try in range(10):  # distractors may touch items but must not hide them (their boxes stay true)
-            xy = (int(rng.integers(0, max(1, W - size[0]))), int(rng.integers(0, max(1, H - size[1]))))
-            cand = [xy[0], xy[1], xy[0] + size[0], xy[1] + size[1]]
-            if all(_overlap(cand, b) < 0.12 for b in boxes):
-                paste_item(board, item, mask, xy, rng, shadow=False)
-                boxes.append(cand)
-                break
+    add_distractors(src, split, board, boxes, int(rng.integers(1, 5)), rng, odds=(0.45, 0.75), sizes=(0.1, 0.28),
+                    shadow_odds=None)
     return board, record
 
 

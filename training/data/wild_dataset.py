@@ -26,8 +26,7 @@ from training.data.boards import RENDERERS as BOARD_RENDERERS
 from training.data.boards import load_board_sources, write_data_yaml, yolo_lines
 from training.data.sample import draw_boxes
 from training.data.splits import SPLITS
-from training.data.wild import RENDERERS, WildSources, load_wild_sources
-from training.data.wild import _pick, _product, draw_cosmetic, draw_text_block, paste_item
+from training.data.wild import RENDERERS, WildSources, add_distractors, load_wild_sources
 from training.data.wild_boxes import load_wild_boxes
 
 KIND_SEED = {"photo": 11, "composite": 12, "clutter": 13, "outfit": 14, "demo": 15, "board": 16, "busy": 17,
@@ -36,41 +35,6 @@ KIND_SEED = {"photo": 11, "composite": 12, "clutter": 13, "outfit": 14, "demo": 
 # photos alone forgot small tops on white); busy: cluttered boards with many more unlabelled distractors;
 # empty: distractors and text only (no label at all), so that boxes on perfume, socks and logos cost precision.
 KINDS = tuple(KIND_SEED)
-
-
-def add_distractors(src: WildSources, split: str, board: Image.Image, boxes: list[list[int]], n: int,
-                    rng: np.random.Generator, max_overlap: float = 0.12) -> None:
-    """Paste ``n`` unlabelled distractors (FPI non-apparel articles, drawn cosmetics, text/logos/watermarks)
-    where they hide at most ``max_overlap`` of any box in ``boxes`` (labelled boxes stay true)."""
-    W, H = board.size
-    for _ in range(n):
-        u = rng.random()
-        if u < 0.5 and src.distractors[split]:
-            item, mask = _product(_pick(src.distractors[split], rng))
-        elif u < 0.8:
-            item, mask = draw_cosmetic(rng, int(rng.uniform(0.12, 0.25) * min(W, H)))
-        else:
-            draw_text_block(board, rng, boxes)
-            continue
-        side = rng.uniform(0.1, 0.3) * min(W, H)
-        scale = side / max(item.width, item.height)
-        size = (max(4, round(item.width * scale)), max(4, round(item.height * scale)))
-        item, mask = item.resize(size, Image.BILINEAR), mask.resize(size, Image.BILINEAR)
-        for _try in range(10):
-            xy = (int(rng.integers(0, max(1, W - size[0]))), int(rng.integers(0, max(1, H - size[1]))))
-            cand = [xy[0], xy[1], xy[0] + size[0], xy[1] + size[1]]
-            if all(_cover(cand, b) < max_overlap for b in boxes):
-                paste_item(board, item, mask, xy, rng, shadow=rng.random() < 0.3)
-                boxes.append(cand)
-                break
-
-
-def _cover(a: list[int], b: list[int]) -> float:
-    """Share of the smaller of boxes ``a`` and ``b`` that they have in common."""
-    iw, ih = min(a[2], b[2]) - max(a[0], b[0]), min(a[3], b[3]) - max(a[1], b[1])
-    if iw <= 0 or ih <= 0:
-        return 0.0
-    return iw * ih / max(1, min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1])))
 
 
 def render_busy(src: WildSources, split: str, imgsz: int, rng: np.random.Generator) -> tuple[Image.Image, dict]:

@@ -24,6 +24,7 @@ from index.embedder import ProductEmbedder, product_metadata
 from index.lock import index_write_lock
 from index.profile import StageProfile
 from index.reader import ProductRow, decode_row, read_catalog_products
+from index.upkeep import compact
 from index.writer import IndexWriter
 from stylist.catalog import Reject
 from stylist.catalog_profile import store_profile
@@ -84,7 +85,7 @@ def build_index(config: Config, catalog: str | Path, embedder, clip, *, store: C
         store = store or CatalogStore.open(config)
         report = _build(store, catalog, ProductEmbedder(embedder, clip), config.max_pixels, batch_size, prune, progress,
                         workers=cpu_threads(config))
-        store.compact()  # free pages of the sqlite file and segment folders of no collection go back to the disk
+        compact(store)  # free pages of the sqlite file and segment folders of no collection go back to the disk
     report.seconds = time.perf_counter() - start
     return report
 

@@ -10,7 +10,6 @@ only when both hold it (the visual side with the current fingerprint), so an int
 from __future__ import annotations
 
 import contextlib
-import re
 import threading
 import time
 from dataclasses import dataclass
@@ -24,7 +23,8 @@ from stylist.colors import color_family, family_members
 from stylist.config import Config
 from stylist.errors import EmptyIndexError, IndexUnavailableError
 from stylist.results import ParsedQuery
-from stylist.schema import CLIP_SUFFIX, META_KEYS, NUMERIC_META_KEYS, VISUAL_SUFFIX
+from stylist.schema import CLIP_SUFFIX, VISUAL_SUFFIX
+from stylist.stored_metadata import clean_metadata, pack_metadata, unpack_metadata
 from stylist.vector_file import VectorFile, VectorFileError
 
 VISUAL, CLIP = "visual", "clip"
@@ -38,8 +38,6 @@ CLIP_META_KEYS = ("category", "color", "color_confidence", "price")  # text-only
 # sync_threshold: Chroma keeps every written vector a second time in its sqlite log until the HNSW index
 # is persisted (by default every 1,000 writes); persisting every 256 leaves at most that many duplicates
 # on disk after a build (was ~3.4 MB per 11k products) at no measurable cost to the build.
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-VACUUM_FREE_SHARE = 0.02  # compact() rewrites the sqlite file when at least this share of its pages is free
 _SPACE = {"hnsw": {"space": "cosine", "ef_search": 200, "sync_threshold": 256, "batch_size": 128}}
 
 
@@ -103,41 +101,6 @@ def _guard(location: str) -> Iterator[None]:
         if any(word in text.lower() for word in ("connect", "connection", "timed out", "timeout", "refused")):
             raise IndexUnavailableError(f"cannot reach the Chroma server at {location} ({exc})") from exc
         raise
-
-
-def clean_metadata(meta: Mapping[str, object]) -> dict:
-    """Only META_KEYS; strings for text, floats for NUMERIC_META_KEYS (price, colour confidence). Unknown
-    values are left out (Chroma stores no None, and every stored key costs a row plus index entries on
-    disk: readers use ``meta.get(key, "")``)."""
-    out: dict[str, object] = {}
-    for key in META_KEYS:
-        value = meta.get(key)
-        if value is None or value == "":
-            continue
-        out[key] = float(value) if key in NUMERIC_META_KEYS else str(value)  # type: ignore[arg-type]
-    return out
-
-
-def _color_source(meta: Mapping[str, object]) -> str:
-    """What ``color_source`` is when it is not stored: a confidence is stored only for colours read from the
-    pixels, so its presence says "pixels", its absence "catalog"."""
-    return "pixels" if "color_confidence" in meta else "catalog"
-
-
-def pack_metadata(meta: dict) -> dict:
-    """The stored form: ``color_source`` left out where ``_color_source`` restores it (a metadata row less
-    per product: ≈ 1 MB of sqlite rows and index entries per 11k products)."""
-    if meta.get("color_source") == _color_source(meta):
-        meta = {k: v for k, v in meta.items() if k != "color_source"}
-    return meta
-
-
-def unpack_metadata(meta: Mapping[str, object] | None) -> dict:
-    """The metadata as written (``pack_metadata`` undone)."""
-    out = dict(meta or {})
-    if "color_source" not in out:
-        out["color_source"] = _color_source(out)
-    return out
 
 
 class CatalogStore:
@@ -377,35 +340,6 @@ class CatalogStore:
                 self.clip.delete(ids=chunk)
                 self.visual.delete(ids=chunk)
         return [i for i in ids if i in present]
-
-    def compact(self) -> int:
-        """Give disk space the embedded store no longer uses back: ``VACUUM`` of its sqlite file (deleted rows
-        and Chroma's purged write-ahead log leave free pages behind; what ``chroma utils vacuum`` runs), and
-        the folders of HNSW segments that belong to no collection (Chroma 1.x leaves a deleted collection's
-        segment folder on disk), and half-written vector files of a killed build. Returns the bytes freed; 0 for
-        a server. Call under the build lock."""
-        if self.path is None or not (self.path / "chroma.sqlite3").exists():
-            return 0
-        import shutil
-        import sqlite3
-
-        db = self.path / "chroma.sqlite3"
-        before = self.size_on_disk() or 0
-        try:
-            with contextlib.closing(sqlite3.connect(str(db), timeout=5)) as conn:
-                live = {row[0] for row in conn.execute("SELECT id FROM segments")}
-                free, pages = (conn.execute(f"PRAGMA {p}").fetchone()[0] for p in ("freelist_count", "page_count"))
-                if free >= max(16, VACUUM_FREE_SHARE * pages):
-                    conn.execute("VACUUM")
-        except sqlite3.Error:  # busy (another reader mid-transaction) or an unknown schema: try next build
-            return 0
-        for folder in self.path.iterdir():
-            if (folder.is_dir() and _UUID.fullmatch(folder.name) and folder.name not in live
-                    and (folder / "header.bin").exists()):
-                shutil.rmtree(folder, ignore_errors=True)
-            elif folder.name.startswith(".") and folder.name.endswith(".tmp") and ".npz." in folder.name:
-                folder.unlink(missing_ok=True)  # a vector file write killed half-way (we hold the build lock)
-        return before - (self.size_on_disk() or 0)
 
     def size_on_disk(self) -> int | None:
         """Bytes under the embedded store's folder (None for a server: its disk is not ours to read)."""

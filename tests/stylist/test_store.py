@@ -7,7 +7,7 @@ import pytest
 
 from stylist.config import load_config
 from stylist.errors import IndexUnavailableError
-from stylist.store import CLIP, VISUAL, CatalogStore, clean_metadata
+from stylist.store import CLIP, VISUAL, CatalogStore
 
 from tests.helpers.catalog import chroma_server
 
@@ -78,11 +78,6 @@ def test_delete_and_models_info(store):
     store.set_models({"embedder": "ae512", "embedder_dim": "16"})
     assert store.models()["embedder"] == "ae512"
     assert store.size_on_disk() > 0
-
-
-def test_clean_metadata_only_schema_keys():
-    m = clean_metadata({"name": None, "url": "", "price": "12.5", "color": "red", "extra": "x"})
-    assert m == {"price": 12.5, "color": "red"}
 
 
 def test_unreachable_server_names_the_url():

@@ -4,9 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from index.upkeep import compact
 from stylist.config import load_config
 from stylist.errors import IndexUnavailableError
-from stylist.store import CLIP, VISUAL, CatalogStore, pack_metadata, unpack_metadata
+from stylist.store import CLIP, VISUAL, CatalogStore
 from stylist.vector_file import VectorFile
 
 WHERES = [
@@ -106,14 +107,6 @@ def test_a_failed_write_leaves_the_old_file(tmp_path, monkeypatch):
     assert VectorFile(tmp_path / "x.npz", "x").count() == 6
 
 
-def test_metadata_packing_round_trips():
-    for meta in ({"color": "red", "color_source": "pixels", "color_confidence": 0.8},
-                 {"color": "red", "color_source": "catalog"}, {"color": "red", "color_source": "pixels"},
-                 {"color": "red", "color_source": "catalog", "color_confidence": 0.5}):
-        assert unpack_metadata(pack_metadata(meta)) == meta
-    assert "color_source" not in pack_metadata({"color": "red", "color_source": "pixels", "color_confidence": 0.8})
-
-
 def test_an_index_of_the_earlier_layout_is_named_then_converted(tmp_path):
     ids, vecs, metas = _data(20)
     config = load_config(env={}, db_path=tmp_path / "db", collection="old")
@@ -129,7 +122,7 @@ def test_an_index_of_the_earlier_layout_is_named_then_converted(tmp_path):
         old.check_usable("e", 16, "s")
     segments = {p.name for p in (tmp_path / "db").iterdir() if p.is_dir()}
     (tmp_path / "db" / ".old-clip.npz.99999.tmp").write_bytes(b"x" * 100)  # a write killed half-way
-    assert old.migrate_legacy() == 20 and old.compact() > 0
+    assert old.migrate_legacy() == 20 and compact(old) > 0
     assert not (tmp_path / "db" / ".old-clip.npz.99999.tmp").exists()
     assert len({p.name for p in (tmp_path / "db").iterdir() if p.is_dir()}) == len(segments) - 1  # its HNSW folder
     new = CatalogStore.open(config)

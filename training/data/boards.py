@@ -136,11 +136,13 @@ def render_layout_board(src: BoardSources, split: str, imgsz: int, rng: np.rando
     return board, {"layout": sig, "background": background, "boxes": out}
 
 
-def _overlap(a: list[int], b: list[int]) -> float:
+def overlap_share(a: list[int], b: list[int]) -> float:
+    """The share of the smaller of two boxes (x0, y0, x1, y1) that the other covers: how much of an item a
+    pasted item or distractor would hide (IoU would let a small item vanish under a large one)."""
     iw, ih = min(a[2], b[2]) - max(a[0], b[0]), min(a[3], b[3]) - max(a[1], b[1])
     if iw <= 0 or ih <= 0:
         return 0.0
-    return iw * ih / min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return iw * ih / max(1, min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1])))
 
 
 def render_outfit_board(src: BoardSources, split: str, imgsz: int, rng: np.random.Generator) -> tuple[Image.Image, dict]:
@@ -160,7 +162,7 @@ def render_outfit_board(src: BoardSources, split: str, imgsz: int, rng: np.rando
         for _try in range(8):
             xy = (int(rng.integers(-w // 10, W - w + w // 10 + 1)), int(rng.integers(-h // 10, H - h + h // 10 + 1)))
             cand = [xy[0], xy[1], xy[0] + w, xy[1] + h]
-            if all(_overlap(cand, o["box"]) < 0.15 for o in out):
+            if all(overlap_share(cand, o["box"]) < 0.15 for o in out):
                 break
         else:
             continue

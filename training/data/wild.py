@@ -22,7 +22,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from stylist.query import category_of
 from stylist.schema import CLASSES
-from training.data.boards import BoardSources, render_layout_board
+from training.data.boards import BoardSources, overlap_share, render_layout_board
 from training.data.paste import cut_product
 from training.data.sources import load_fpi
 from training.data.splits import SPLITS, split_of
@@ -174,13 +174,6 @@ def _transform(item: Image.Image, mask: Image.Image, size: tuple[int, int], rng:
     return item, mask
 
 
-def _overlap(a: list[int], b: list[int]) -> float:
-    iw, ih = min(a[2], b[2]) - max(a[0], b[0]), min(a[3], b[3]) - max(a[1], b[1])
-    if iw <= 0 or ih <= 0:
-        return 0.0
-    return iw * ih / max(1, min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1])))
-
-
 # --- the three kinds ------------------------------------------------------------------------------
 def render_photo(src: WildSources, split: str, imgsz: int, rng: np.random.Generator,
                  record: dict | None = None) -> tuple[Image.Image, dict]:
@@ -218,7 +211,7 @@ def render_composite(src: WildSources, split: str, imgsz: int, rng: np.random.Ge
             xy = (int(rng.integers(-margin_x, max(-margin_x + 1, W - item.width + margin_x + 1))),
                   int(rng.integers(-margin_y, max(-margin_y + 1, H - item.height + margin_y + 1))))
             cand = [xy[0], xy[1], xy[0] + item.width, xy[1] + item.height]
-            if all(_overlap(cand, o["box"]) < 0.2 for o in out):
+            if all(overlap_share(cand, o["box"]) < 0.2 for o in out):
                 break
         else:
             continue
@@ -309,7 +302,7 @@ def add_distractors(src: WildSources, split: str, board: Image.Image, boxes: lis
         for _try in range(10):
             xy = (int(rng.integers(0, max(1, W - size[0]))), int(rng.integers(0, max(1, H - size[1]))))
             cand = [xy[0], xy[1], xy[0] + size[0], xy[1] + size[1]]
-            if all(_overlap(cand, b) < max_overlap for b in boxes):
+            if all(overlap_share(cand, b) < max_overlap for b in boxes):
                 shadow = shadow_odds is not None and rng.random() < shadow_odds
                 paste_item(board, item, mask, xy, rng, shadow=shadow)
                 boxes.append(cand)

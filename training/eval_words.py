@@ -263,10 +263,15 @@ def search_refinement_line(search: dict | None, date: str = "") -> str:
             "eval measures 'in <colour>' on items detected on real style boards.")
 
 
-def benchmarks_section(result: dict, command: str, seconds: float, search_line: str = "") -> str:
-    """The BENCHMARKS.md words section: when, where, how long, then ``format_report`` (and ``search_line``)."""
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    head = (f"Measured {dt.datetime.now().isoformat(timespec='seconds')} on {platform.machine()} CPU "
+def benchmarks_section(result: dict, command: str, seconds: float, search_line: str = "", when: str = "",
+                       load: float | None = None) -> str:
+    """The BENCHMARKS.md words section: when, where, how long, then ``format_report`` (and ``search_line``).
+    ``when``/``load``: the run's own date and load (a report merged later must not be stamped with the
+    merge's time); default now."""
+    if load is None:
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    when = when or dt.datetime.now().isoformat(timespec="seconds")
+    head = (f"Measured {when} on {platform.machine()} CPU "
             f"({os.cpu_count()} cores, load {load:.1f}) with `{command}` in {seconds:.0f} s.")
     report = format_report(result)
     if search_line:

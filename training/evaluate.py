@@ -367,8 +367,9 @@ def main(argv: list[str]) -> int:
         from training.eval_words import WORDS_MARKERS, benchmarks_section, search_refinement_line
 
         search = search_refinement_line(report.get("search"), str(report.get("meta", {}).get("date", "")))
-        words = benchmarks_section(report["words"], report["meta"]["partial_runs"]["words"]["command"] if merged
-                                   else report["meta"]["command"], report["meta"]["timings_s"]["words"], search)
+        run = report["meta"]["partial_runs"]["words"] if merged else report["meta"]
+        words = benchmarks_section(report["words"], run["command"], report["meta"]["timings_s"]["words"], search,
+                                   str(run.get("date", "")), run.get("load_average_1min_at_end"))
         update_benchmarks(Path(bench), words, WORDS_MARKERS)  # its own section
     if bench:
         rel = os.path.relpath(out.resolve(), Path(bench).resolve().parent)

@@ -65,3 +65,12 @@ def test_the_search_evals_refinement_row_is_quoted_with_its_protocol():
     assert "300 FPI test items" in line and "category P@5 after refinement 0.939 (no re-rank 0.919)" in line
     assert "colour P@5 1.000 (no re-rank 0.048)" in line and "run d0" in line
     assert search_refinement_line({}) == "" and search_refinement_line(None) == ""
+
+
+def test_the_words_section_carries_the_runs_own_date_and_load():
+    from training.eval_words import benchmarks_section
+
+    result = {"pixel_colour": {"agreement": 0.5, "products": 10}}  # no search part: the short report
+    head = benchmarks_section(result, "stylist eval --only words", 12.0, when="2026-01-02T03:04:05", load=7.25)
+    assert head.startswith("Measured 2026-01-02T03:04:05 ") and "load 7.2" in head and "in 12 s" in head
+    assert "0.500 on 10 held-out products" in head

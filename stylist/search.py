@@ -17,6 +17,7 @@ from stylist.candidates import CandidateFinder, Candidates, Photo, choose_items
 from stylist.catalog_profile import CatalogProfile
 from stylist.config import Config, load_config
 from stylist.errors import UnknownItemError
+from stylist.garment_box import WholeGarmentDetector
 from stylist.garment_color import ClipColours
 from stylist.images import load_image
 from stylist.models.registry import shared_clip, shared_detector, shared_embedder
@@ -39,7 +40,7 @@ class Stylist:
 
     def __init__(self, config: Config, detector, embedder, clip, store: CatalogStore):
         self.config = config
-        self.detector = detector
+        self.detector = WholeGarmentDetector(detector) if config.detect_whole_garment else detector
         self.embedder = embedder
         self.clip = clip
         self.store = store

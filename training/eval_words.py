@@ -229,15 +229,15 @@ TARGET_LABELS = {
 
 def protocol(result: dict) -> str:
     """How the numbers were measured, with the sizes read from the result."""
-    c = result["in_colour"]["catalog_colours"]
-    return (f"Protocol (all held-out: FPI test split): index = {result['indexes']['catalog_colours']['products']:,} "
-            f"FPI test products, built twice — with the catalog's colour column, and with it dropped (colours read "
+    c, split = result["in_colour"]["catalog_colours"], result.get("split", "test")
+    return (f"Protocol (all held-out: FPI {split} split): index = {result['indexes']['catalog_colours']['products']:,} "
+            f"FPI {split} products, built twice — with the catalog's colour column, and with it dropped (colours read "
             f"from the pixels at index time: garment mask, CIELAB/CIEDE2000 palette, calibrated with CLIP's colour "
-            f"guess). Queries = {c['queries']} other FPI test products (not in the index), whole image, searched with "
+            f"guess). Queries = {c['queries']} other FPI {split} products (not in the index), whole image, searched with "
             "\"in <colour>\" for a colour family other than their own that the index holds ≥ 5 of in the query's class. "
             "Colour P@5 = share of the top 5 whose *true* FPI colour family is the one asked; category P@5 = share "
             "of the top 5 of the query item's class (FPI article type mapped to a detection class). Pixel colour "
-            f"agreement: {result['pixel_colour']['products']:,} FPI test products, family of the colour read from the "
+            f"agreement: {result['pixel_colour']['products']:,} FPI {split} products, family of the colour read from the "
             "pixels alone vs FPI baseColour's family (multi-colour products left out).")
 
 

@@ -65,3 +65,25 @@ def test_the_search_evals_refinement_row_is_quoted_with_its_protocol():
     assert "300 FPI test items" in line and "category P@5 after refinement 0.939 (no re-rank 0.919)" in line
     assert "colour P@5 1.000 (no re-rank 0.048)" in line and "run d0" in line
     assert search_refinement_line({}) == "" and search_refinement_line(None) == ""
+
+
+def test_held_out_draws_disjoint_sets_of_one_split_the_same_each_time(fake_fpi_root):
+    from training.data.splits import split_of
+    from training.eval_words import held_out
+
+    for split in ("val", "test"):
+        pixels, queries, pool = held_out(fake_fpi_root, split, 0, 5, 3, 100)
+        everyone = pixels + queries + pool
+        assert everyone and {split_of(it.id) for it in everyone} == {split}
+        assert not {it.id for it in queries} & {it.id for it in pool} and len(queries) == 3
+        again = held_out(fake_fpi_root, split, 0, 5, 3, 100)
+        assert [[it.id for it in s] for s in again] == [[it.id for it in s] for s in (pixels, queries, pool)]
+
+
+def test_protocol_names_the_split():
+    from training.eval_words import protocol
+
+    result = {"split": "val", "indexes": {"catalog_colours": {"products": 10}},
+              "in_colour": {"catalog_colours": {"queries": 4}}, "pixel_colour": {"products": 7}}
+    text = protocol(result)
+    assert "FPI val split" in text and "4 other FPI val products" in text and "test" not in text

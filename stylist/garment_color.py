@@ -2,8 +2,9 @@
 main cluster by CIEDE2000 distance to a palette of the colour words shoppers use.
 
 Why each step: a catalogue photo's white background, a backdrop, shadows and a model's skin or other
-clothes are not the product's colour, so the garment is masked first (the silhouette against a uniform
-border, holes filled so a white shirt on white keeps its inside; GrabCut when the border is busy), a
+clothes are not the product's colour, so the garment is masked first (the silhouette against a plain
+backdrop, flooded from the border so a white shirt on white keeps its inside, also when a tight crop lets
+the product touch the edges; GrabCut, twenty times dearer, only when the border is busy), a
 person's skin is set aside, and for worn clothes the category picks the body region (a top is above the
 waist). RGB/HSV thresholds misjudge dark and pale colours (navy read as black, cream as grey); CIELAB is
 perceptually even, and CIEDE2000 is the standard distance in it, so "nearest palette colour" matches how
@@ -47,6 +48,7 @@ PALETTE: tuple[tuple[str, tuple[int, int, int]], ...] = (
 )
 MAX_SIDE = 96  # colour needs few pixels; GrabCut on larger images is slow
 CLUSTERS = 4
+MAX_PIXELS = 2000  # k-means on at most about this many of the garment's pixels (a 96-px photo has up to 9,216)
 NEUTRALS = frozenset({"black", "white", "grey"})
 CHROMATIC_SHARE = 0.25  # a chromatic cluster this large outvotes neutrals up to 1/NEUTRAL_DISCOUNT its size
 NEUTRAL_DISCOUNT = 0.5
@@ -134,13 +136,15 @@ def name_lab(lab: np.ndarray) -> list[str]:
 # A catalogue photo's backdrop is one plain colour. When most of the border is that colour the silhouette
 # is everything the backdrop does not reach from the border (well under 1 ms at 96 px). A tight crop lets
 # the product touch the edges, so less of the border is backdrop; the same silhouette is kept when at least
-# TOUCHED_BORDER of the border is backdrop and it covers a plausible share of the image (a crop of CTL style
-# boards: ~15 % of them). Only a busy border (a photo with a scene behind) needs GrabCut (~20 ms).
+# TOUCHED_BORDER of the border is a light backdrop (a catalogue's white; a grey band across a photo is as
+# likely the product) and it covers a plausible share of the image (crops of CTL style boards: ~15 % of
+# them, almost all on white). Only a busy border (a photo with a scene behind) needs GrabCut (~20 ms).
 PLAIN_BORDER = 0.7
 TOUCHED_BORDER = 0.35
 COVER = (0.05, 0.95)  # a silhouette covering less or more than this of the image is a doubtful one
 BACKDROP_DE = 6.0  # Lab distance within which a border pixel is the backdrop's colour
 GARMENT_DE = 7.0  # Lab distance beyond which a pixel differs from the backdrop
+LIGHT_BACKDROP = (85.0, 10.0)  # a light backdrop: L* at least, chroma at most
 
 
 def _fill_holes(mask: np.ndarray) -> np.ndarray:
@@ -187,7 +191,7 @@ def _grabcut(rgb: np.ndarray) -> np.ndarray:
 
 
 def garment_mask(rgb: np.ndarray, lab: np.ndarray | None = None) -> np.ndarray:
-    """True on the product. A plain backdrop (most of the border one colour, or enough of it and a
+    """True on the product. A plain backdrop (most of the border one colour, or enough of it light and a
     silhouette of a plausible size): the silhouette against it. Otherwise GrabCut. ``lab``: ``rgb`` in
     CIELAB when the caller has it already."""
     h, w, _ = rgb.shape
@@ -198,7 +202,8 @@ def garment_mask(rgb: np.ndarray, lab: np.ndarray | None = None) -> np.ndarray:
     plain = float(np.mean(np.linalg.norm(border - backdrop, axis=1) < BACKDROP_DE))
     if plain > PLAIN_BORDER:
         return _silhouette(lab, backdrop)
-    if plain >= TOUCHED_BORDER:
+    light = backdrop[0] >= LIGHT_BACKDROP[0] and np.hypot(backdrop[1], backdrop[2]) <= LIGHT_BACKDROP[1]
+    if plain >= TOUCHED_BORDER and light:
         mask = _silhouette(lab, backdrop)
         if COVER[0] <= mask.mean() <= COVER[1]:
             return mask
@@ -245,11 +250,11 @@ def garment_color(img: Image.Image, category: str | None = None, max_side: int =
     not_skin = mask & ~skin
     if not_skin.sum() >= 0.35 * mask.sum() and not_skin.sum() >= 12:
         mask = not_skin
-    pixels = lab[mask]
+    pixels = lab[mask][::max(1, int(mask.sum()) // MAX_PIXELS)]  # an even sample: shares barely move
     k = min(CLUSTERS, len(pixels))
     criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
     cv2.setRNGSeed(0)
-    _, labels, centers = cv2.kmeans(pixels.astype(np.float32), k, None, criteria, 2, cv2.KMEANS_PP_CENTERS)
+    _, labels, centers = cv2.kmeans(pixels.astype(np.float32), k, None, criteria, 1, cv2.KMEANS_PP_CENTERS)
     counts = np.bincount(labels.ravel(), minlength=k).astype(np.float64)
     names = name_lab(centers)
     families = [FAMILY_OF[n] for n in names]

@@ -135,34 +135,24 @@ def phrase_table(stylist=None) -> list[dict]:
 # --- entry point -----------------------------------------------------------------------------------------
 def evaluate_words(config: Config, data_root: str | Path, quick: bool = False, seed: int = 0,
                    n_index: int | None = None, n_queries: int | None = None, n_pixel: int | None = None,
-                   progress: bool = True) -> dict:
-    """All four parts; see the module docstring. ``quick`` shrinks every sample."""
-    from training.data.catalog_writers import fpi_catalog
+                   progress: bool = True, split: str = "test") -> dict:
+    """All four parts; see the module docstring. ``quick`` shrinks every sample. ``split``: the FPI split the
+    products come from — "test" for the reported numbers, "val" for tuning (never tune on test)."""
     from training.eval_search import index_items
 
     t0 = time.perf_counter()
-    root = Path(data_root)
-    rng = np.random.default_rng(seed)
-    everything = [it for it in fpi_catalog(root) if color_family(it.color) not in (None, "multi")]
-    tests = [it for it in everything if it.extra.get("split") == "test"]
     n_pixel = n_pixel or (300 if quick else 1500)
-    pixel_items = [tests[i] for i in sorted(rng.choice(len(tests), size=min(n_pixel, len(tests)), replace=False))]
-    out: dict = {"pixel_colour": eval_pixel_colors(pixel_items, progress)}
-
-    askable = [it for it in tests if category_of(it.category) and color_family(it.color) in ASKABLE]
-    order = rng.permutation(len(askable))
     n_queries = n_queries or (40 if quick else 200)
     n_index = n_index or (800 if quick else 3000)
-    queries = [askable[i] for i in sorted(order[:n_queries])]
-    pool = [askable[i] for i in sorted(order[n_queries:n_queries + n_index])]
+    pixel_items, queries, pool = held_out(data_root, split, seed, n_pixel, n_queries, n_index)
+    out: dict = {"pixel_colour": eval_pixel_colors(pixel_items, progress)}
     if len(pool) < MIN_POOL or not queries:
         out["skipped"] = f"too few held-out FPI products for the search part ({len(pool)} < {MIN_POOL})"
         return out
     truth = {it.id: color_family(it.color) for it in pool}
     have = Counter((category_of(it.category), color_family(it.color)) for it in pool)
-    with_colors, info = index_items(config, pool, f"eval-words-test-{n_index}", progress)
-    no_colors, info_px = index_items(config, [dataclasses.replace(it, color="") for it in pool],
-                                     f"eval-words-test-nocolor-{n_index}-{colour_reader_digest()}", progress)
+    with_colors, info = index_items(config, pool, f"eval-words-{split}-{n_index}", progress)
+    no_colors, info_px = pixel_colour_index(config, pool, f"{split}-nocolor-{n_index}", progress)
     out["indexes"] = {"catalog_colours": info, "pixel_colours": info_px}
     out["pixel_colour_in_index"] = _index_agreement(no_colors, truth)
     out["in_colour"] = {"catalog_colours": eval_in_colour(with_colors, queries, truth, have, seed, progress, "catalog"),
@@ -175,8 +165,35 @@ def evaluate_words(config: Config, data_root: str | Path, quick: bool = False, s
               "empty_but_relaxable": out["relaxation"]["empty_but_relaxable"]}
     out["meets"] = {k: (values[k] <= v if k == "empty_but_relaxable" else values[k] >= v) for k, v in TARGETS.items()}
     out["values"], out["targets"] = values, TARGETS
+    out["split"] = split
     out["seconds"] = round(time.perf_counter() - t0, 1)
     return out
+
+
+def held_out(data_root: str | Path, split: str, seed: int, n_pixel: int, n_queries: int,
+             n_index: int) -> tuple[list, list, list]:
+    """FPI products of ``split`` with a one-family colour: (a sample for the pixel-colour agreement, the
+    "in <colour>" queries, the index pool; the last two disjoint), the same for the same arguments."""
+    from training.data.catalog_writers import fpi_catalog
+
+    rng = np.random.default_rng(seed)
+    items = [it for it in fpi_catalog(Path(data_root))
+             if color_family(it.color) not in (None, "multi") and it.extra.get("split") == split]
+    pixel_items = [items[i] for i in sorted(rng.choice(len(items), size=min(n_pixel, len(items)), replace=False))]
+    askable = [it for it in items if category_of(it.category) and color_family(it.color) in ASKABLE]
+    order = rng.permutation(len(askable))
+    queries = [askable[i] for i in sorted(order[:n_queries])]
+    pool = [askable[i] for i in sorted(order[n_queries:n_queries + n_index])]
+    return pixel_items, queries, pool
+
+
+def pixel_colour_index(config: Config, pool, tag: str, progress: bool):
+    """The index of ``pool`` with the colour column dropped (colours read from the pixels), named
+    ``eval-words-<tag>-<colour reader digest>``; (Stylist, info)."""
+    from training.eval_search import index_items
+
+    return index_items(config, [dataclasses.replace(it, color="") for it in pool],
+                       f"eval-words-{tag}-{colour_reader_digest()}", progress)
 
 
 def colour_reader_digest() -> str:
@@ -212,15 +229,15 @@ TARGET_LABELS = {
 
 def protocol(result: dict) -> str:
     """How the numbers were measured, with the sizes read from the result."""
-    c = result["in_colour"]["catalog_colours"]
-    return (f"Protocol (all held-out: FPI test split): index = {result['indexes']['catalog_colours']['products']:,} "
-            f"FPI test products, built twice — with the catalog's colour column, and with it dropped (colours read "
+    c, split = result["in_colour"]["catalog_colours"], result.get("split", "test")
+    return (f"Protocol (all held-out: FPI {split} split): index = {result['indexes']['catalog_colours']['products']:,} "
+            f"FPI {split} products, built twice — with the catalog's colour column, and with it dropped (colours read "
             f"from the pixels at index time: garment mask, CIELAB/CIEDE2000 palette, calibrated with CLIP's colour "
-            f"guess). Queries = {c['queries']} other FPI test products (not in the index), whole image, searched with "
+            f"guess). Queries = {c['queries']} other FPI {split} products (not in the index), whole image, searched with "
             "\"in <colour>\" for a colour family other than their own that the index holds ≥ 5 of in the query's class. "
             "Colour P@5 = share of the top 5 whose *true* FPI colour family is the one asked; category P@5 = share "
             "of the top 5 of the query item's class (FPI article type mapped to a detection class). Pixel colour "
-            f"agreement: {result['pixel_colour']['products']:,} FPI test products, family of the colour read from the "
+            f"agreement: {result['pixel_colour']['products']:,} FPI {split} products, family of the colour read from the "
             "pixels alone vs FPI baseColour's family (multi-colour products left out).")
 
 
@@ -296,12 +313,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="small samples: a smoke run, not the reported numbers")
     p.add_argument("--n-index", type=int)
     p.add_argument("--n-queries", type=int)
+    p.add_argument("--split", default="test", choices=("test", "val"),
+                   help="FPI split of the products: test for the reported numbers, val for tuning")
     p.add_argument("--out", help="write the result as JSON here")
     p.add_argument("--benchmarks", help="write the report between the words markers of this BENCHMARKS.md")
     args = p.parse_args(argv)
     t0 = time.perf_counter()
     result = evaluate_words(load_config(), resolve_data_root(args.data), args.quick, n_index=args.n_index,
-                            n_queries=args.n_queries)
+                            n_queries=args.n_queries, split=args.split)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(result, indent=1, ensure_ascii=False, default=float) + "\n")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFilter
 
 from stylist.colors import color_family, dominant_color
 from stylist.garment_color import ciede2000, garment_color, garment_mask, name_lab, srgb_to_lab
@@ -69,6 +69,64 @@ def test_worn_top_is_read_above_the_waist():
     d.rectangle((16, 61, 44, 115), fill=(20, 20, 22))  # black trousers, as large as the top
     assert color_family(dominant_color(img, category="Shirts & Tops")) == "red"
     assert color_family(dominant_color(img, category="Pants")) == "black"
+
+
+def test_srgb_to_lab_table_for_8_bit_pixels_equals_the_formula():
+    rgb = np.random.default_rng(1).integers(0, 256, size=(500, 3)).astype(np.uint8)
+    assert np.array_equal(srgb_to_lab(rgb), srgb_to_lab(rgb.astype(np.float64)))
+
+
+def _tight_crop(fill, bg) -> np.ndarray:
+    """A red shirt cropped tightly: its sleeves and hem touch three edges, so under 70 % of the border is
+    backdrop (as in a crop cut from a style board)."""
+    img = Image.new("RGB", (80, 96), bg)
+    ImageDraw.Draw(img).polygon([(22, 10), (58, 10), (79, 22), (79, 64), (64, 56), (64, 95), (16, 95), (16, 56),
+                                 (0, 64), (0, 22)], fill=fill)
+    return np.asarray(img)
+
+
+def test_a_garment_touching_the_edges_on_white_is_cut_out_without_grabcut(monkeypatch):
+    import stylist.garment_color as gc
+
+    rgb = _tight_crop((200, 25, 35), (255, 255, 255))
+    lab = srgb_to_lab(rgb.reshape(-1, 3)).reshape(rgb.shape)
+    border = gc._border(lab)
+    plain = np.mean(np.linalg.norm(border - np.median(border, axis=0), axis=1) < gc.BACKDROP_DE)
+    assert gc.TOUCHED_BORDER <= plain <= gc.PLAIN_BORDER  # the case the cheap mask is for
+
+    def no_grabcut(_):
+        raise AssertionError("GrabCut ran on a plain backdrop")
+
+    monkeypatch.setattr(gc, "_grabcut", no_grabcut)
+    mask = garment_mask(rgb)
+    drawn = np.all(rgb == (200, 25, 35), axis=2)
+    inner = drawn & ~np.asarray(Image.fromarray(~drawn).filter(ImageFilter.MaxFilter(5)))  # the shirt minus its rim
+    assert mask[inner].mean() > 0.98 and mask[~drawn].mean() < 0.02
+    assert color_family(garment_color(Image.fromarray(rgb)).name) == "red"
+
+
+def test_a_garment_touching_the_edges_on_a_grey_floor_still_gets_grabcut(monkeypatch):
+    import stylist.garment_color as gc
+
+    calls = []
+    real = gc._grabcut
+    monkeypatch.setattr(gc, "_grabcut", lambda x: calls.append(1) or real(x))
+    rgb = _tight_crop((200, 25, 35), (128, 128, 128))  # a grey band across a photo may be the product itself
+    assert color_family(garment_color(Image.fromarray(rgb)).name) == "red" and calls == [1]
+    shirt = np.asarray(_shirt((200, 25, 35), outline=(200, 25, 35), bg=(128, 128, 128)))  # clear of the edges
+    garment_mask(shirt)
+    assert calls == [1]  # a plain floor all round: the silhouette, no GrabCut
+
+
+def test_a_doubtful_cut_out_falls_back_to_grabcut(monkeypatch):
+    import stylist.garment_color as gc
+
+    calls = []
+    rgb = np.full((96, 80, 3), (200, 25, 35), np.uint8)
+    rgb[0], rgb[:, 0] = 255, 255  # half the border is white backdrop, but the "garment" is the whole photo
+    monkeypatch.setattr(gc, "_grabcut", lambda x: calls.append(1) or np.ones(x.shape[:2], bool))
+    garment_mask(rgb)
+    assert calls == [1]
 
 
 def test_busy_background_photo_uses_grabcut():

@@ -108,6 +108,23 @@ def test_clip_evidence_reorders_only_pixel_colours():
     assert rerank(metas, visual, None, parse_query("in red")).order.tolist() == [0, 1, 2]  # without CLIP: visual
 
 
+def test_a_refinement_orders_pixel_colours_by_certainty_before_likeness():
+    from stylist.rerank import EVIDENCE_WEIGHT, REFINE_COLOR_BOOST
+
+    metas = [{"category": "Skirts", "color": "red", "color_confidence": c} for c in (0.70, 0.75, 0.97)]
+    metas.append({"category": "Skirts", "color": "red"})  # a catalog's own red: certain
+    visual = np.array([0.95, 0.80, 0.70, 0.60])  # the least sure red skirt looks most like the item
+    evidence = np.array([0.7, 0.75, 0.97, 0.0])
+    r = rerank(metas, visual, None, parse_query("in red"), color_evidence=evidence)
+    assert r.order.tolist() == [3, 2, 1, 0]
+    # by hand: spread = std(visual); colour score (1 - w)·c + w·evidence = c for pixels, 1 for the catalog's
+    spread = float(np.std(visual))
+    want = [v + spread * REFINE_COLOR_BOOST * (c if i < 3 else 1.0)
+            for i, (v, c) in enumerate(zip(visual, (0.70, 0.75, 0.97, 1.0)))]
+    assert np.allclose(r.scores, np.array(want)[[3, 2, 1, 0]])
+    assert 0 < EVIDENCE_WEIGHT < 1
+
+
 def test_excluded_words_demote_by_clips_probability_never_drop():
     metas = [{"category": "Shoes"} for _ in range(4)]
     visual = np.array([0.9, 0.8, 0.7, 0.6])

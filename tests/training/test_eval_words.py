@@ -74,3 +74,25 @@ def test_the_words_section_carries_the_runs_own_date_and_load():
     head = benchmarks_section(result, "stylist eval --only words", 12.0, when="2026-01-02T03:04:05", load=7.25)
     assert head.startswith("Measured 2026-01-02T03:04:05 ") and "load 7.2" in head and "in 12 s" in head
     assert "0.500 on 10 held-out products" in head
+
+
+def test_held_out_draws_disjoint_sets_of_one_split_the_same_each_time(fake_fpi_root):
+    from training.data.splits import split_of
+    from training.eval_words import held_out
+
+    for split in ("val", "test"):
+        pixels, queries, pool = held_out(fake_fpi_root, split, 0, 5, 3, 100)
+        everyone = pixels + queries + pool
+        assert everyone and {split_of(it.id) for it in everyone} == {split}
+        assert not {it.id for it in queries} & {it.id for it in pool} and len(queries) == 3
+        again = held_out(fake_fpi_root, split, 0, 5, 3, 100)
+        assert [[it.id for it in s] for s in again] == [[it.id for it in s] for s in (pixels, queries, pool)]
+
+
+def test_protocol_names_the_split():
+    from training.eval_words import protocol
+
+    result = {"split": "val", "indexes": {"catalog_colours": {"products": 10}},
+              "in_colour": {"catalog_colours": {"queries": 4}}, "pixel_colour": {"products": 7}}
+    text = protocol(result)
+    assert "FPI val split" in text and "4 other FPI val products" in text and "test" not in text

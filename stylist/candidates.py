@@ -16,7 +16,7 @@ from stylist.errors import UnknownItemError
 from stylist.filtered import FilteredIndex, supported
 from stylist.images import item_crop
 from stylist.item_kind import item_kind
-from stylist.labels import FusedLabel, ItemNamer
+from stylist.labels import FusedLabel, ItemNamer, View, one_garment
 from stylist.relax import refines, relax_query
 from stylist.results import Detection, ParsedQuery
 from stylist.schema import CLASSES
@@ -82,6 +82,14 @@ def choose_items(detections: Sequence[Detection], items: Sequence[int] | str | N
     return [detections[i] for i in wanted]
 
 
+def in_context(targets: Sequence[Detection | None]) -> list[bool]:
+    """Per target, whether the whole photo is evidence for its name: a detection named before keeps its
+    decision; those not named yet count when together they look like one garment (best first)."""
+    fresh = [d for d in targets if d is not None and not d.detector_label]
+    together = one_garment([d.box for d in fresh])
+    return [d is not None and (d.whole_photo if d.detector_label else together) for d in targets]
+
+
 class CandidateFinder:
     """Fetches candidates from the store. Thread-safe, as the store and ``FilteredIndex`` are."""
 
@@ -116,25 +124,61 @@ class CandidateFinder:
                clock: StageClock | None = None) -> list[Candidates]:
         """Everything a photo's items need, in one batch per model and one Chroma query per space: the crops'
         AE and CLIP image vectors, their nearest ``n`` products by AE and ``namer.k`` by CLIP image, and each
-        item named by the fused class (``stylist.labels``; the detector's own class kept in ``detector_label``)."""
+        item named by the fused class (``stylist.labels``; the detector's own class kept in ``detector_label``).
+
+        Detections not named yet are judged together: when they look like one garment
+        (``stylist.labels.one_garment``) the whole photo is evidence for their names too, and they keep that
+        decision (``Detection.whole_photo``) so that naming one of them again gives the same answer."""
         clock = clock or StageClock()
+        flags = in_context(targets)
         crops = [item_crop(img, d.box if d is not None else None) for d in targets]
-        vectors = self.embedder.embed(crops)
-        clip_vectors = self.clip.embed_images(crops) if self.namer.wants_clip else None
+        context = self._context(img, any(flags))
+        vectors = self.embedder.embed(crops + context)
+        clip_vectors = self.clip.embed_images(crops + context[:self._context_clip()]) if self.namer.wants_clip else None
+        namer = self._namer_probs(crops, context)
         clock.lap("embed")
-        hits = self.store.query_many(VISUAL, vectors, n)
-        clip_hits = (self.store.query_many(CLIP, clip_vectors, self.namer.k)
+        hits = self.store.query_many(VISUAL, vectors[:len(crops)], n)
+        clip_hits = (self.store.query_many(CLIP, clip_vectors[:len(crops)], self.namer.k)
                      if clip_vectors is not None else [[] for _ in targets])
+        view = self._context_view(vectors, clip_vectors, namer, len(crops)) if context else None
         clock.lap("candidates")
-        names = self.namer.name(targets, vectors, clip_vectors, hits, clip_hits)
+        names = self.namer.name(targets, vectors[:len(crops)], None if clip_vectors is None else clip_vectors[:len(crops)],
+                                hits, clip_hits, namer[:len(crops)] if namer is not None else None, view, flags)
         found = []
-        for i, (d, fused) in enumerate(zip(targets, names)):
+        for i, (d, fused, ctx) in enumerate(zip(targets, names, flags)):
             if d is not None:
-                d = dataclasses.replace(d, label=fused.label, detector_label=d.detector_label or d.label)
+                d = dataclasses.replace(d, label=fused.label, detector_label=d.detector_label or d.label,
+                                        whole_photo=ctx)
             found.append(Candidates(d, vectors[i], hits[i], None if clip_vectors is None else clip_vectors[i],
                                     clip_hits[i], fused))
         clock.lap("labels")
         return found
+
+    def _context(self, img: Image.Image, wanted: bool) -> list[Image.Image]:
+        """[the whole photo] when some item is named with it as evidence, else []."""
+        return [img] if wanted else []
+
+    def _context_clip(self) -> int:
+        """How many context images CLIP embeds (slice bound): all only when a CLIP source of the context counts."""
+        w = self.namer.context_weights
+        return 1 if (w.context_clip_neighbours > 0 or w.context_zero_shot > 0) else 0
+
+    def _namer_probs(self, crops: list[Image.Image], context: list[Image.Image]) -> np.ndarray | None:
+        """The garment namer's class probabilities for the crops (and the context when it counts), one batch."""
+        gn, w, cw = self.namer.garment_namer, self.namer.weights, self.namer.context_weights
+        if gn is None or max(w.namer, cw.namer, cw.context_namer) <= 0:
+            return None
+        return np.asarray(gn.probs(crops + (context if cw.context_namer > 0 else [])))
+
+    def _context_view(self, vectors: np.ndarray, clip_vectors: np.ndarray | None, namer: np.ndarray | None,
+                      n: int) -> View:
+        """The whole photo's evidence (its vectors sit after the ``n`` crops'), neighbours only when they count."""
+        w = self.namer.context_weights
+        clip_vec = clip_vectors[n] if clip_vectors is not None and len(clip_vectors) > n else None
+        hits = self.store.query(VISUAL, vectors[n], self.namer.k) if w.context_neighbours > 0 else []
+        clip_hits = (self.store.query(CLIP, clip_vec, self.namer.k)
+                     if clip_vec is not None and w.context_clip_neighbours > 0 else [])
+        return View(vectors[n], clip_vec, hits, clip_hits, namer[n] if namer is not None and len(namer) > n else None)
 
     def visual(self, cand: Candidates, need: int, query: ParsedQuery, mode: str, restrict_category: bool,
                enough: int) -> tuple[list[Hit], ParsedQuery, list[str]]:

@@ -15,7 +15,6 @@ Writes ``evidence.pkl`` and ``views.json`` (accuracy per source × view, per geo
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import pickle
 from pathlib import Path
@@ -44,12 +43,6 @@ def views_of(img: Image.Image, dets) -> dict[str, tuple | None]:
             "union": union_box([d.box for d in dets]), "whole": None}
 
 
-def _jpeg(img: Image.Image) -> bytes:
-    buf = io.BytesIO()
-    img.convert("RGB").save(buf, "JPEG", quality=92)
-    return buf.getvalue()
-
-
 def collect(stylist, samples, progress: bool = True) -> list[dict]:
     """One row per photo: the named item (real photo: the best detection; composite or board: each detection
     matching a true box), its views' evidence and geometry, and whether the photo looked like one garment."""
@@ -58,6 +51,7 @@ def collect(stylist, samples, progress: bool = True) -> list[dict]:
     from stylist.metrics import box_iou
     from stylist.store import CLIP, VISUAL
     from training.eval_wild import match_boxes
+    from training.tune_wild import jpeg
 
     namer = stylist.candidates.namer.garment_namer
     rows = []
@@ -87,7 +81,7 @@ def collect(stylist, samples, progress: bool = True) -> list[dict]:
             per_view = {v: {"head": heads[i], "clip_vec": cl[i].astype(np.float32),
                             "ae": [(str(x.meta.get("category") or ""), float(x.similarity)) for x in ah[i]],
                             "cl": [(str(x.meta.get("category") or ""), float(x.similarity)) for x in ch[i]],
-                            "namer": nm[i], "crop": _jpeg(crops[i])} for i, v in enumerate(names)}
+                            "namer": nm[i], "crop": jpeg(crops[i])} for i, v in enumerate(names)}
             best, gc, d = dets[m].box, views["grabcut"], dets[m]
             inter = max(0.0, min(best[2], gc[2]) - max(best[0], gc[0])) * max(0.0, min(best[3], gc[3]) - max(best[1], gc[1]))
             area = img.width * img.height

@@ -93,12 +93,12 @@ def in_context(targets: Sequence[Detection | None]) -> list[bool]:
 class CandidateFinder:
     """Fetches candidates from the store. Thread-safe, as the store and ``FilteredIndex`` are."""
 
-    def __init__(self, store: CatalogStore, embedder, clip, pool: int):
+    def __init__(self, store: CatalogStore, embedder, clip, pool: int, garment_namer=None):
         self.store = store
         self.embedder = embedder
         self.clip = clip  # the crops' CLIP image vectors: label evidence and the visual blend
         self.pool = pool  # a search ranks at least this many candidates (Config.candidates)
-        self.namer = ItemNamer(embedder, clip)
+        self.namer = ItemNamer(embedder, clip, garment_namer=garment_namer)  # names items (stylist.labels)
         self.profiles = ProfileCache(store)
         self.filtered_index: FilteredIndex | None = None  # set by warm_filters()
 

@@ -19,6 +19,7 @@ from stylist.config import Config, load_config
 from stylist.errors import UnknownItemError
 from stylist.garment_color import ClipColours
 from stylist.images import load_image
+from stylist.models.namer import load_namer
 from stylist.models.registry import shared_clip, shared_detector, shared_embedder
 from stylist.models.signature import model_signature
 from stylist.query import parse_query
@@ -37,14 +38,14 @@ CHECK_EVERY_S = 5.0  # how often a search re-checks that the index is non-empty 
 class Stylist:
     """Models + store, loaded once. All public methods are thread-safe."""
 
-    def __init__(self, config: Config, detector, embedder, clip, store: CatalogStore):
+    def __init__(self, config: Config, detector, embedder, clip, store: CatalogStore, namer=None):
         self.config = config
         self.detector = detector
         self.embedder = embedder
         self.clip = clip
         self.store = store
         self.vectors = VectorCache(clip, store)
-        self.candidates = CandidateFinder(store, embedder, clip, config.candidates)
+        self.candidates = CandidateFinder(store, embedder, clip, config.candidates, namer)  # namer: garment namer
         self.colours = ClipColours(clip)  # CLIP's second look at colours read from pixels
         self._signature: str | None = None
         self._checked_at = -1e9  # when the index was last seen non-empty and built by our models
@@ -54,7 +55,8 @@ class Stylist:
         """Open the store (fails fast when a Chroma server is unreachable), then load the models."""
         config = config or load_config()
         store = store or CatalogStore.open(config)
-        return cls(config, shared_detector(config), shared_embedder(config), shared_clip(config), store)
+        return cls(config, shared_detector(config), shared_embedder(config), shared_clip(config), store,
+                   load_namer(config))
 
     # --- inputs ------------------------------------------------------------------------------------
     def load_image(self, data: bytes | str | Path) -> Image.Image:

@@ -236,7 +236,8 @@ def test_index_from_other_model_weights_is_refused(env, tmp_path):
 def test_pages_of_a_detected_item_with_words_never_repeat(env):
     stylist, folder = env
     img = _img(folder, "dre-green-0")
-    det = Detection(0, "Dresses", 0.9, (0.0, 0.0, float(img.width), float(img.height)))
+    # an item named once already, as one of several on a board (so the whole image is not evidence for it)
+    det = Detection(0, "Dresses", 0.9, (0.0, 0.0, float(img.width), float(img.height)), detector_label="Dresses")
     seen: list[str] = []
     for page in range(3):
         res = stylist.search_item(img, det, "in red", top_k=5, offset=5 * page)

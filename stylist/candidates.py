@@ -24,6 +24,9 @@ from stylist.store import CLIP, VISUAL, CatalogStore, Hit, merge_hits, where_fil
 from stylist.timing import StageClock
 
 
+CONTEXT_KIND_ONLY = False  # an item of a one-garment photo shows only products of its fused kind (see visual)
+
+
 @dataclass
 class Candidates:
     """One searched thing of a photo (a detected item, or the whole photo), fetched once when the photo
@@ -82,6 +85,16 @@ def choose_items(detections: Sequence[Detection], items: Sequence[int] | str | N
     return [detections[i] for i in wanted]
 
 
+CONTEXT_SIDE = 256  # the whole photo, as context, is first shrunk (box filter) to about this longest side
+
+
+def context_image(img: Image.Image, side: int = CONTEXT_SIDE) -> Image.Image:
+    """The whole photo for the models that name its garment (they see <= 224 px): a cheap integer box-filter
+    reduction first, so a 2000-px upload costs what a 300-px one does."""
+    factor = max(1, max(img.size) // side)
+    return img.reduce(factor) if factor > 1 else img
+
+
 def in_context(targets: Sequence[Detection | None]) -> list[bool]:
     """Per target, whether the whole photo is evidence for its name: a detection named before keeps its
     decision; those not named yet count when together they look like one garment (best first)."""
@@ -123,8 +136,9 @@ class CandidateFinder:
     def gather(self, img: Image.Image, targets: Sequence[Detection | None], n: int,
                clock: StageClock | None = None) -> list[Candidates]:
         """Everything a photo's items need, in one batch per model and one Chroma query per space: the crops'
-        AE and CLIP image vectors, their nearest ``n`` products by AE and ``namer.k`` by CLIP image, and each
-        item named by the fused class (``stylist.labels``; the detector's own class kept in ``detector_label``).
+        AE and CLIP image vectors, their nearest ``n`` products by AE and ``namer.k`` by CLIP image, the garment
+        namer's guess, and each item named by the fused class (``stylist.labels``; the detector's own class
+        kept in ``detector_label``).
 
         Detections not named yet are judged together: when they look like one garment
         (``stylist.labels.one_garment``) the whole photo is evidence for their names too, and they keep that
@@ -132,18 +146,25 @@ class CandidateFinder:
         clock = clock or StageClock()
         flags = in_context(targets)
         crops = [item_crop(img, d.box if d is not None else None) for d in targets]
-        context = self._context(img, any(flags))
-        vectors = self.embedder.embed(crops + context)
-        clip_vectors = self.clip.embed_images(crops + context[:self._context_clip()]) if self.namer.wants_clip else None
-        namer = self._namer_probs(crops, context)
+        k = len(crops)
+        whole = context_image(img) if any(flags) else None
+        ae_ctx, clip_ctx, namer_ctx = self._context_models(whole)
+        vectors = self.embedder.embed(crops + ae_ctx)
+        clip_vectors = self.clip.embed_images(crops + clip_ctx) if self.namer.wants_clip else None
+        gn = self.namer.garment_namer
+        namer = np.asarray(gn.probs(crops + namer_ctx)) if gn is not None and self._namer_counts() else None
         clock.lap("embed")
-        hits = self.store.query_many(VISUAL, vectors[:len(crops)], n)
-        clip_hits = (self.store.query_many(CLIP, clip_vectors[:len(crops)], self.namer.k)
+        hits = self.store.query_many(VISUAL, vectors[:k], n)
+        clip_hits = (self.store.query_many(CLIP, clip_vectors[:k], self.namer.k)
                      if clip_vectors is not None else [[] for _ in targets])
-        view = self._context_view(vectors, clip_vectors, namer, len(crops)) if context else None
+        view = None
+        if whole is not None:
+            view = self._context_view(vectors[k] if ae_ctx else None,
+                                      clip_vectors[k] if clip_ctx and clip_vectors is not None else None,
+                                      namer[k] if namer_ctx and namer is not None else None)
         clock.lap("candidates")
-        names = self.namer.name(targets, vectors[:len(crops)], None if clip_vectors is None else clip_vectors[:len(crops)],
-                                hits, clip_hits, namer[:len(crops)] if namer is not None else None, view, flags)
+        names = self.namer.name(targets, vectors[:k], None if clip_vectors is None else clip_vectors[:k], hits,
+                                clip_hits, None if namer is None else namer[:k], view, flags)
         found = []
         for i, (d, fused, ctx) in enumerate(zip(targets, names, flags)):
             if d is not None:
@@ -154,31 +175,28 @@ class CandidateFinder:
         clock.lap("labels")
         return found
 
-    def _context(self, img: Image.Image, wanted: bool) -> list[Image.Image]:
-        """[the whole photo] when some item is named with it as evidence, else []."""
-        return [img] if wanted else []
+    def _namer_counts(self) -> bool:
+        w, cw = self.namer.weights, self.namer.context_weights
+        return max(w.namer, cw.namer, cw.context_namer) > 0
 
-    def _context_clip(self) -> int:
-        """How many context images CLIP embeds (slice bound): all only when a CLIP source of the context counts."""
+    def _context_models(self, whole: Image.Image | None) -> tuple[list, list, list]:
+        """Which models see the whole photo (AE, CLIP, namer): only those whose context sources count."""
+        if whole is None:
+            return [], [], []
         w = self.namer.context_weights
-        return 1 if (w.context_clip_neighbours > 0 or w.context_zero_shot > 0) else 0
+        ae = w.context_head > 0 or w.context_neighbours > 0
+        clip = self.namer.wants_clip and (w.context_clip_neighbours > 0 or w.context_zero_shot > 0)
+        namer = self.namer.garment_namer is not None and w.context_namer > 0
+        return [whole] if ae else [], [whole] if clip else [], [whole] if namer else []
 
-    def _namer_probs(self, crops: list[Image.Image], context: list[Image.Image]) -> np.ndarray | None:
-        """The garment namer's class probabilities for the crops (and the context when it counts), one batch."""
-        gn, w, cw = self.namer.garment_namer, self.namer.weights, self.namer.context_weights
-        if gn is None or max(w.namer, cw.namer, cw.context_namer) <= 0:
-            return None
-        return np.asarray(gn.probs(crops + (context if cw.context_namer > 0 else [])))
-
-    def _context_view(self, vectors: np.ndarray, clip_vectors: np.ndarray | None, namer: np.ndarray | None,
-                      n: int) -> View:
-        """The whole photo's evidence (its vectors sit after the ``n`` crops'), neighbours only when they count."""
+    def _context_view(self, vector: np.ndarray | None, clip_vector: np.ndarray | None,
+                      namer: np.ndarray | None) -> View:
+        """The whole photo's evidence; its neighbours fetched only when they count."""
         w = self.namer.context_weights
-        clip_vec = clip_vectors[n] if clip_vectors is not None and len(clip_vectors) > n else None
-        hits = self.store.query(VISUAL, vectors[n], self.namer.k) if w.context_neighbours > 0 else []
-        clip_hits = (self.store.query(CLIP, clip_vec, self.namer.k)
-                     if clip_vec is not None and w.context_clip_neighbours > 0 else [])
-        return View(vectors[n], clip_vec, hits, clip_hits, namer[n] if namer is not None and len(namer) > n else None)
+        hits = self.store.query(VISUAL, vector, self.namer.k) if vector is not None and w.context_neighbours > 0 else []
+        clip_hits = (self.store.query(CLIP, clip_vector, self.namer.k)
+                     if clip_vector is not None and w.context_clip_neighbours > 0 else [])
+        return View(vector, clip_vector, hits, clip_hits, namer)
 
     def visual(self, cand: Candidates, need: int, query: ParsedQuery, mode: str, restrict_category: bool,
                enough: int) -> tuple[list[Hit], ParsedQuery, list[str]]:
@@ -206,6 +224,13 @@ class CandidateFinder:
                 hits = merge_hits(same, hits)
             hits = merge_hits(self.filtered(vec, n, where_filter(query, kind, True)), hits)
             return hits, query, ([] if fitted.kind_is_filter else kind)
+        if CONTEXT_KIND_ONLY and detection is not None and detection.whole_photo and cand.kind and not restrict_category:
+            # one garment photographed: its box is often a part whose own neighbours are of other kinds; the
+            # fused kind (named with the whole photo) is the surer guide, so only products of that kind are shown
+            same = [h for h in hits if h.meta.get("category") in cand.kind]
+            if len(same) < enough:
+                same = merge_hits(same, self.filtered(vec, n, where_filter(None, list(cand.kind), False)))
+            return (same if len(same) >= enough else merge_hits(same, hits)), query, list(cand.kind)
         if restrict_category and detection is not None and detection.label in CLASSES:
             # an unfiltered Chroma query is ~3x cheaper than a `where` one, and a trained embedder's
             # neighbours are mostly of the item's kind; filter those, ask Chroma only when too few remain

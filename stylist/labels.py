@@ -187,15 +187,19 @@ def head_probs(embedder, vectors: np.ndarray, classes: Sequence[str]) -> list[np
     return out
 
 
-WEIGHTS = FusionWeights(detector=1.0, head=1.0, neighbours=0.5, clip_neighbours=1.0, zero_shot=0.5)  # see FusionWeights
-CONTEXT_WEIGHTS = FusionWeights(detector=0.0, head=0.5, neighbours=0.5, clip_neighbours=1.0, zero_shot=0.5, context_head=2.0)  # an item of a one-garment photo: see FusionWeights
+WEIGHTS = FusionWeights(detector=1.0, head=0.0, neighbours=2.0, clip_neighbours=1.0, zero_shot=1.0, namer=1.0)  # see FusionWeights
+CONTEXT_WEIGHTS = FusionWeights(detector=0.5, head=0.5, zero_shot=0.5, namer=1.0, context_namer=2.0)  # one-garment photos
+# without a garment namer (no weights bundled): the fusion chosen before it existed, the whole photo seen by the AE head
+WEIGHTS_WITHOUT_NAMER = FusionWeights(detector=1.0, head=1.0, neighbours=0.5, clip_neighbours=1.0, zero_shot=0.5)
+CONTEXT_WEIGHTS_WITHOUT_NAMER = FusionWeights(detector=0.0, head=0.5, neighbours=0.5, clip_neighbours=1.0,
+                                              zero_shot=0.5, context_head=2.0)
 
 
 @dataclass(frozen=True)
 class View:
     """The evidence of one view of a photo (here: the whole photo, as context for its one garment)."""
 
-    vector: np.ndarray
+    vector: np.ndarray | None  # AE (None: not embedded, as no AE source of the context counts)
     clip_vector: np.ndarray | None
     hits: Sequence = ()
     clip_hits: Sequence = ()
@@ -208,15 +212,16 @@ class ItemNamer:
     the detector's class and score, the category head on the AE vector, the classes of the nearest products
     by AE and by CLIP image, and CLIP zero-shot against one prompt per class. Thread-safe."""
 
-    def __init__(self, embedder, clip, classes: Sequence[str] | None = None, weights: FusionWeights = WEIGHTS,
-                 k: int = NEIGHBOURS_K, context_weights: FusionWeights = CONTEXT_WEIGHTS, garment_namer=None):
+    def __init__(self, embedder, clip, classes: Sequence[str] | None = None, weights: FusionWeights | None = None,
+                 k: int = NEIGHBOURS_K, context_weights: FusionWeights | None = None, garment_namer=None):
         from stylist.schema import CLASSES
 
         self.embedder = embedder
         self.clip = clip
         self.classes = tuple(classes or CLASSES)
-        self.weights = weights
-        self.context_weights = context_weights
+        with_namer = garment_namer is not None
+        self.weights = weights or (WEIGHTS if with_namer else WEIGHTS_WITHOUT_NAMER)
+        self.context_weights = context_weights or (CONTEXT_WEIGHTS if with_namer else CONTEXT_WEIGHTS_WITHOUT_NAMER)
         self.garment_namer = garment_namer  # stylist.models.namer (probs(crops) -> [n, classes]), or None
         self.k = k
         self._class_vectors: np.ndarray | None = None
@@ -273,7 +278,8 @@ class ItemNamer:
         """The whole photo's evidence, as the ``context_*`` sources."""
         zs = (zero_shot_probs(view.clip_vector[None], self.class_vectors())[0]
               if view.clip_vector is not None and self.clip is not None else None)
-        return {"context_head": head_probs(self.embedder, view.vector[None], self.classes)[0],
+        head = head_probs(self.embedder, view.vector[None], self.classes)[0] if view.vector is not None else None
+        return {"context_head": head,
                 "context_neighbours": self._vote(view.hits), "context_clip_neighbours": self._vote(view.clip_hits),
                 "context_zero_shot": zs, "context_namer": view.namer}
 

@@ -50,3 +50,14 @@ def test_in_context_judges_fresh_detections_together_and_keeps_an_earlier_decisi
     board_item = Detection(2, "Skirts", 0.5, shoe, detector_label="Handbags", whole_photo=False)
     assert in_context([named]) == [True]  # re-naming one item of a one-garment photo: same decision
     assert in_context([board_item]) == [False]  # one item of a board searched alone: still not in context
+
+
+def test_context_image_shrinks_large_photos_by_an_integer_box_filter():
+    from PIL import Image
+
+    from stylist.candidates import context_image
+
+    assert context_image(Image.new("RGB", (1280, 960))).size == (256, 192)  # 1280 // 256 = 5
+    assert context_image(Image.new("RGB", (600, 400))).size == (300, 200)
+    small = Image.new("RGB", (240, 320))
+    assert context_image(small) is small

@@ -189,3 +189,19 @@ def test_item_namer_adds_the_whole_photo_only_for_flagged_items():
     # no context view given: the flags are ignored
     plain = namer.name(dets, vecs, None, [[], []], [[], []], in_context=[True, True])
     assert [o.label for o in plain] == ["Handbags", "Handbags"]
+
+
+def test_item_namer_weights_follow_whether_a_garment_namer_is_there():
+    from stylist.labels import (CONTEXT_WEIGHTS, CONTEXT_WEIGHTS_WITHOUT_NAMER, WEIGHTS, WEIGHTS_WITHOUT_NAMER,
+                                ItemNamer)
+
+    class _Namer:
+        def probs(self, crops):
+            return np.full((len(crops), len(CLASSES)), 1.0 / len(CLASSES))
+
+    with_namer, without = ItemNamer(_Head(CLASSES), None, CLASSES, garment_namer=_Namer()), ItemNamer(_Head(CLASSES), None, CLASSES)
+    assert (with_namer.weights, with_namer.context_weights) == (WEIGHTS, CONTEXT_WEIGHTS)
+    assert (without.weights, without.context_weights) == (WEIGHTS_WITHOUT_NAMER, CONTEXT_WEIGHTS_WITHOUT_NAMER)
+    assert WEIGHTS.namer > 0 and CONTEXT_WEIGHTS.context_namer > 0 and WEIGHTS_WITHOUT_NAMER.namer == 0
+    # without a namer the context still has a whole-photo source, so a one-garment photo still uses it
+    assert CONTEXT_WEIGHTS_WITHOUT_NAMER.context_head > 0

@@ -25,6 +25,7 @@ from stylist.timing import StageClock
 
 
 CONTEXT_KIND_ONLY = False  # an item of a one-garment photo shows only products of its fused kind (see visual)
+CONTEXT_OTHERS_KEPT = 2  # ... except its few visually nearest products of other kinds (when the fused kind is wrong)
 
 
 @dataclass
@@ -230,7 +231,8 @@ class CandidateFinder:
             same = [h for h in hits if h.meta.get("category") in cand.kind]
             if len(same) < enough:
                 same = merge_hits(same, self.filtered(vec, n, where_filter(None, list(cand.kind), False)))
-            return (same if len(same) >= enough else merge_hits(same, hits)), query, list(cand.kind)
+            others = [h for h in hits if h.meta.get("category") not in cand.kind][:CONTEXT_OTHERS_KEPT]
+            return (merge_hits(same, others) if len(same) >= enough else merge_hits(same, hits)), query, list(cand.kind)
         if restrict_category and detection is not None and detection.label in CLASSES:
             # an unfiltered Chroma query is ~3x cheaper than a `where` one, and a trained embedder's
             # neighbours are mostly of the item's kind; filter those, ask Chroma only when too few remain

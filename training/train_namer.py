@@ -52,7 +52,8 @@ class NamerConfig:
     rounds: int = 3  # augmented views of every training image (one round = one pass of the epoch plan)
     head_epochs: int = 30  # stage 1: the classifier alone on pooled features
     head_lr: float = 3e-3
-    epochs: int = 3  # stage 2: blocks[SPLIT_AT:], conv_head and classifier on cached trunk features
+    epochs: int = 3  # stage 2: blocks[train_from:], conv_head and classifier on cached trunk features
+    train_from: int = SPLIT_AT  # first block trained in stage 2 (SPLIT_AT..6); earlier ones run frozen
     ctl_per_epoch: int = 1500
     composites_per_epoch: int = 800
     photo_limit: int = 0  # >0: only this many photos (smoke runs)
@@ -168,18 +169,24 @@ def trunk(model, x):
     return x
 
 
-def top_features(model, f):
-    """The trained part up to the pooled 1280-d features: blocks[SPLIT_AT:], conv_head, bn2, pool."""
-    for block in model.blocks[SPLIT_AT:]:
+def top_features(model, f, train_from: int = SPLIT_AT):
+    """From cached trunk features to the pooled 1280-d features: blocks[SPLIT_AT:], conv_head, bn2, pool.
+    Blocks before ``train_from`` run without gradients (frozen too, when the CPU allows less training)."""
+    import torch
+
+    with torch.no_grad():
+        for block in model.blocks[SPLIT_AT:train_from]:
+            f = block(f)
+    for block in model.blocks[train_from:]:
         f = block(f)
     return model.global_pool(model.bn2(model.conv_head(f)))
 
 
-def top_parameters(model, stage: str) -> list:
+def top_modules(model, stage: str, train_from: int) -> list:
+    """The modules a stage trains: the classifier alone, or the last blocks from ``train_from`` and the head."""
     if stage == "head":
-        return list(model.classifier.parameters())
-    mods = [*model.blocks[SPLIT_AT:], model.conv_head, model.bn2, model.classifier]
-    return [p for m in mods for p in m.parameters()]
+        return [model.classifier]
+    return [*model.blocks[train_from:], model.conv_head, model.bn2, model.classifier]
 
 
 def extract(model, images: list[np.ndarray], pre: NamerPreprocess, desc: str, batch: int = 32):
@@ -208,22 +215,33 @@ def extract_round(model, train_set: ImageSet, cfg: NamerConfig, pre: NamerPrepro
              modes=np.asarray([m for _, m in plan]))
 
 
-def evaluate(model, val: dict, batch: int = 256) -> dict[str, float]:
+def pool_all(model, feats: np.ndarray, batch: int = 256):
+    """Pooled features of cached trunk features with the current (frozen) top, float32 torch."""
+    import torch
+
+    model.eval()
+    with torch.inference_mode():
+        return torch.cat([top_features(model, torch.from_numpy(feats[s:s + batch]).float())
+                          for s in range(0, len(feats), batch)])
+
+
+def evaluate(model, val: dict, pooled: dict | None = None) -> dict[str, float]:
+    """Accuracy per val set; with ``pooled`` (the top unchanged: head stage) only the classifier runs."""
     import torch
 
     model.eval()
     res = {}
     with torch.inference_mode():
         for name, (feats, labels) in val.items():
-            preds = [model.classifier(top_features(model, torch.from_numpy(feats[s:s + batch]).float())).argmax(1)
-                     for s in range(0, len(feats), batch)]
-            res[name] = round(float((torch.cat(preds).numpy() == labels).mean()), 4)
+            z = pooled[name] if pooled is not None else pool_all(model, feats)
+            res[name] = round(float((model.classifier(z).argmax(1).numpy() == labels).mean()), 4)
     res["select"] = round(float(np.mean([res[k] for k in SELECT_ON if k in res])), 4)
     return res
 
 
 def _checkpoint_args(model, cfg: NamerConfig, pre: NamerPreprocess, metrics: dict) -> dict:
-    return {"kind": "namer", "arch": {"name": ARCH, "frozen_blocks": SPLIT_AT, **pre.spec()},
+    return {"kind": "namer", "arch": {"name": ARCH, "frozen_blocks": SPLIT_AT, "trained_from_block": cfg.train_from,
+                                       **pre.spec()},
             "state_dict": model.state_dict(), "train_config": asdict(cfg), "classes": list(CLASSES), "metrics": metrics}
 
 
@@ -235,7 +253,7 @@ def _feature_sets(cfg: NamerConfig, out: Path, model, pre: NamerPreprocess):
     train_path, val_path = build_sets(cfg.root or None, Path(cfg.data) if cfg.data else out / "data", val_boxes,
                                       photo_limit=cfg.photo_limit or None, ctl_limit=cfg.ctl_limit or None,
                                       composites=cfg.composites, val_composites=20 if smoke else 150,
-                                      val_ctl=60 if smoke else 500, seed=cfg.seed)
+                                      val_ctl=60 if smoke else 600, seed=cfg.seed)
     train_set = ImageSet.load(train_path)
     feats_dir = out / f"feats-b{SPLIT_AT}"
     feats_dir.mkdir(parents=True, exist_ok=True)
@@ -280,9 +298,11 @@ def train(cfg: NamerConfig) -> dict:
     log = (out / "log.jsonl").open("a", encoding="utf-8")
     # stage 1: the new classifier alone on the pooled ImageNet features (cheap: no conv runs)
     pooled = torch.from_numpy(np.concatenate([z["pooled"] for z in rounds])).float()
+    val_pooled = {name: pool_all(model, f) for name, (f, _) in val.items()}
     phases = [("head", cfg.head_epochs, cfg.head_lr), ("top", cfg.epochs, cfg.lr)]
     for stage, epochs, base_lr in phases:
-        params = top_parameters(model, stage)
+        modules = top_modules(model, stage, cfg.train_from)
+        params = [p for m in modules for p in m.parameters()]
         for p in model.parameters():
             p.requires_grad = False
         for p in params:
@@ -291,11 +311,8 @@ def train(cfg: NamerConfig) -> dict:
         steps = -(-len(labels) // cfg.batch)
         for epoch in range(epochs):
             model.eval()
-            if stage == "top":
-                for m in (*model.blocks[SPLIT_AT:], model.conv_head, model.bn2, model.classifier):
-                    m.train()
-            else:
-                model.classifier.train()
+            for m in modules:
+                m.train()
             g = torch.Generator().manual_seed(cfg.seed * 1000 + epoch + (0 if stage == "head" else 500))
             order = torch.randperm(len(labels), generator=g)
             t0, c0 = time.time(), time.process_time()
@@ -312,7 +329,7 @@ def train(cfg: NamerConfig) -> dict:
                     f = torch.from_numpy(feats[idx.numpy()]).float()
                     flip = torch.rand(len(f)) < 0.5  # the feature map mirrored ≈ a mirrored photo
                     f[flip] = f[flip].flip(-1)
-                    logits = model.classifier(top_features(model, f))
+                    logits = model.classifier(top_features(model, f, cfg.train_from))
                 loss = loss_fn(logits, labels[idx])
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
@@ -321,7 +338,7 @@ def train(cfg: NamerConfig) -> dict:
                 losses.append(float(loss.detach()))
                 correct += int((logits.argmax(1) == labels[idx]).sum())
             bar.close()
-            res = evaluate(model, val)
+            res = evaluate(model, val, val_pooled if stage == "head" else None)
             row = {"stage": stage, "epoch": epoch, "step": step, "train_loss": round(float(np.mean(losses)), 4),
                    "train_acc": round(correct / len(labels), 4), "views": len(labels),
                    "wall_s": round(time.time() - t0, 1), "cpu_s": round(time.process_time() - c0, 1),

@@ -24,7 +24,7 @@ from stylist.store import CLIP, VISUAL, CatalogStore, Hit, merge_hits, where_fil
 from stylist.timing import StageClock
 
 
-CONTEXT_KIND_ONLY = False  # an item of a one-garment photo shows only products of its fused kind (see visual)
+CONTEXT_KIND_ONLY = True  # an item of a one-garment photo shows only products of its fused kind (see visual)
 CONTEXT_OTHERS_KEPT = 2  # ... except its few visually nearest products of other kinds (when the fused kind is wrong)
 
 

@@ -7,8 +7,12 @@ has categories). Each source becomes a probability vector over the classes; the 
 their weighted sum of log-probabilities (a product of experts), so a confident, agreeing pair of sources
 outvotes the third. CLIP's image tower is a fourth view that survives backgrounds (a bed, a floor behind
 the garment) far better than the autoencoder: the classes of the crop's nearest catalog products in CLIP
-image space, and CLIP zero-shot against one prompt per class. The functions are pure numpy; ``ItemNamer``
-applies them to the evidence the search gathers for a photo's items anyway (stylist.candidates).
+image space, and CLIP zero-shot against one prompt per class. The garment namer (stylist.models.namer), a
+classifier trained on real photos as well as catalogue crops, is the fifth and strongest on photos.
+A shopper's photo of one garment is often detected as a part of it (a collar, a pocket), and every source
+then names the part; when the detections look like one garment (``one_garment``), the whole photo is
+evidence too. The functions are pure numpy; ``ItemNamer`` applies them to the evidence the search gathers
+for a photo's items anyway (stylist.candidates).
 """
 from __future__ import annotations
 
@@ -30,15 +34,24 @@ ZERO_SHOT_SCALE = 50.0  # CLIP image-text cosines span ~0.1: this temperature tu
 class FusionWeights:
     """How much each source counts (log-linear weights); 0 switches a source off.
 
-    The defaults are ``WEIGHTS`` minus the CLIP sources (so a caller without CLIP vectors gets the older
-    fusion); the search uses ``WEIGHTS``. Chosen on held-out (val split) items the detector found, the
-    bundled models: 155 real CC0 photos / 72 composites on real backgrounds / 243 cluttered boards / 212
-    catalogue-style boards. Detector + head (the previous default): 0.23 / 0.61 / 0.88 / 0.81 right; CLIP
-    image neighbours alone 0.32 / 0.79 / 0.90 / 0.88 (the best single source everywhere); detector 1,
-    head 1, AE neighbours 0.5, CLIP neighbours 1, zero-shot 0.5: 0.28 / 0.81 / 0.95 / 0.91 — the best mean
-    over the four of a 4^5 grid (0, 0.5, 1, 2). A finer grid gained < 0.002. On real photos the detector's
-    box is often a part of the garment, which caps every source; on the whole photo (nothing detected)
-    the CLIP neighbours are right for 0.66 of them.
+    The defaults are the detector + category head (a caller without CLIP vectors or a namer); the search uses
+    ``WEIGHTS``, or ``CONTEXT_WEIGHTS`` for the items of a one-garment photo (``one_garment``), or the
+    ``*_WITHOUT_NAMER`` pair when no garment namer is bundled. All chosen on the val split (never test) with
+    the bundled models and the interim namer (stage 2 epoch 0), by replaying collected evidence
+    (training/tune_wild.py, training/study_views.py) over a 0/0.5/1/2 grid:
+
+    * ``WEIGHTS``, items the detector found: 300 real CC0 photos / 103 composites on real backgrounds /
+      307 cluttered-board items / 267 catalogue-board items. The namer alone 0.72 / 0.77 / 0.87 / 0.82 right,
+      CLIP image neighbours alone 0.44 / 0.79 / 0.92 / 0.87, the previous fusion (detector 1, head 1, AE
+      neighbours 0.5, CLIP neighbours 1, zero-shot 0.5) 0.49 / 0.82 / 0.93 / 0.91; detector 1, AE neighbours
+      2, CLIP neighbours 1, zero-shot 1, namer 1 (head 0): 0.53 / 0.85 / 0.95 / 0.92 — the best mean over
+      the three board/composite sets (real photos mostly get ``CONTEXT_WEIGHTS``).
+    * ``CONTEXT_WEIGHTS``, one-garment items (407 real photos, 40 composites): the best box is often a part
+      of the garment (its IoU with the GrabCut garment box is < 0.5 on 44 % of real val photos), and every
+      source names the part: on the box the namer is right for 0.77 / 0.78, on the whole photo for 0.88 /
+      0.63 (the AE head 0.72 / 0.28, CLIP neighbours 0.64 / 0.58). Head 0.5, zero-shot 0.5 and namer 1 on
+      the box with the namer 2 on the whole photo: 0.89 / 0.83 (the whole photo's AE head or CLIP neighbours
+      added nothing on top, so the whole photo is shown to the namer alone; the previous fusion: 0.57 / 0.80).
     """
 
     detector: float = 1.0
@@ -150,18 +163,23 @@ def fuse(classes: Sequence[str], detector: np.ndarray | None = None, head: np.nd
 
 
 def one_garment(boxes: Sequence[Sequence[float]], inside: float = PART_INSIDE) -> bool:
-    """Whether a photo's detections (best first) look like one garment: a single box, or every other box lying
-    mostly (``inside`` of its area) within the best one (a collar, a pocket, a sleeve of the same shirt).
-    Then the whole photo is evidence for the item's name. On the val split this holds for 0.84 of the real
-    CC0 photos, 0.87 of the composites (one product on a real background), none of 60 cluttered boards and
-    0.05 of catalogue-style boards (one item found of several)."""
+    """Whether a photo's detections (best first) look like one garment: a single box; every other box lying
+    mostly (``inside`` of its area) within the best one (a collar, a pocket, a sleeve of the same shirt); or
+    just two boxes that overlap (the two halves of a dress). Then the whole photo is evidence for the
+    item's name. On the val split this holds for 0.91 of the real CC0 photos, 0.96 of the composites (one
+    product on a real background), no cluttered-board item and 0.07 of catalogue-board items."""
     if not boxes:
         return False
     x0, y0, x1, y1 = boxes[0]
+
+    def overlap(b: Sequence[float]) -> float:
+        return max(0.0, min(x1, b[2]) - max(x0, b[0])) * max(0.0, min(y1, b[3]) - max(y0, b[1]))
+
+    if len(boxes) == 2 and overlap(boxes[1]) > 0:
+        return True
     for b in boxes[1:]:
         area = max(0.0, b[2] - b[0]) * max(0.0, b[3] - b[1])
-        inter = max(0.0, min(x1, b[2]) - max(x0, b[0])) * max(0.0, min(y1, b[3]) - max(y0, b[1]))
-        if area <= 0 or inter / area < inside:
+        if area <= 0 or overlap(b) / area < inside:
             return False
     return True
 

@@ -117,23 +117,25 @@ def view_sources(row: dict, view: str, class_vectors: np.ndarray) -> dict:
             "namer": v.get("namer")}
 
 
-def study(rows: list[dict], class_vectors: np.ndarray, weights=None) -> dict:
-    from stylist.labels import WEIGHTS, fuse
+def study(rows: list[dict], class_vectors: np.ndarray, weights=None, context_weights=None) -> dict:
+    """Accuracy per view of each source alone, of the fusion (``WEIGHTS``) on that view, and of the fusion
+    with that view as the context of the best box (``CONTEXT_WEIGHTS``: what a one-garment photo gets)."""
+    from stylist.labels import CONTEXT_WEIGHTS, WEIGHTS, fuse
 
-    weights = weights or WEIGHTS
-    rows = [r for r in rows if r["n_dets"] and r["kind"] == "real"]
+    weights, context_weights = weights or WEIGHTS, context_weights or CONTEXT_WEIGHTS
+    rows = [r for r in rows if r["n_dets"] and r.get("kind", "real") == "real"]
     views = list(rows[0]["views"])
     table = {}
     for view in views:
-        right = {s: [] for s in SOURCES}
-        right["fused"] = []
+        right: dict[str, list[bool]] = {s: [] for s in (*SOURCES, "fused", "box+context")}
         for r in rows:
-            src = view_sources(r, view, class_vectors)
+            src, box = view_sources(r, view, class_vectors), view_sources(r, "box", class_vectors)
             for s in SOURCES:
                 if src[s] is not None:
                     right[s].append(CLASSES[int(np.argmax(src[s]))] == r["truth"])
-            kw = {k: src[k] for k in SOURCES if k != "namer"}
-            right["fused"].append(fuse(CLASSES, weights=weights, **kw).label == r["truth"])
+            right["fused"].append(fuse(CLASSES, weights=weights, **src).label == r["truth"])
+            ctx = {f"context_{k}": v for k, v in src.items() if k != "detector"}
+            right["box+context"].append(fuse(CLASSES, weights=context_weights, **box, **ctx).label == r["truth"])
         table[view] = {s: round(float(np.mean(v)), 3) for s, v in right.items() if v}
     iou = np.array([r["iou_gc"] for r in rows])
     cover = np.array([r["cover_gc"] for r in rows])

@@ -141,8 +141,11 @@ def test_one_garment_means_one_box_or_parts_inside_the_best_one():
     assert one_garment([shirt])
     assert one_garment([shirt, collar, pocket])  # collar: 35 of its 40 px rows inside -> 0.875 inside
     assert not one_garment([shirt, (120, 10, 200, 90)])  # a second item beside it: a board, an outfit
-    assert not one_garment([shirt, (90, 10, 150, 60)])  # a third inside (1/3 < 0.5): a different item overlapping
-    assert one_garment([shirt, (90, 10, 150, 60)], inside=0.3)
+    assert one_garment([shirt, (90, 10, 150, 60)])  # just two boxes that overlap: halves of one garment
+    beside = (120, 150, 200, 230)
+    assert not one_garment([shirt, (90, 10, 150, 60), beside])  # 1/3 inside (< 0.5), and a third item
+    assert not one_garment([shirt, (90, 10, 150, 60), collar])  # a third of a box inside is not a part
+    assert one_garment([shirt, (90, 10, 150, 60), collar], inside=0.3)
     assert not one_garment([])
 
 

@@ -24,8 +24,8 @@ from stylist.store import CLIP, VISUAL, CatalogStore, Hit, merge_hits, where_fil
 from stylist.timing import StageClock
 
 
-CONTEXT_KIND_ONLY = True  # an item of a one-garment photo shows only products of its fused kind (see visual)
-CONTEXT_OTHERS_KEPT = 2  # ... except its few visually nearest products of other kinds (when the fused kind is wrong)
+CONTEXT_KIND_ONLY = True  # an item of a one-garment photo shows products of its fused kind (see visual) ...
+CONTEXT_OTHERS_KEPT = 2  # ... and only its few visually nearest products of other kinds
 
 
 @dataclass
@@ -227,7 +227,10 @@ class CandidateFinder:
             return hits, query, ([] if fitted.kind_is_filter else kind)
         if CONTEXT_KIND_ONLY and detection is not None and detection.whole_photo and cand.kind and not restrict_category:
             # one garment photographed: its box is often a part whose own neighbours are of other kinds; the
-            # fused kind (named with the whole photo) is the surer guide, so only products of that kind are shown
+            # fused kind (named with the whole photo) is the surer guide, so the candidates are products of
+            # that kind plus the few nearest of other kinds (an exact match survives a wrong kind). On the val
+            # split: top-5 majority class of real photos 0.58 -> 0.77, composites' Recall@10 unchanged (with
+            # no other kinds kept it fell 0.56 -> 0.42; with 4 kept the real photos gained only 0.09)
             same = [h for h in hits if h.meta.get("category") in cand.kind]
             if len(same) < enough:
                 same = merge_hits(same, self.filtered(vec, n, where_filter(None, list(cand.kind), False)))

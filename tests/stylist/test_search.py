@@ -309,7 +309,9 @@ def test_detected_items_carry_a_fused_label_and_the_detectors_own(env):
     stylist, folder = env
     _needs_trained_embedder(stylist)
     img = _img(folder, "sho-red-0")
-    wrong = Detection(index=0, label="Sunglasses", score=0.3, box=(0.0, 0.0, float(img.width), float(img.height)))
+    # one item of a board (several items: the whole image is no evidence for its name, so the catalog's is)
+    wrong = Detection(index=0, label="Sunglasses", score=0.3, box=(0.0, 0.0, float(img.width), float(img.height)),
+                      detector_label="Sunglasses")
     # the index holds this very shoe and its red/blue/green twins: the photo's evidence outvotes a weak detector
     cand = stylist.candidates.gather(img, [wrong], 10)[0]
     assert (cand.detection.label, cand.detection.detector_label, cand.detection.box) == ("Shoes", "Sunglasses", wrong.box)

@@ -96,12 +96,19 @@ def context_image(img: Image.Image, side: int = CONTEXT_SIDE) -> Image.Image:
     return img.reduce(factor) if factor > 1 else img
 
 
-def in_context(targets: Sequence[Detection | None]) -> list[bool]:
-    """Per target, whether the whole photo is evidence for its name: a detection named before keeps its
-    decision; those not named yet count when together they look like one garment (best first)."""
-    fresh = [d for d in targets if d is not None and not d.detector_label]
+def judged(detections: Sequence[Detection]) -> list[Detection]:
+    """A photo's detections (all of them, best first) with ``whole_photo`` decided: those not named yet are
+    judged together (``stylist.labels.one_garment``); a detection named before keeps its decision. Only the
+    callers that hold all of a photo's detections judge (``Stylist.photo``, ``detect_items``): a detection
+    searched on its own may be one of several, so it gets no whole-photo evidence unless judged before."""
+    fresh = [d for d in detections if not d.detector_label]
     together = one_garment([d.box for d in fresh])
-    return [d is not None and (d.whole_photo if d.detector_label else together) for d in targets]
+    return [d if d.detector_label else dataclasses.replace(d, whole_photo=together) for d in detections]
+
+
+def in_context(targets: Sequence[Detection | None]) -> list[bool]:
+    """Per target, whether the whole photo is evidence for its name (decided by ``judged``)."""
+    return [d is not None and d.whole_photo for d in targets]
 
 
 class CandidateFinder:
@@ -141,9 +148,8 @@ class CandidateFinder:
         namer's guess, and each item named by the fused class (``stylist.labels``; the detector's own class
         kept in ``detector_label``).
 
-        Detections not named yet are judged together: when they look like one garment
-        (``stylist.labels.one_garment``) the whole photo is evidence for their names too, and they keep that
-        decision (``Detection.whole_photo``) so that naming one of them again gives the same answer."""
+        The whole photo is evidence for the names of the detections ``judged`` to be one garment
+        (``Detection.whole_photo``); they keep that decision, so naming one of them again gives the same answer."""
         clock = clock or StageClock()
         flags = in_context(targets)
         crops = [item_crop(img, d.box if d is not None else None) for d in targets]
@@ -258,4 +264,4 @@ class CandidateFinder:
         return hits
 
 
-__all__ = ["Candidates", "Photo", "CandidateFinder", "choose_items"]
+__all__ = ["Candidates", "Photo", "CandidateFinder", "choose_items", "judged"]

@@ -13,7 +13,7 @@ from typing import Sequence
 import numpy as np
 from PIL import Image
 
-from stylist.candidates import CandidateFinder, Candidates, Photo, choose_items
+from stylist.candidates import CandidateFinder, Candidates, Photo, choose_items, judged
 from stylist.catalog_profile import CatalogProfile
 from stylist.config import Config, load_config
 from stylist.errors import UnknownItemError
@@ -65,7 +65,7 @@ class Stylist:
 
     def detect_items(self, img: Image.Image) -> list[Detection]:
         """Detected items, each named by the fused class (stylist.labels); the detector's own in detector_label."""
-        found = self.detector.detect(img)
+        found = judged(self.detector.detect(img))  # one garment or several: decided once, for all the items
         return [c.detection for c in self.candidates.gather(img, found, self.candidates.namer.k)] if found else []
 
     def parse_text(self, text: str | None) -> ParsedQuery:
@@ -159,7 +159,7 @@ class Stylist:
         detected). Taps then only re-rank (``rank``)."""
         clock = StageClock(timings)
         self._check_index()
-        found_boxes = self.detector.detect(img) if detections is None else list(detections)
+        found_boxes = judged(self.detector.detect(img) if detections is None else list(detections))
         clock.lap("detect")
         found = self.candidates.gather(img, list(found_boxes) or [None], self.config.candidates, clock)
         if VISUAL_BLEND > 0:  # the candidates' CLIP vectors, read now so that a tap finds them cached

@@ -38,18 +38,19 @@ def test_an_item_the_photo_lacks_is_a_clear_error():
         choose_items([DRESS, SHOES], [0, 3])
 
 
-def test_in_context_judges_fresh_detections_together_and_keeps_an_earlier_decision():
-    from stylist.candidates import in_context
+def test_a_photos_detections_are_judged_together_and_keep_an_earlier_decision():
+    from stylist.candidates import in_context, judged
 
     shirt, pocket, shoe = (10, 10, 110, 210), (60, 100, 90, 130), (150, 150, 200, 200)
     fresh = [Detection(0, "Shirts & Tops", 0.8, shirt), Detection(1, "Handbags", 0.4, pocket)]
-    assert in_context(fresh) == [True, True]
-    assert in_context([*fresh, Detection(2, "Shoes", 0.3, shoe)]) == [False, False, False]
+    assert in_context(judged(fresh)) == [True, True]
+    assert in_context(judged([*fresh, Detection(2, "Shoes", 0.3, shoe)])) == [False, False, False]
+    assert in_context(fresh) == [False, False]  # not judged: searched alone, an item may be one of several
     assert in_context([None]) == [False]  # the whole photo needs no context
     named = Detection(1, "Shirts & Tops", 0.4, pocket, detector_label="Handbags", whole_photo=True)
     board_item = Detection(2, "Skirts", 0.5, shoe, detector_label="Handbags", whole_photo=False)
-    assert in_context([named]) == [True]  # re-naming one item of a one-garment photo: same decision
-    assert in_context([board_item]) == [False]  # one item of a board searched alone: still not in context
+    assert in_context(judged([named])) == [True]  # re-naming one item of a one-garment photo: same decision
+    assert in_context(judged([board_item])) == [False]  # one item of a board searched alone: still not
 
 
 def test_context_image_shrinks_large_photos_by_an_integer_box_filter():

@@ -236,8 +236,7 @@ def test_index_from_other_model_weights_is_refused(env, tmp_path):
 def test_pages_of_a_detected_item_with_words_never_repeat(env):
     stylist, folder = env
     img = _img(folder, "dre-green-0")
-    # an item named once already, as one of several on a board (so the whole image is not evidence for it)
-    det = Detection(0, "Dresses", 0.9, (0.0, 0.0, float(img.width), float(img.height)), detector_label="Dresses")
+    det = Detection(0, "Dresses", 0.9, (0.0, 0.0, float(img.width), float(img.height)))
     seen: list[str] = []
     for page in range(3):
         res = stylist.search_item(img, det, "in red", top_k=5, offset=5 * page)
@@ -309,9 +308,7 @@ def test_detected_items_carry_a_fused_label_and_the_detectors_own(env):
     stylist, folder = env
     _needs_trained_embedder(stylist)
     img = _img(folder, "sho-red-0")
-    # one item of a board (several items: the whole image is no evidence for its name, so the catalog's is)
-    wrong = Detection(index=0, label="Sunglasses", score=0.3, box=(0.0, 0.0, float(img.width), float(img.height)),
-                      detector_label="Sunglasses")
+    wrong = Detection(index=0, label="Sunglasses", score=0.3, box=(0.0, 0.0, float(img.width), float(img.height)))
     # the index holds this very shoe and its red/blue/green twins: the photo's evidence outvotes a weak detector
     cand = stylist.candidates.gather(img, [wrong], 10)[0]
     assert (cand.detection.label, cand.detection.detector_label, cand.detection.box) == ("Shoes", "Sunglasses", wrong.box)
@@ -328,13 +325,15 @@ def test_detected_items_carry_a_fused_label_and_the_detectors_own(env):
 # --- names of a photo's items: the whole photo as evidence when it holds one garment ----------------------------
 
 def test_one_garment_photo_is_named_with_the_whole_photo_and_the_decision_is_kept(env):
+    from stylist.candidates import judged
+
     stylist, folder = env
     img = _img(folder, "dre-green-0")
     w, h = img.size
     part = Detection(0, "Handbags", 0.6, (w * 0.3, h * 0.3, w * 0.6, h * 0.6))  # a part of the dress
     pocket = Detection(1, "Jewelry", 0.3, (w * 0.35, h * 0.35, w * 0.45, h * 0.45))  # inside it
     finder = stylist.candidates
-    named = [c.detection for c in finder.gather(img, [part, pocket], 10)]
+    named = [c.detection for c in finder.gather(img, judged([part, pocket]), 10)]
     assert [d.whole_photo for d in named] == [True, True]
     assert [d.detector_label for d in named] == ["Handbags", "Jewelry"]
     # naming the first again on its own (a tap) keeps the decision and so the same fused label
@@ -342,7 +341,8 @@ def test_one_garment_photo_is_named_with_the_whole_photo_and_the_decision_is_kep
     assert again.detection.whole_photo and again.detection.label == named[0].label
     # two items side by side (a board): the whole photo is no evidence for either
     beside = Detection(1, "Shoes", 0.5, (w * 0.7, h * 0.7, w * 0.95, h * 0.95))
-    assert [c.detection.whole_photo for c in finder.gather(img, [part, beside], 10)] == [False, False]
+    assert [c.detection.whole_photo for c in finder.gather(img, judged([part, beside]), 10)] == [False, False]
+    assert not finder.gather(img, [part], 10)[0].detection.whole_photo  # searched alone, never judged
     if finder.namer.garment_namer is not None:  # the bundled namer is one of the fused sources
         fused = finder.gather(img, [part], 10)[0].label
         assert fused.namer_label in finder.namer.classes  # the namer's own guess is kept for debugging

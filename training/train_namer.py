@@ -3,11 +3,11 @@
     stylist train namer --out /root/stylist-runs/namer --export stylist/weights/garment-namer.pt
 
 Sized for 2 shared CPU cores: the stem and first blocks stay ImageNet (frozen) and each augmented view passes
-through them ONCE (``--rounds`` views per training image, cached under ``<out>/feats-b*``; a rerun reuses them
-— the resume); then the classifier is trained on pooled features, then the last blocks + head on the cached
-maps.
+through them ONCE (``--rounds`` views per training image, cached under ``<out>/feats-b*``, which a rerun
+reuses); then the classifier is trained on pooled features, then the last blocks + head on the cached maps, with
+``<out>/last.pt`` written after every epoch (``--resume true`` continues from it).
 
-Each epoch sees every CC0 training photo once — whole, as its GrabCut box (jittered), or as a random part of
+Each round of views holds every CC0 training photo once — whole, as its GrabCut box (jittered), or as a random part of
 it (scale 0.2–1 of the box: detector boxes often hold only a sleeve or a pocket) — plus a sample of CTL
 catalog crops and of composite crops (catalog items on real backgrounds), all augmented (flip, mild colour
 jitter, small rotation, blur, low resolution). Validation per epoch: (a) whole val photos, (b) their GrabCut
@@ -49,6 +49,7 @@ class NamerConfig:
     val_boxes: str = ""  # cached GrabCut boxes of the val photos (default <STYLIST_HOME>/cache/wild-boxes-val.jsonl)
     export: str = ""  # write the best epoch here (fp16 stylist checkpoint)
     stage: str = "all"  # extract (image caches + trunk features only) | all (then train)
+    resume: bool = False  # continue training after the last finished epoch (<out>/last.pt)
     rounds: int = 3  # augmented views of every training image (one round = one pass of the epoch plan)
     head_epochs: int = 30  # stage 1: the classifier alone on pooled features
     head_lr: float = 3e-3
@@ -294,13 +295,20 @@ def train(cfg: NamerConfig) -> dict:
     labels = torch.from_numpy(np.concatenate([z["labels"] for z in rounds]))
     print(json.dumps({"train_views": len(labels), "rounds": len(rounds), "val": {k: len(v[1]) for k, v in val.items()}}))
     loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
-    history, best, step = [], None, 0
-    log = (out / "log.jsonl").open("a", encoding="utf-8")
+    history, best, step, done = [], None, 0, (-1, -1)
+    if cfg.resume and (out / "last.pt").exists():  # continue after the last finished epoch
+        state = torch.load(out / "last.pt", map_location="cpu", weights_only=False)
+        model.load_state_dict(state["model"])
+        history, best, step, done = state["history"], state["best"], state["step"], tuple(state["done"])
+        print(f"resumed after phase {done[0]} epoch {done[1]}")
+    log = (out / "log.jsonl").open("a" if cfg.resume else "w", encoding="utf-8")
     # stage 1: the new classifier alone on the pooled ImageNet features (cheap: no conv runs)
     pooled = torch.from_numpy(np.concatenate([z["pooled"] for z in rounds])).float()
     val_pooled = {name: pool_all(model, f) for name, (f, _) in val.items()}
     phases = [("head", cfg.head_epochs, cfg.head_lr), ("top", cfg.epochs, cfg.lr)]
-    for stage, epochs, base_lr in phases:
+    for phase, (stage, epochs, base_lr) in enumerate(phases):
+        if phase < done[0] or (phase == done[0] and done[1] >= epochs - 1):
+            continue
         modules = top_modules(model, stage, cfg.train_from)
         params = [p for m in modules for p in m.parameters()]
         for p in model.parameters():
@@ -308,8 +316,10 @@ def train(cfg: NamerConfig) -> dict:
         for p in params:
             p.requires_grad = True
         opt = torch.optim.AdamW(params, lr=base_lr, weight_decay=cfg.weight_decay)
+        if phase == done[0]:
+            opt.load_state_dict(state["opt"])
         steps = -(-len(labels) // cfg.batch)
-        for epoch in range(epochs):
+        for epoch in range(done[1] + 1 if phase == done[0] else 0, epochs):
             model.eval()
             for m in modules:
                 m.train()
@@ -350,6 +360,9 @@ def train(cfg: NamerConfig) -> dict:
             if best is None or res["select"] > best["val_select"]:
                 best = row
                 save_checkpoint(out / "best.pt", **_checkpoint_args(model, cfg, pre, row))
+            torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "done": [phase, epoch], "step": step,
+                        "history": history, "best": best}, out / "last.tmp")
+            (out / "last.tmp").replace(out / "last.pt")  # every epoch: --resume continues from here
     log.close()
     metrics = {"best": best, "train_wall_s": round(sum(r["wall_s"] for r in history), 1),
                "train_cpu_s": round(sum(r["cpu_s"] for r in history), 1),

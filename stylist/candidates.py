@@ -235,8 +235,8 @@ class CandidateFinder:
             # one garment photographed: its box is often a part whose own neighbours are of other kinds; the
             # fused kind (named with the whole photo) is the surer guide, so the candidates are products of
             # that kind plus the few nearest of other kinds (an exact match survives a wrong kind). On the val
-            # split: top-5 majority class of real photos 0.58 -> 0.77, composites' Recall@10 unchanged (with
-            # no other kinds kept it fell 0.56 -> 0.42; with 4 kept the real photos gained only 0.09)
+            # split (interim namer): top-5 majority class of real photos 0.58 -> 0.77, composites' Recall@10
+            # unchanged (with no other kinds kept it fell 0.56 -> 0.42; with 4 kept real photos gained 0.09)
             same = [h for h in hits if h.meta.get("category") in cand.kind]
             if len(same) < enough:
                 same = merge_hits(same, self.filtered(vec, n, where_filter(None, list(cand.kind), False)))

@@ -37,21 +37,21 @@ class FusionWeights:
     The defaults are the detector + category head (a caller without CLIP vectors or a namer); the search uses
     ``WEIGHTS``, or ``CONTEXT_WEIGHTS`` for the items of a one-garment photo (``one_garment``), or the
     ``*_WITHOUT_NAMER`` pair when no garment namer is bundled. All chosen on the val split (never test) with
-    the bundled models and the interim namer (stage 2 epoch 0), by replaying collected evidence
-    (training/tune_wild.py, training/study_views.py) over a 0/0.5/1/2 grid:
+    the bundled models and the final namer weights, by replaying collected evidence (training/tune_wild.py,
+    training/study_views.py) over a 0/0.5/1/2 grid:
 
     * ``WEIGHTS``, items the detector found: 300 real CC0 photos / 103 composites on real backgrounds /
-      307 cluttered-board items / 267 catalogue-board items. The namer alone 0.72 / 0.77 / 0.87 / 0.82 right,
-      CLIP image neighbours alone 0.44 / 0.79 / 0.92 / 0.87, the previous fusion (detector 1, head 1, AE
-      neighbours 0.5, CLIP neighbours 1, zero-shot 0.5) 0.49 / 0.82 / 0.93 / 0.91; detector 1, AE neighbours
-      2, CLIP neighbours 1, zero-shot 1, namer 1 (head 0): 0.53 / 0.85 / 0.95 / 0.92 — the best mean over
-      the three board/composite sets (real photos mostly get ``CONTEXT_WEIGHTS``).
+      307 cluttered-board items / 267 catalogue-board items. The namer alone is right for 0.72 / 0.78 /
+      0.88 / 0.85, CLIP image neighbours alone 0.44 / 0.79 / 0.92 / 0.87, the previous fusion (detector 1,
+      head 1, AE neighbours 0.5, CLIP neighbours 1, zero-shot 0.5) 0.49 / 0.82 / 0.93 / 0.91; detector 1,
+      AE neighbours 1, CLIP neighbours 0.5, zero-shot 0.5, namer 0.5 (head 0): 0.54 / 0.84 / 0.95 / 0.93,
+      the best mean over the three board/composite sets (real photos mostly get ``CONTEXT_WEIGHTS``).
     * ``CONTEXT_WEIGHTS``, one-garment items (407 real photos, 40 composites): the best box is often a part
       of the garment (its IoU with the GrabCut garment box is < 0.5 on 44 % of real val photos), and every
-      source names the part: on the box the namer is right for 0.77 / 0.78, on the whole photo for 0.88 /
-      0.63 (the AE head 0.72 / 0.28, CLIP neighbours 0.64 / 0.58). Head 0.5, zero-shot 0.5 and namer 1 on
-      the box with the namer 2 on the whole photo: 0.89 / 0.83 (the whole photo's AE head or CLIP neighbours
-      added nothing on top, so the whole photo is shown to the namer alone; the previous fusion: 0.57 / 0.80).
+      source names the part. On the box the namer is right for 0.77 / 0.78; on the whole photo for 0.90 /
+      0.63 (the AE head 0.72 / 0.28, CLIP neighbours 0.64 / 0.58). Head 0.5 and namer 1 on the box with the
+      namer 2 on the whole photo: 0.90 / 0.85 (the previous fusion on the box: 0.57 / 0.83); adding the
+      whole photo's AE head or CLIP neighbours gained nothing, so only the namer sees the whole photo.
     """
 
     detector: float = 1.0
@@ -205,8 +205,8 @@ def head_probs(embedder, vectors: np.ndarray, classes: Sequence[str]) -> list[np
     return out
 
 
-WEIGHTS = FusionWeights(detector=1.0, head=0.0, neighbours=2.0, clip_neighbours=1.0, zero_shot=1.0, namer=1.0)  # see FusionWeights
-CONTEXT_WEIGHTS = FusionWeights(detector=0.0, head=0.5, zero_shot=0.5, namer=1.0, context_namer=2.0)  # one-garment photos
+WEIGHTS = FusionWeights(detector=1.0, head=0.0, neighbours=1.0, clip_neighbours=0.5, zero_shot=0.5, namer=0.5)  # see FusionWeights
+CONTEXT_WEIGHTS = FusionWeights(detector=0.0, head=0.5, namer=1.0, context_namer=2.0)  # one-garment photos
 # without a garment namer (no weights bundled): the fusion chosen before it existed, the whole photo seen by the AE head
 WEIGHTS_WITHOUT_NAMER = FusionWeights(detector=1.0, head=1.0, neighbours=0.5, clip_neighbours=1.0, zero_shot=0.5)
 CONTEXT_WEIGHTS_WITHOUT_NAMER = FusionWeights(detector=0.0, head=0.5, neighbours=0.5, clip_neighbours=1.0,

@@ -231,7 +231,8 @@ class CandidateFinder:
                 hits = merge_hits(same, hits)
             hits = merge_hits(self.filtered(vec, n, where_filter(query, kind, True)), hits)
             return hits, query, ([] if fitted.kind_is_filter else kind)
-        if CONTEXT_KIND_ONLY and detection is not None and detection.whole_photo and cand.kind and not restrict_category:
+        garment_photo = detection is not None and detection.whole_photo  # judged to be one garment
+        if CONTEXT_KIND_ONLY and garment_photo and cand.kind and not restrict_category:
             # one garment photographed: its box is often a part whose own neighbours are of other kinds; the
             # fused kind (named with the whole photo) is the surer guide, so the candidates are products of
             # that kind plus the few nearest of other kinds (an exact match survives a wrong kind). On the val

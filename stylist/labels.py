@@ -205,7 +205,8 @@ def head_probs(embedder, vectors: np.ndarray, classes: Sequence[str]) -> list[np
     return out
 
 
-WEIGHTS = FusionWeights(detector=1.0, head=0.0, neighbours=1.0, clip_neighbours=0.5, zero_shot=0.5, namer=0.5)  # see FusionWeights
+# see FusionWeights for how these were chosen
+WEIGHTS = FusionWeights(detector=1.0, head=0.0, neighbours=1.0, clip_neighbours=0.5, zero_shot=0.5, namer=0.5)
 CONTEXT_WEIGHTS = FusionWeights(detector=0.0, head=0.5, namer=1.0, context_namer=2.0)  # one-garment photos
 # without a garment namer (no weights bundled): the fusion chosen before it existed, the whole photo seen by the AE head
 WEIGHTS_WITHOUT_NAMER = FusionWeights(detector=1.0, head=1.0, neighbours=0.5, clip_neighbours=1.0, zero_shot=0.5)

@@ -83,7 +83,8 @@ def collect(stylist, samples, progress: bool = True) -> list[dict]:
                             "cl": [(str(x.meta.get("category") or ""), float(x.similarity)) for x in ch[i]],
                             "namer": nm[i], "crop": jpeg(crops[i])} for i, v in enumerate(names)}
             best, gc, d = dets[m].box, views["grabcut"], dets[m]
-            inter = max(0.0, min(best[2], gc[2]) - max(best[0], gc[0])) * max(0.0, min(best[3], gc[3]) - max(best[1], gc[1]))
+            inter = (max(0.0, min(best[2], gc[2]) - max(best[0], gc[0]))
+                     * max(0.0, min(best[3], gc[3]) - max(best[1], gc[1])))
             area = img.width * img.height
             rows.append({"kind": kind, "truth": t["category"], "garment": t.get("garment", ""), "n_dets": len(dets),
                          "one_garment": one_garment([x.box for x in dets]), "det_label": d.label,
@@ -141,7 +142,8 @@ def study(rows: list[dict], class_vectors: np.ndarray, weights=None, context_wei
     cover = np.array([r["cover_gc"] for r in rows])
     geometry = {"photos": len(rows), "one_detection": float(np.mean([r["n_dets"] == 1 for r in rows])),
                 "best_iou_gc<0.5": float(np.mean(iou < 0.5)), "best_covers<half_of_gc": float(np.mean(cover < 0.5)),
-                "median_iou_gc": float(np.median(iou)), "median_best_area": float(np.median([r["best_area"] for r in rows]))}
+                "median_iou_gc": float(np.median(iou)),
+                "median_best_area": float(np.median([r["best_area"] for r in rows]))}
     return {"accuracy": table, "geometry": geometry}
 
 

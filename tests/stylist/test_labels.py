@@ -202,7 +202,8 @@ def test_item_namer_weights_follow_whether_a_garment_namer_is_there():
         def probs(self, crops):
             return np.full((len(crops), len(CLASSES)), 1.0 / len(CLASSES))
 
-    with_namer, without = ItemNamer(_Head(CLASSES), None, CLASSES, garment_namer=_Namer()), ItemNamer(_Head(CLASSES), None, CLASSES)
+    with_namer = ItemNamer(_Head(CLASSES), None, CLASSES, garment_namer=_Namer())
+    without = ItemNamer(_Head(CLASSES), None, CLASSES)
     assert (with_namer.weights, with_namer.context_weights) == (WEIGHTS, CONTEXT_WEIGHTS)
     assert (without.weights, without.context_weights) == (WEIGHTS_WITHOUT_NAMER, CONTEXT_WEIGHTS_WITHOUT_NAMER)
     assert WEIGHTS.namer > 0 and CONTEXT_WEIGHTS.context_namer > 0 and WEIGHTS_WITHOUT_NAMER.namer == 0

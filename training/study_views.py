@@ -147,6 +147,36 @@ def study(rows: list[dict], class_vectors: np.ndarray, weights=None, context_wei
     return {"accuracy": table, "geometry": geometry}
 
 
+CONTEXT_SOURCES = (("box", "head"), ("box", "neighbours"), ("box", "clip_neighbours"), ("box", "zero_shot"),
+                   ("box", "namer"), ("box", "detector"), ("whole", "namer"), ("whole", "head"))
+
+
+def context_study(rows: list[dict], class_vectors: np.ndarray, grid=(0.0, 0.5, 1.0, 2.0),
+                  sources=CONTEXT_SOURCES) -> list[dict]:
+    """How ``stylist.labels.CONTEXT_WEIGHTS`` was chosen: accuracy of every weight combination of ``sources``
+    (view, source) on the one-garment items (real photos and composites) — Σ w · log p per item, best first by
+    the mean of the two sets (ties: fewer sources)."""
+    import itertools
+
+    from stylist.labels import _smooth
+
+    rows = [r for r in rows if r["n_dets"] and r.get("one_garment") and r["kind"] in ("real", "composite")]
+    srcs = [{v: view_sources(r, v, class_vectors) for v in ("box", "whole")} for r in rows]
+    logs = np.stack([np.stack([np.log(_smooth(s[v][name])) if s[v][name] is not None else np.zeros(len(CLASSES))
+                               for s in srcs]) for v, name in sources])
+    truth = np.array([CLASSES.index(r["truth"]) for r in rows])
+    kinds = np.array([r["kind"] for r in rows])
+    out = []
+    for w in itertools.product(grid, repeat=len(sources)):
+        if any(w):
+            right = np.tensordot(np.asarray(w), logs, axes=1).argmax(1) == truth
+            acc = {k: float(right[kinds == k].mean()) for k in ("real", "composite") if (kinds == k).any()}
+            out.append({"weights": dict(zip([f"{v}.{n}" for v, n in sources], w)), **acc,
+                        "mean": float(np.mean(list(acc.values())))})
+    out.sort(key=lambda r: (-r["mean"], sum(x > 0 for x in r["weights"].values())))
+    return out
+
+
 def product_check(stylist, root: Path, boxes_cache: Path, sizes: dict, imgsz: int, seed: int = 5,
                   progress: bool = True) -> dict:
     """The shipped pipeline on the val split: real photos as ``stylist eval`` scores them (fused label of the
@@ -216,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         ev.write_bytes(pickle.dumps({"rows": rows, "class_vectors": class_vectors}))
     rows = pickle.loads(ev.read_bytes())["rows"]
     res = study(rows, class_vectors)
+    res["context_top"] = context_study(rows, class_vectors)[:20]
     (out / "views.json").write_text(json.dumps(res, indent=1))
     print(json.dumps(res, indent=1))
     return 0

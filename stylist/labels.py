@@ -80,7 +80,7 @@ class FusedLabel:
     clip_label: str = ""
     zero_shot_label: str = ""
     namer_label: str = ""
-    context_label: str = ""  # the category head on the whole photo, when it counted (a one-garment photo)
+    context_label: str = ""  # the whole photo's own guess (namer, else AE head), when it counted (one garment)
 
 
 def expand_box(box: Sequence[float], factor: float, size: tuple[int, int]) -> tuple[float, float, float, float]:
@@ -159,7 +159,11 @@ def fuse(classes: Sequence[str], detector: np.ndarray | None = None, head: np.nd
         return classes[int(np.argmax(p))] if p is not None else ""
 
     return FusedLabel(classes[best], float(post[best]), top(detector), top(head), top(neighbours),
-                      top(clip_neighbours), top(zero_shot), top(more.get("namer")), top(more.get("context_head")))
+                      top(clip_neighbours), top(zero_shot), top(more.get("namer")), top(_first(more.get("context_namer"), more.get("context_head"))))
+
+
+def _first(*probs: np.ndarray | None) -> np.ndarray | None:
+    return next((p for p in probs if p is not None), None)
 
 
 def one_garment(boxes: Sequence[Sequence[float]], inside: float = PART_INSIDE) -> bool:

@@ -165,6 +165,9 @@ def test_context_sources_count_only_with_their_weight_and_unknown_sources_are_re
     assert (out.label, out.detector_label, out.context_label) == ("Skirts", "Handbags", "Skirts")
     with pytest.raises(ValueError, match="unknown"):
         fuse(CLASSES, det, whole_photo=whole)
+    shoes = np.array([0.05, 0.05, 0.1, 0.8])  # the whole photo's namer, when present, is the one shown
+    both = fuse(CLASSES, det, weights=w, context_head=whole, context_namer=shoes)
+    assert both.context_label == "Shoes"
 
 
 def test_item_namer_adds_the_whole_photo_only_for_flagged_items():

@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train detector": ("training.train_detector:main", "train the YOLOv5 detector on the style boards"),
     "train autoencoder": ("training.train_autoencoder:main", "train the 512-d (or baseline 4096-d) autoencoder"),
     "train dae": ("training.finetune_autoencoder:main", "fine-tune the autoencoder on in-the-world pairs (CPU-sized)"),
+    "train namer": ("training.train_namer:main", "train the garment namer (names crops in photos and on boards)"),
     "train clip": ("training.train_clip:main", "align the compact CLIP on real image-text pairs"),
     "eval": ("training.evaluate:main", "recompute every quality metric from the bundled weights"),
     "models list": ("stylist.models.registry:cli_list", "list registered models and their weights"),

@@ -14,6 +14,7 @@ class Detection:
     score: float
     box: tuple[float, float, float, float]
     detector_label: str = ""  # the detector's own class, kept for debugging ("" = same as label)
+    whole_photo: bool = False  # named with the whole photo as evidence too (it looked like one garment)
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,14 @@ from typing import Sequence
 import numpy as np
 from PIL import Image
 
-from stylist.candidates import CandidateFinder, Candidates, Photo, choose_items
+from stylist.candidates import CandidateFinder, Candidates, Photo, choose_items, judged
 from stylist.catalog_profile import CatalogProfile
 from stylist.config import Config, load_config
 from stylist.errors import UnknownItemError
 from stylist.garment_box import WholeGarmentDetector
 from stylist.garment_color import ClipColours
 from stylist.images import load_image
+from stylist.models.namer import load_namer
 from stylist.models.registry import shared_clip, shared_detector, shared_embedder
 from stylist.models.signature import model_signature
 from stylist.query import parse_query
@@ -38,14 +39,14 @@ CHECK_EVERY_S = 5.0  # how often a search re-checks that the index is non-empty 
 class Stylist:
     """Models + store, loaded once. All public methods are thread-safe."""
 
-    def __init__(self, config: Config, detector, embedder, clip, store: CatalogStore):
+    def __init__(self, config: Config, detector, embedder, clip, store: CatalogStore, namer=None):
         self.config = config
         self.detector = WholeGarmentDetector(detector) if config.detect_whole_garment else detector
         self.embedder = embedder
         self.clip = clip
         self.store = store
         self.vectors = VectorCache(clip, store)
-        self.candidates = CandidateFinder(store, embedder, clip, config.candidates)
+        self.candidates = CandidateFinder(store, embedder, clip, config.candidates, namer)  # namer: garment namer
         self.colours = ClipColours(clip)  # CLIP's second look at colours read from pixels
         self._signature: str | None = None
         self._checked_at = -1e9  # when the index was last seen non-empty and built by our models
@@ -55,7 +56,7 @@ class Stylist:
         """Open the store (fails fast when a Chroma server is unreachable), then load the models."""
         config = config or load_config()
         store = store or CatalogStore.open(config)
-        return cls(config, shared_detector(config), shared_embedder(config), shared_clip(config), store)
+        return cls(config, shared_detector(config), shared_embedder(config), shared_clip(config), store, load_namer(config))
 
     # --- inputs ------------------------------------------------------------------------------------
     def load_image(self, data: bytes | str | Path) -> Image.Image:
@@ -64,7 +65,7 @@ class Stylist:
 
     def detect_items(self, img: Image.Image) -> list[Detection]:
         """Detected items, each named by the fused class (stylist.labels); the detector's own in detector_label."""
-        found = self.detector.detect(img)
+        found = judged(self.detector.detect(img))  # one garment or several: decided once, for all the items
         return [c.detection for c in self.candidates.gather(img, found, self.candidates.namer.k)] if found else []
 
     def parse_text(self, text: str | None) -> ParsedQuery:
@@ -158,7 +159,7 @@ class Stylist:
         detected). Taps then only re-rank (``rank``)."""
         clock = StageClock(timings)
         self._check_index()
-        found_boxes = self.detector.detect(img) if detections is None else list(detections)
+        found_boxes = judged(self.detector.detect(img) if detections is None else list(detections))
         clock.lap("detect")
         found = self.candidates.gather(img, list(found_boxes) or [None], self.config.candidates, clock)
         if VISUAL_BLEND > 0:  # the candidates' CLIP vectors, read now so that a tap finds them cached

@@ -83,10 +83,12 @@ def collect(stylist, samples, pool: int = 100, progress: bool = True) -> list[di
         ae = stylist.embedder.embed(crops)
         cl = stylist.clip.embed_images(crops)
         heads = head_probs(stylist.embedder, ae, CLASSES)
+        gn = stylist.candidates.namer.garment_namer
+        namer = list(gn.probs(crops)) if gn is not None else [None] * len(crops)
         ae_hits = stylist.store.query_many(VISUAL, ae, pool)
         cl_hits = stylist.store.query_many(CLIP, cl, pool)
         whole = _whole_photo(stylist, img) if len(dets) == 1 else None
-        for (t, d), a, c, h, ah, ch in zip(pairs, ae, cl, heads, ae_hits, cl_hits):
+        for (t, d), a, c, h, ah, ch, nm, crop in zip(pairs, ae, cl, heads, ae_hits, cl_hits, namer, crops):
             ids = list(dict.fromkeys([x.id for x in ah] + [x.id for x in ch]))
             cats = {x.id: str(x.meta.get("category") or "") for x in [*ch, *ah]}
             ae_sim = stylist.store.vectors(VISUAL, ids) @ a
@@ -96,11 +98,35 @@ def collect(stylist, samples, pool: int = 100, progress: bool = True) -> list[di
                 "kind": kind, "truth": t["category"], "garment": t.get("garment", ""),
                 "product": pid if pid in indexed else None, "detected": d is not None,
                 "det_label": d.label if d is not None else "", "det_score": d.score if d is not None else 0.0,
-                "head": h, "clip_vec": c.astype(np.float32),
+                "head": h, "clip_vec": c.astype(np.float32), "namer": nm, "crop": jpeg(crop),
                 "ae_ids": [x.id for x in ah], "cl_ids": [x.id for x in ch],
                 "ids": ids, "cats": [cats[i] for i in ids],
                 "ae_sim": ae_sim.astype(np.float32), "cl_sim": cl_sim.astype(np.float32), "whole": whole})
     return rows
+
+
+def jpeg(img) -> bytes:
+    """A crop kept with its evidence (so a retrained namer can be replayed without collecting again)."""
+    import io
+
+    buf = io.BytesIO()
+    img.convert("RGB").save(buf, "JPEG", quality=92)
+    return buf.getvalue()
+
+
+def add_namer(rows: list[dict], namer, batch: int = 64) -> None:
+    """Fill each row's "namer" probabilities from its kept crop (and its views' crops, in study_views rows)."""
+    import io
+
+    from PIL import Image
+
+    slots = [(r, "namer") for r in rows if "crop" in r]
+    slots += [(v, "namer") for r in rows for v in r.get("views", {}).values() if "crop" in v]
+    for i in tqdm(range(0, len(slots), batch), desc="namer", unit="batch"):
+        part = slots[i:i + batch]
+        probs = namer.probs([Image.open(io.BytesIO(d["crop"])).convert("RGB") for d, _ in part])
+        for (d, key), p in zip(part, probs):
+            d[key] = np.asarray(p, np.float64)
 
 
 def _whole_photo(stylist, img, k: int = 10) -> dict:
@@ -128,7 +154,8 @@ def label_sources(row: dict, class_vectors: np.ndarray, k: int = 10, scale: floa
             "head": row["head"],
             "neighbours": neighbour_probs([row["cats"][j] for j in ae], [row["ae_sim"][j] for j in ae], CLASSES, k),
             "clip_neighbours": neighbour_probs([row["cats"][j] for j in cl], [row["cl_sim"][j] for j in cl], CLASSES, k),
-            "zero_shot": zero_shot_probs(row["clip_vec"][None], class_vectors, scale or ZERO_SHOT_SCALE)[0]}
+            "zero_shot": zero_shot_probs(row["clip_vec"][None], class_vectors, scale or ZERO_SHOT_SCALE)[0],
+            "namer": row.get("namer")}
 
 
 def _log_smoothed(p: np.ndarray | None) -> np.ndarray:
@@ -143,6 +170,7 @@ def label_study(rows: list[dict], class_vectors: np.ndarray, grid=(0.0, 0.5, 1.0
     ``stylist.labels.fuse``'s argmax of Σ w · log p, computed for all items at once."""
     rows = [r for r in rows if r["detected"]]
     names = ("detector", "head", "neighbours", "clip_neighbours", "zero_shot")
+    names += ("namer",) if any(r.get("namer") is not None for r in rows) else ()  # when the bundle has one
     srcs = [label_sources(r, class_vectors) for r in rows]
     logs = np.stack([np.stack([_log_smoothed(s[n]) for s in srcs]) for n in names])  # sources × items × classes
     truth = np.array([CLASSES.index(r["truth"]) for r in rows])
@@ -224,7 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     fused = [fuse(CLASSES, weights=best, **label_sources(r, class_vectors)).label for r in rows]
     study = {"items": {k: sum(r["kind"] == k for r in rows) for k in SUBSETS}, "labels_top": labels[:15],
              "labels_alone": [r for r in labels if sum(x > 0 for x in r["weights"]) == 1 and max(r["weights"]) == 1.0],
-             "labels_current": next(r for r in labels if r["weights"] == [1.0, 1.0, 0.0, 0.0, 0.0]),
+             "labels_current": next(r for r in labels if r["weights"][:5] == [1.0, 1.0, 0.5, 1.0, 0.5]
+                                   and not any(r["weights"][5:])),
              "rank": rank_study(rows, fused)}
     (out / "study.json").write_text(json.dumps(study, indent=1))
     print(json.dumps({k: study[k] for k in ("items", "labels_current")}, indent=1))

@@ -36,3 +36,29 @@ def test_nothing_detected_means_the_whole_image():
 def test_an_item_the_photo_lacks_is_a_clear_error():
     with pytest.raises(UnknownItemError, match="item 3 does not exist: this photo has items 0–1"):
         choose_items([DRESS, SHOES], [0, 3])
+
+
+def test_a_photos_detections_are_judged_together_and_keep_an_earlier_decision():
+    from stylist.candidates import in_context, judged
+
+    shirt, pocket, shoe = (10, 10, 110, 210), (60, 100, 90, 130), (150, 150, 200, 200)
+    fresh = [Detection(0, "Shirts & Tops", 0.8, shirt), Detection(1, "Handbags", 0.4, pocket)]
+    assert in_context(judged(fresh)) == [True, True]
+    assert in_context(judged([*fresh, Detection(2, "Shoes", 0.3, shoe)])) == [False, False, False]
+    assert in_context(fresh) == [False, False]  # not judged: searched alone, an item may be one of several
+    assert in_context([None]) == [False]  # the whole photo needs no context
+    named = Detection(1, "Shirts & Tops", 0.4, pocket, detector_label="Handbags", whole_photo=True)
+    board_item = Detection(2, "Skirts", 0.5, shoe, detector_label="Handbags", whole_photo=False)
+    assert in_context(judged([named])) == [True]  # re-naming one item of a one-garment photo: same decision
+    assert in_context(judged([board_item])) == [False]  # one item of a board searched alone: still not
+
+
+def test_context_image_shrinks_large_photos_by_an_integer_box_filter():
+    from PIL import Image
+
+    from stylist.candidates import context_image
+
+    assert context_image(Image.new("RGB", (1280, 960))).size == (256, 192)  # 1280 // 256 = 5
+    assert context_image(Image.new("RGB", (600, 400))).size == (300, 200)
+    small = Image.new("RGB", (240, 320))
+    assert context_image(small) is small

@@ -320,3 +320,31 @@ def test_detected_items_carry_a_fused_label_and_the_detectors_own(env):
     assert clip_only[0].label == "Shoes"
     for d in stylist.detect_items(img):
         assert d.label in CLASSES and d.detector_label in CLASSES
+
+
+# --- names of a photo's items: the whole photo as evidence when it holds one garment ----------------------------
+
+def test_one_garment_photo_is_named_with_the_whole_photo_and_the_decision_is_kept(env):
+    from stylist.candidates import judged
+
+    stylist, folder = env
+    img = _img(folder, "dre-green-0")
+    w, h = img.size
+    part = Detection(0, "Handbags", 0.6, (w * 0.3, h * 0.3, w * 0.6, h * 0.6))  # a part of the dress
+    pocket = Detection(1, "Jewelry", 0.3, (w * 0.35, h * 0.35, w * 0.45, h * 0.45))  # inside it
+    finder = stylist.candidates
+    named = [c.detection for c in finder.gather(img, judged([part, pocket]), 10)]
+    assert [d.whole_photo for d in named] == [True, True]
+    assert [d.detector_label for d in named] == ["Handbags", "Jewelry"]
+    # naming the first again on its own (a tap) keeps the decision and so the same fused label
+    again = finder.gather(img, [named[0]], 10)[0]
+    assert again.detection.whole_photo and again.detection.label == named[0].label
+    # two items side by side (a board): the whole photo is no evidence for either
+    beside = Detection(1, "Shoes", 0.5, (w * 0.7, h * 0.7, w * 0.95, h * 0.95))
+    assert [c.detection.whole_photo for c in finder.gather(img, judged([part, beside]), 10)] == [False, False]
+    assert not finder.gather(img, [part], 10)[0].detection.whole_photo  # searched alone, never judged
+    if finder.namer.garment_namer is not None:  # the bundled namer is one of the fused sources
+        fused = finder.gather(img, [part], 10)[0].label
+        assert fused.namer_label in finder.namer.classes  # the namer's own guess is kept for debugging
+        probs = finder.namer.garment_namer.probs([img])
+        assert probs.shape == (1, len(finder.namer.classes)) and np.isclose(probs.sum(), 1.0, atol=1e-4)

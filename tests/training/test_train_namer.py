@@ -1,0 +1,45 @@
+"""The namer's training views: parts stay inside the image and near the garment box; an epoch's plan holds
+every photo once plus the asked-for samples of catalog and composite crops."""
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from training.data.namer_data import ImageSet
+from training.train_namer import NamerConfig, epoch_plan, random_part, view
+
+
+def _set(kinds: list[str], h: int = 60, w: int = 40) -> ImageSet:
+    n = len(kinds)
+    rng = np.random.default_rng(0)
+    buffer = rng.integers(0, 255, n * h * w * 3, dtype=np.uint8)
+    return ImageSet(buffer, np.arange(n, dtype=np.int64) * h * w * 3, np.tile([h, w, 3], (n, 1)).astype(np.int32),
+                    np.arange(n, dtype=np.int64) % 13, np.asarray(kinds), np.tile([10, 20, 30, 50], (n, 1)).astype(np.int32))
+
+
+def test_random_parts_stay_inside_the_image_and_the_grown_box():
+    rng = np.random.default_rng(1)
+    box = np.array([10, 20, 30, 50], float)  # 20×30, grown 10 % per side → x 8..32, y 17..53
+    for _ in range(300):
+        x0, y0, x1, y1 = random_part(box, 40, 60, rng, (0.2, 1.0))
+        assert 8 <= x0 < x1 <= 32 and 17 <= y0 < y1 <= 53
+        area = (x1 - x0) * (y1 - y0)
+        assert 0.1 * 24 * 36 <= area <= 24 * 36 + 1
+
+
+def test_views_cut_what_their_mode_says():
+    data = _set(["photo"])
+    assert view(data, 0, "whole", None).size == (40, 60)
+    assert view(data, 0, "box", None).size == (20, 30)  # the exact box for validation
+    assert np.array_equal(np.asarray(view(data, 0, "box", None)), data.image(0)[20:50, 10:30])
+
+
+def test_epoch_plan_holds_every_photo_once_and_the_samples():
+    data = _set(["photo"] * 7 + ["ctl"] * 20 + ["composite"] * 9)
+    cfg = NamerConfig(ctl_per_epoch=5, composites_per_epoch=30)
+    plan = epoch_plan(data, cfg, 0)
+    kinds = Counter(str(data.kinds[i]) for i, _ in plan)
+    assert kinds == Counter({"photo": 7, "ctl": 5, "composite": 9})  # composites: all 9 (fewer than asked)
+    assert sorted(i for i, _ in plan if data.kinds[i] == "photo") == list(range(7))
+    assert plan != epoch_plan(data, cfg, 1) and plan == epoch_plan(data, cfg, 0)

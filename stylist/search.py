@@ -20,8 +20,7 @@ from stylist.errors import UnknownItemError
 from stylist.garment_box import WholeGarmentDetector
 from stylist.garment_color import ClipColours
 from stylist.images import load_image
-from stylist.models.namer import load_namer
-from stylist.models.registry import shared_clip, shared_detector, shared_embedder
+from stylist.models.registry import shared_clip, shared_detector, shared_embedder, shared_namer
 from stylist.models.signature import model_signature
 from stylist.query import parse_query
 from stylist.relax import relax_query, rerank_or_loosen
@@ -56,7 +55,7 @@ class Stylist:
         """Open the store (fails fast when a Chroma server is unreachable), then load the models."""
         config = config or load_config()
         store = store or CatalogStore.open(config)
-        return cls(config, shared_detector(config), shared_embedder(config), shared_clip(config), store, load_namer(config))
+        return cls(config, shared_detector(config), shared_embedder(config), shared_clip(config), store, shared_namer(config))
 
     # --- inputs ------------------------------------------------------------------------------------
     def load_image(self, data: bytes | str | Path) -> Image.Image:

@@ -218,16 +218,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--boards", type=int, default=75)
     args = p.parse_args(argv)
     from stylist.config import load_config
-    from stylist.labels import ZERO_SHOT_PROMPT
-    from stylist.search import Stylist
     from training.data.wild_boxes import load_wild_boxes
-    from training.eval_search import eval_config
+    from training.tune_wild import val_stylist
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     config = load_config()
-    stylist = Stylist.from_config(eval_config(config, "eval-ctl"))
-    class_vectors = stylist.clip.embed_texts([ZERO_SHOT_PROMPT.format(c.lower()) for c in CLASSES])
+    stylist, class_vectors = val_stylist(config)
     if args.product:
         sizes = {"photos": args.photos, "composites": args.composites, "boards": args.boards}
         res = product_check(stylist, Path(args.data), config.cache_dir / "wild-boxes-val.jsonl", sizes, config.imgsz)

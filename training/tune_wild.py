@@ -218,6 +218,17 @@ def rank_study(rows: list[dict], fused: list[str], blends=(0.0, 0.2, 0.3, 0.4, 0
     return out
 
 
+def val_stylist(config):
+    """The search on the CTL index `stylist eval` built (not rebuilt), and CLIP's zero-shot class vectors: what
+    the validation studies (this one, training.study_views) replay evidence against."""
+    from stylist.labels import ZERO_SHOT_PROMPT
+    from stylist.search import Stylist
+    from training.eval_search import eval_config
+
+    stylist = Stylist.from_config(eval_config(config, "eval-ctl"))
+    return stylist, stylist.clip.embed_texts([ZERO_SHOT_PROMPT.format(c.lower()) for c in CLASSES])
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", required=True)
@@ -228,18 +239,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--study-only", action="store_true")
     p.add_argument("--seed", type=int, default=5)
     args = p.parse_args(argv)
-    from stylist.labels import ZERO_SHOT_PROMPT
     from stylist.config import load_config
-    from stylist.search import Stylist
-    from training.eval_search import eval_config
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     config = load_config()
     root = Path(args.data)
     ev = out / "evidence.pkl"
-    stylist = Stylist.from_config(eval_config(config, "eval-ctl"))  # the index `stylist eval` built (not rebuilt)
-    class_vectors = stylist.clip.embed_texts([ZERO_SHOT_PROMPT.format(c.lower()) for c in CLASSES])
+    stylist, class_vectors = val_stylist(config)
     if not args.study_only:
         sizes = {"photos": args.photos, "composites": args.composites, "boards": args.boards}
         rows = collect(stylist, _samples(root, config.cache_dir / "wild-boxes-val.jsonl", sizes, config.imgsz, args.seed))

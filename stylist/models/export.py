@@ -157,7 +157,7 @@ class ImageTower(torch.nn.Module):
         return self.visual(x)
 
 
-def _runner_for(module, size: int, name: str, config: Config, runtime: str) -> Runner | None:
+def export_runner(module, size: int, name: str, config: Config, runtime: str) -> Runner | None:
     """Export (once) and open a runner; any failure logs a warning and returns None (torch keeps serving)."""
     try:
         digest = weights_digest(module)
@@ -176,7 +176,7 @@ def accelerate_embedder(embedder, config: Config, weights: Path | None = None) -
     if runtime == "torch":
         return
     module = EmbedOnly(copy.deepcopy(embedder.model).float().to(memory_format=torch.contiguous_format))
-    embedder.runner = _runner_for(module, embedder.preprocess.image_size, f"ae-{safe_name(embedder.name)}",
+    embedder.runner = export_runner(module, embedder.preprocess.image_size, f"ae-{safe_name(embedder.name)}",
                                   config, runtime)
     if embedder.runner is not None and weights is not None:
         pre = embedder.preprocess
@@ -198,7 +198,7 @@ def accelerate_clip(clip, config: Config, key: str | None = None) -> None:
         return
     module = ImageTower(clip.model)
     module = copy.deepcopy(module).float().to(memory_format=torch.contiguous_format)
-    clip.image_runner = _runner_for(module, size, f"clip-{safe_name(clip.name)}", config, runtime)
+    clip.image_runner = export_runner(module, size, f"clip-{safe_name(clip.name)}", config, runtime)
     if clip.image_runner is not None and key is not None:
         from stylist.vocabulary import text_digest
 

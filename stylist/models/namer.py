@@ -22,6 +22,7 @@ from PIL import Image
 
 from stylist.config import Config, load_config
 from stylist.models.checkpoints import resolve_weights
+from stylist.models.fast import SquarePreprocess
 from stylist.schema import CLASSES
 
 log = logging.getLogger(__name__)
@@ -34,25 +35,20 @@ MEAN = (0.5, 0.5, 0.5)  # EfficientNet-Lite's own scaling: pixels to [-1, 1]
 STD = (0.5, 0.5, 0.5)
 
 
-class NamerPreprocess:
-    """Pad to square on ``fill`` (centred), resize (bilinear) to S, normalise: numpy N×3×S×S float32.
-    Training uses the same ``square`` after its augmentations, so train and serve see identical pixels."""
+class NamerPreprocess(SquarePreprocess):
+    """Pad to square on ``fill`` (centred), resize (bilinear) to S (``SquarePreprocess.square``), normalise:
+    numpy N×3×S×S float32. Training uses the same ``square`` after its augmentations, so train and serve see
+    identical pixels."""
 
     def __init__(self, image_size: int = IMAGE_SIZE, fill: Sequence[int] = FILL,
                  mean: Sequence[float] = MEAN, std: Sequence[float] = STD):
-        self.image_size = int(image_size)
-        self.fill = tuple(int(v) for v in fill)
+        super().__init__(image_size, fill)
         self.mean = np.asarray(mean, np.float32)[None, :, None, None]
         self.std = np.asarray(std, np.float32)[None, :, None, None]
 
-    def square(self, img: Image.Image) -> Image.Image:
-        img = img.convert("RGB")
-        if img.width != img.height:
-            side = max(img.size)
-            canvas = Image.new("RGB", (side, side), self.fill)
-            canvas.paste(img, ((side - img.width) // 2, (side - img.height) // 2))
-            img = canvas
-        return img.resize((self.image_size, self.image_size), Image.BILINEAR)
+    @property
+    def fill(self) -> tuple[int, ...]:
+        return self.background
 
     def normalise(self, arr: np.ndarray) -> np.ndarray:
         """uint8 N×S×S×3 → float32 N×3×S×S."""
@@ -168,9 +164,9 @@ def load_namer(config: Config | None = None, weights: str | Path | None = None) 
     model, pre, classes = namer_from_checkpoint(load_checkpoint(path))
     namer = GarmentNamer(pre, classes, model=model, name=path.stem)
     if runtime != "torch":
-        from stylist.models.export import _runner_for
+        from stylist.models.export import export_runner
 
-        namer.runner = _runner_for(copy.deepcopy(model).float(), pre.image_size, "namer", config, runtime)
+        namer.runner = export_runner(copy.deepcopy(model).float(), pre.image_size, "namer", config, runtime)
         if namer.runner is not None:
             write_manifest(manifest_path(config, "namer", key), {"name": path.stem, "classes": classes,
                                                                  "onnx": str(namer.runner.path), **pre.spec()})

@@ -252,6 +252,13 @@ def shared_detector(config: Config):
     return _shared("detector", key, lambda: load_detector(config))
 
 
+def shared_namer(config: Config):
+    """``stylist.models.namer.load_namer(config)`` (None without weights), loaded once per process and shared."""
+    from stylist.models.namer import load_namer
+
+    return _shared("namer", (config.runtime,), lambda: load_namer(config))
+
+
 def cli_list(argv: list[str]) -> int:
     """``stylist models list``: the registry and which weights are bundled."""
     parser = argparse.ArgumentParser(prog="stylist models list", description="list registered models and their weights")

@@ -1,6 +1,7 @@
 """Fast runtimes: each ONNX Runtime model matches its torch original (embeddings cosine ≥ 0.999, boxes IoU ≥ 0.99)."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 
 import numpy as np
@@ -244,13 +245,25 @@ def test_torch_free_preprocessing_equals_the_autoencoders():
         np.testing.assert_array_equal(SquarePreprocess(128, bg).batch(imgs), Preprocess(128, bg).batch(imgs))
 
 
+@contextlib.contextmanager
+def _settings(detectors, **values):
+    """Serving settings changed on both runtimes' detectors for one test, restored afterwards."""
+    saved = [{k: getattr(d, k) for k in values} for d in detectors]
+    try:
+        for d in detectors:
+            for k, v in values.items():
+                setattr(d, k, v)
+        yield
+    finally:
+        for d, old in zip(detectors, saved):
+            for k, v in old.items():
+                setattr(d, k, v)
+
+
 def test_second_chance_matches_torch(pair):
     """Nothing reaches an unreachable threshold: both runtimes fall back to the same single best box."""
     dets = (pair["torch"][0], pair["onnx"][0])
-    saved = [(d.conf, d.fallback_conf) for d in dets]
-    try:
-        for d in dets:
-            d.conf, d.fallback_conf = 0.999, 0.05
+    with _settings(dets, conf=0.999, fallback_conf=0.05):
         checked = 0
         for img in _pictures(8, seed=1):
             a, b = dets[0].detect(img), dets[1].detect(img)
@@ -260,18 +273,12 @@ def test_second_chance_matches_torch(pair):
                 assert a[0].score < 0.999
                 checked += 1
         assert checked >= 3, "these pictures have boxes above 0.05 (see test_boxes_match_torch)"
-    finally:
-        for d, (c, f) in zip(dets, saved):
-            d.conf, d.fallback_conf = c, f
 
 
 def test_zoomed_out_look_matches_torch(pair):
     """With the second look at 256 px both runtimes return the same boxes (large ones may come from it)."""
     dets = (pair["torch"][0], pair["onnx"][0])
-    saved = [(d.zoom_imgsz, d.zoom_min_area) for d in dets]
-    try:
-        for d in dets:
-            d.zoom_imgsz, d.zoom_min_area = 256, 0.1
+    with _settings(dets, zoom_imgsz=256, zoom_min_area=0.1):
         checked = 0
         for img in _pictures(8, seed=1):
             a, b = dets[0].detect(img), dets[1].detect(img)
@@ -283,6 +290,3 @@ def test_zoomed_out_look_matches_torch(pair):
                 assert _iou(d.box, best.box) >= IOU_MIN and best.label == d.label
                 checked += 1
         assert checked >= 5
-    finally:
-        for d, (z, m) in zip(dets, saved):
-            d.zoom_imgsz, d.zoom_min_area = z, m

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import io
 import json
 import os
 import resource
@@ -24,25 +23,12 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.machine import machine_line, photo_with_one_item  # noqa: E402
 from stylist.catalog import write_catalog  # noqa: E402
 from stylist.config import load_config  # noqa: E402
 
 STAGES = ("decode", "detect", "embed", "query", "text", "rerank", "total")
 TARGETS = {"p50_ms": 150.0, "items_per_s": 100.0, "mb_per_12k": 60.0}
-
-
-def _photo_with_one_item(crop_path: str, rng: np.random.Generator) -> bytes:
-    """A 640-px JPEG 'photo': one product on a light, slightly noisy backdrop."""
-    bg = np.clip(rng.normal(232, 8, (640, 640, 3)), 0, 255).astype(np.uint8)
-    board = Image.fromarray(bg)
-    with Image.open(crop_path) as im:
-        item = im.convert("RGB")
-    side = int(rng.integers(220, 400))
-    item.thumbnail((side, side))
-    board.paste(item, (int(rng.integers(0, 640 - item.width)), int(rng.integers(0, 640 - item.height))))
-    buf = io.BytesIO()
-    board.save(buf, "JPEG", quality=88)
-    return buf.getvalue()
 
 
 def bench_build(config, root: str | None, limit: int | None) -> dict:
@@ -71,7 +57,7 @@ def bench_latency(config, root: str | None, queries: int, text: str) -> dict:
     stylist = Stylist.from_config(config)
     rng = np.random.default_rng(0)
     crops = load_ctl_crops(root)
-    photos = [_photo_with_one_item(str(crops[int(i)].path), rng) for i in rng.choice(len(crops), queries + 5)]
+    photos = [photo_with_one_item(str(crops[int(i)].path), rng) for i in rng.choice(len(crops), queries + 5)]
     samples: dict[str, list[float]] = {s: [] for s in STAGES}
     detections_found = 0
     for k, data in enumerate(photos):
@@ -118,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
-    print(f"machine: {os.cpu_count()} cores; models: {latency['models']}")
+    print(f"machine: {machine_line()}; models: {latency['models']}")
     print(f"index build: {build['products']} products in {build['seconds']} s = {build['items_per_s']} items/s "
           f"(target ≥ {TARGETS['items_per_s']:.0f}); size on disk {build['size_mb']} MB = {build['mb_per_12k']} MB per 12k "
           f"(target ≤ {TARGETS['mb_per_12k']:.0f})")

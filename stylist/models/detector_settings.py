@@ -80,7 +80,8 @@ class DetectorSettings:
     def __init__(self, imgsz: int = 512, conf: float = 0.25, device: str = "cpu", name: str = "",
                  iou: float = 0.5, max_det: int = 30, fallback_conf: float = 0.0, fallback_keep: int = 1,
                  fallback_min_area: float = 0.02, fallback_max_aspect: float = 6.0, zoom_imgsz: int = 0,
-                 zoom_min_area: float = 0.25, zoom_always: bool = True, contain: float = 0.0, propose: float = 0.0):
+                 zoom_min_area: float = 0.25, zoom_always: bool = True, contain: float = 0.0, propose: float = 0.0,
+                 board_imgsz: int = 0):
         self.imgsz = imgsz
         self.conf = conf
         self.iou = iou
@@ -96,6 +97,7 @@ class DetectorSettings:
         self.zoom_always = zoom_always
         self.contain = contain
         self.propose = propose
+        self.board_imgsz = board_imgsz
 
     @property
     def floor(self) -> float:
@@ -141,7 +143,8 @@ class DetectorSettings:
         found = self.drop_parts(list(found))
         sure = [f for f in found if f[0] > self.conf][: self.max_det]
         if self.propose > 0 and len(sure) >= PROPOSE_AFTER:
-            return to_detections([f for f in found if f[0] > self.propose][: self.max_det], self.classes, width, height)
+            low = min(self.propose, self.conf)
+            return to_detections([f for f in found if f[0] > low][: self.max_det], self.classes, width, height)
         if sure or self.fallback_conf <= 0:
             return to_detections(sure, self.classes, width, height)
         second = [f for f in found if f[0] > self.fallback_conf and self.plausible(f[2], width, height)]
@@ -153,4 +156,9 @@ class DetectorSettings:
         found = look(self.imgsz)
         if self.zoom_imgsz > 0 and (self.zoom_always or not any(f[0] > self.conf for f in found)):
             found = self.merge(found, look(self.zoom_imgsz), width, height)
+        if self.propose > 0 and self.board_imgsz > 0 and sum(f[0] > self.conf for f in found) >= PROPOSE_AFTER:
+            union = list(found) + look(self.board_imgsz)  # a board looked at closer: its small items
+            keep = nms(np.array([f[2] for f in union], dtype=np.float64).reshape(-1, 4),
+                       np.array([f[0] for f in union], dtype=np.float64), self.iou)
+            found = [union[i] for i in keep]
         return self.choose(found, width, height)

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from stylist.config import Config
 from stylist.garment_box import WholeGarmentDetector, whole_garments
 from stylist.images import item_crop
 from stylist.labels import one_garment
@@ -87,14 +88,15 @@ class CheckedDetector:
 
     def detect(self, img: Image.Image) -> list[Detection]:
         found = self.inner.detect(img)
-        sure = [d for d in found if d.score > self.inner.conf]
+        conf = getattr(self.inner, "conf", None)  # None: a detector without serving settings proposes nothing
+        sure = [d for d in found if conf is not None and d.score > conf]
         several = len(sure) >= PROPOSE_AFTER
         served = sure if several else found  # the detector alone (nothing lower is proposed otherwise)
         if self.whole_garment:
             served = whole_garments(served, img)
         if not several or self.check is None or one_garment([d.box for d in sure]):
             return served  # a shopper's photo of one garment, parts and all, is served as before
-        boxes = served + [d for d in found if d.score <= self.inner.conf]
+        boxes = served + [d for d in found if d.score <= conf]
         vectors = self.clip.embed_images([item_crop(img, d.box) for d in boxes])
         p = self.check.probs(vectors, np.array([d.score for d in boxes]))
         kept = [d for i, d in enumerate(boxes) if i == 0 or p[i] >= self.threshold]
@@ -104,7 +106,7 @@ class CheckedDetector:
         return getattr(self.inner, name)
 
 
-def serving_detector(config, detector, clip):
+def serving_detector(config: Config, detector, clip):
     """The detector as a search serves it: the whole-garment boxes (``Config.detect_whole_garment``,
     ``stylist.garment_box``) and, on boards, the item check (``Config.detect_verify``)."""
     if not config.detect_verify:

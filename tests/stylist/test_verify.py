@@ -91,3 +91,16 @@ def test_the_served_detector_still_finds_every_drawn_item_the_plain_one_finds(se
     assert len(seen) >= 2 and all(max(box_iou(t.box, d.box) for d in found) >= 0.5 for t in seen)
     off = serving_detector(config.replace(detect_verify=0), detector, clip)
     assert not isinstance(off, CheckedDetector) and not isinstance(off.inner, CheckedDetector)
+
+
+def test_a_detector_without_serving_settings_is_served_as_it_is(served):
+    from stylist.results import Detection
+
+    class Listed:  # boxes from elsewhere (a caller's own detector): no confidence, nothing proposed
+        def detect(self, img):
+            return [Detection(index=i, label="Shoes", score=0.9, box=(10.0 + 60 * i, 10.0, 60.0 + 60 * i, 60.0))
+                    for i in range(3)]
+
+    _, clip, img, _ = served
+    nothing = ItemCheck(np.zeros(257), -50.0, "fashion-lite")
+    assert CheckedDetector(Listed(), clip, nothing, 0.5).detect(img) == Listed().detect(img)

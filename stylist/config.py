@@ -63,6 +63,10 @@ class Config:
     detect_zoom_min_area: float = 0.4  # STYLIST_DETECT_ZOOM_MIN_AREA: least share of the picture a box from it covers
     detect_zoom_always: int = 0  # STYLIST_DETECT_ZOOM_ALWAYS: 1 = every picture, 0 = only when nothing reached conf
     detect_whole_garment: int = 1  # STYLIST_DETECT_WHOLE_GARMENT: 1 = a part's box grows to its garment's (stylist.garment_box)
+    detect_verify: int = 1  # STYLIST_DETECT_VERIFY: 1 = a board's boxes down to detect_verify_conf, checked (stylist.verify)
+    detect_verify_conf: float = 0.1  # STYLIST_DETECT_VERIFY_CONF: least score of a board's proposed boxes
+    detect_verify_threshold: float = 0.4  # STYLIST_DETECT_VERIFY_THRESHOLD: the check's least item probability
+    detect_board_size: int = 0  # STYLIST_DETECT_BOARD_SIZE: with the check on, a board's second look at this size; 0 = off
     imgsz: int = 512  # STYLIST_IMGSZ: detector serving size
     max_pixels: int = 40_000_000  # STYLIST_MAX_PIXELS: larger images are refused (decompression bombs)
     top_k: int = 10  # STYLIST_TOP_K
@@ -94,7 +98,8 @@ class Config:
                 "fallback_conf": self.detect_fallback_conf, "fallback_min_area": self.detect_fallback_min_area,
                 "zoom_imgsz": self.detect_zoom, "zoom_min_area": self.detect_zoom_min_area,
                 "zoom_always": bool(self.detect_zoom_always),
-                "contain": self.detect_contain}
+                "contain": self.detect_contain, "propose": self.detect_verify_conf if self.detect_verify else 0.0,
+                "board_imgsz": self.detect_board_size}
 
     def replace(self, **changes: object) -> "Config":
         """A copy with CLI overrides applied (None values are ignored, so unset flags keep env/defaults)."""
@@ -123,6 +128,10 @@ _ENV: dict[str, tuple[str, type]] = {
     "STYLIST_DETECT_ZOOM_MIN_AREA": ("detect_zoom_min_area", float),
     "STYLIST_DETECT_ZOOM_ALWAYS": ("detect_zoom_always", int),
     "STYLIST_DETECT_WHOLE_GARMENT": ("detect_whole_garment", int),
+    "STYLIST_DETECT_VERIFY": ("detect_verify", int),
+    "STYLIST_DETECT_VERIFY_CONF": ("detect_verify_conf", float),
+    "STYLIST_DETECT_VERIFY_THRESHOLD": ("detect_verify_threshold", float),
+    "STYLIST_DETECT_BOARD_SIZE": ("detect_board_size", int),
     "STYLIST_IMGSZ": ("imgsz", int),
     "STYLIST_MAX_PIXELS": ("max_pixels", int),
     "STYLIST_TOP_K": ("top_k", int),

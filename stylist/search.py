@@ -17,7 +17,6 @@ from stylist.candidates import CandidateFinder, Candidates, Photo, choose_items,
 from stylist.catalog_profile import CatalogProfile
 from stylist.config import Config, load_config
 from stylist.errors import UnknownItemError
-from stylist.garment_box import WholeGarmentDetector
 from stylist.garment_color import ClipColours
 from stylist.images import load_image
 from stylist.models.registry import shared_clip, shared_detector, shared_embedder, shared_namer
@@ -29,6 +28,7 @@ from stylist.results import Detection, ItemResult, ParsedQuery, Product
 from stylist.store import CatalogStore, Hit
 from stylist.timing import StageClock
 from stylist.vectors import VectorCache
+from stylist.verify import serving_detector
 from stylist.word_scores import WordScores, exclusion_reference, word_scores
 
 MODES = ("visual", "clip", "full")  # no re-rank / CLIP alone / CLIP + parsed filters (the eval compares them)
@@ -40,7 +40,7 @@ class Stylist:
 
     def __init__(self, config: Config, detector, embedder, clip, store: CatalogStore, namer=None):
         self.config = config
-        self.detector = WholeGarmentDetector(detector) if config.detect_whole_garment else detector
+        self.detector = serving_detector(config, detector, clip)  # item check, then whole-garment boxes
         self.embedder = embedder
         self.clip = clip
         self.store = store

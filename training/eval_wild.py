@@ -116,21 +116,21 @@ def eval_real_photos(stylist, records: list[dict], progress: bool = True, keep_e
 
 
 # --- 2. composites ----------------------------------------------------------------------------------------
-def eval_composites(stylist, src, n: int, imgsz: int, seed: int = 0, progress: bool = True) -> dict:
-    """One held-out CTL product per composite (products not in the index are skipped)."""
+def eval_composites(stylist, src, n: int, imgsz: int, seed: int = 0, progress: bool = True, split: str = "test") -> dict:
+    """One held-out CTL product per composite (products not in the index are skipped); ``split`` "val" tunes."""
     from training.data.wild import render_composite
 
     indexed = set(stylist.store.fingerprints())
-    src_ctl = [(p, c) for p, c in src.items["test"] if Path(p).stem in indexed]
+    src_ctl = [(p, c) for p, c in src.items[split] if Path(p).stem in indexed]
     if not src_ctl:
         return {"skipped": "no held-out catalog product is in the index"}
     items = src.items
-    src.items = {**items, "test": src_ctl}
+    src.items = {**items, split: src_ctl}
     r1, r10, found = [], [], []
     try:
         for k in tqdm(range(n), desc="wild composites", unit="img", disable=not progress):
             rng = np.random.default_rng([seed, 77, k])
-            img, rec = render_composite(src, "test", imgsz, rng, n_items=1)
+            img, rec = render_composite(src, split, imgsz, rng, n_items=1)
             if not rec["boxes"]:
                 continue
             truth = rec["boxes"][0]
@@ -152,7 +152,8 @@ def eval_composites(stylist, src, n: int, imgsz: int, seed: int = 0, progress: b
 
 
 # --- 3. cluttered boards ------------------------------------------------------------------------------
-def eval_clutter_boards(stylist, src, n: int, imgsz: int, seed: int = 0, progress: bool = True) -> dict:
+def eval_clutter_boards(stylist, src, n: int, imgsz: int, seed: int = 0, progress: bool = True,
+                        split: str = "test") -> dict:
     from training.data.wild import render_clutter
 
     indexed = set(stylist.store.fingerprints())
@@ -160,7 +161,7 @@ def eval_clutter_boards(stylist, src, n: int, imgsz: int, seed: int = 0, progres
     labels, own_labels, hits = [], [], []
     for k in tqdm(range(n), desc="wild boards", unit="board", disable=not progress):
         rng = np.random.default_rng([seed, 78, k])
-        img, rec = render_clutter(src, "test", imgsz, rng)
+        img, rec = render_clutter(src, split, imgsz, rng)
         dets = stylist.detect_items(img)
         truths = rec["boxes"]
         matched = match_boxes([t["box"] for t in truths], [d.box for d in dets])

@@ -16,6 +16,10 @@ Two rules for shoppers' own photos, tuned on the validation split (``training.tu
   ``fallback_min_area`` of the picture, at most ``fallback_max_aspect`` : 1). When something does reach
   ``conf`` the result is what ``conf`` alone gives (greedy NMS keeps a box whatever lower-scored boxes
   exist).
+- **a closer look at boards**: with ``propose`` > 0, a picture where at least ``PROPOSE_AFTER`` boxes reach
+  ``conf`` (a board, an outfit) also gets its boxes scoring above ``propose``: on boards the detector scores
+  small, overlapped and grey-backed items low. Such pictures' boxes are then checked by the item check
+  (``stylist.verify``); a photo of one garment is served exactly as without it.
 """
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ import numpy as np
 from stylist.results import Detection
 
 Found = tuple[float, int, Sequence[float]]  # (score, class id, box x0 y0 x1 y1 in the photo's pixels)
+PROPOSE_AFTER = 2  # boxes above conf that make a picture a board, whose lower-scored boxes are proposed too
 
 
 def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> list[int]:
@@ -67,14 +72,16 @@ def visible_area(box: Sequence[float], width: int, height: int) -> tuple[float, 
 
 class DetectorSettings:
     """Serving settings: input size, confidence and class-agnostic NMS IoU thresholds, at most ``max_det``
-    boxes, the device, a name for logs, the zoomed-out second look and the second chance (module doc)."""
+    boxes, the device, a name for logs, the zoomed-out second look, the second chance and the closer look
+    at boards (module doc)."""
 
     classes: tuple[str, ...]
 
     def __init__(self, imgsz: int = 512, conf: float = 0.25, device: str = "cpu", name: str = "",
                  iou: float = 0.5, max_det: int = 30, fallback_conf: float = 0.0, fallback_keep: int = 1,
                  fallback_min_area: float = 0.02, fallback_max_aspect: float = 6.0, zoom_imgsz: int = 0,
-                 zoom_min_area: float = 0.25, zoom_always: bool = True, contain: float = 0.0):
+                 zoom_min_area: float = 0.25, zoom_always: bool = True, contain: float = 0.0, propose: float = 0.0,
+                 board_imgsz: int = 0):
         self.imgsz = imgsz
         self.conf = conf
         self.iou = iou
@@ -89,11 +96,13 @@ class DetectorSettings:
         self.zoom_min_area = zoom_min_area
         self.zoom_always = zoom_always
         self.contain = contain
+        self.propose = propose
+        self.board_imgsz = board_imgsz
 
     @property
     def floor(self) -> float:
         """The lowest score any box may have: the threshold candidates are drawn (and NMS run) at."""
-        return min(self.conf, self.fallback_conf) if self.fallback_conf > 0 else self.conf
+        return min([self.conf] + [t for t in (self.fallback_conf, self.propose) if t > 0])
 
     def plausible(self, box: Sequence[float], width: int, height: int) -> bool:
         """Large enough and not a sliver: a second-chance box must look like a garment, not an edge or a seam."""
@@ -130,9 +139,12 @@ class DetectorSettings:
 
     def choose(self, found: Iterable[Found], width: int, height: int) -> list[Detection]:
         """The served detections from class-agnostic NMS output at ``floor`` (best first): those above
-        ``conf``, or else the second chance."""
+        ``conf`` (on a board: above ``propose``), or else the second chance."""
         found = self.drop_parts(list(found))
         sure = [f for f in found if f[0] > self.conf][: self.max_det]
+        if self.propose > 0 and len(sure) >= PROPOSE_AFTER:
+            low = min(self.propose, self.conf)
+            return to_detections([f for f in found if f[0] > low][: self.max_det], self.classes, width, height)
         if sure or self.fallback_conf <= 0:
             return to_detections(sure, self.classes, width, height)
         second = [f for f in found if f[0] > self.fallback_conf and self.plausible(f[2], width, height)]
@@ -144,4 +156,9 @@ class DetectorSettings:
         found = look(self.imgsz)
         if self.zoom_imgsz > 0 and (self.zoom_always or not any(f[0] > self.conf for f in found)):
             found = self.merge(found, look(self.zoom_imgsz), width, height)
+        if self.propose > 0 and self.board_imgsz > 0 and sum(f[0] > self.conf for f in found) >= PROPOSE_AFTER:
+            union = list(found) + look(self.board_imgsz)  # a board looked at closer: its small items
+            keep = nms(np.array([f[2] for f in union], dtype=np.float64).reshape(-1, 4),
+                       np.array([f[0] for f in union], dtype=np.float64), self.iou)
+            found = [union[i] for i in keep]
         return self.choose(found, width, height)

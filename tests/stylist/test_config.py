@@ -54,8 +54,12 @@ def test_detector_settings_come_from_the_environment():
     from stylist.models.detector_settings import DetectorSettings
 
     env = {"STYLIST_DETECT_CONF": "0.3", "STYLIST_DETECT_IOU": "0.6", "STYLIST_DETECT_ZOOM": "0",
-           "STYLIST_DETECT_ZOOM_ALWAYS": "1", "STYLIST_DETECT_FALLBACK_CONF": "0", "STYLIST_DETECT_CONTAIN": "0.9"}
+           "STYLIST_DETECT_ZOOM_ALWAYS": "1", "STYLIST_DETECT_FALLBACK_CONF": "0", "STYLIST_DETECT_CONTAIN": "0.9",
+           "STYLIST_DETECT_VERIFY": "0"}
     s = DetectorSettings(**load_config(env=env).detector_settings())
-    assert (s.conf, s.iou, s.zoom_imgsz, s.zoom_always, s.fallback_conf, s.contain) == (0.3, 0.6, 0, True, 0.0, 0.9)
+    assert (s.conf, s.iou, s.zoom_imgsz, s.zoom_always, s.fallback_conf, s.contain, s.propose) == (0.3, 0.6, 0, True, 0.0, 0.9, 0.0)
     default = DetectorSettings(**load_config(env={}).detector_settings())
     assert default.zoom_imgsz > 0 and default.zoom_always is False and default.fallback_conf > 0
+    assert default.propose > 0 and default.propose < default.conf  # the item check is on: boards get a closer look
+    checked = DetectorSettings(**load_config(env={"STYLIST_DETECT_VERIFY_CONF": "0.12"}).detector_settings())
+    assert (checked.propose, checked.floor) == (0.12, min(0.12, checked.fallback_conf))

@@ -323,6 +323,7 @@ def render_clutter(src: WildSources, split: str, imgsz: int, rng: np.random.Gene
     boxes = [b["box"] for b in record["boxes"]]
     add_distractors(src, split, board, boxes, int(rng.integers(1, 5)), rng, odds=(0.45, 0.75), sizes=(0.1, 0.28),
                     shadow_odds=None)
+    record["distractors"] = boxes[len(record["boxes"]):]  # pasted ones (text blocks are not boxed)
     return board, record
 
 

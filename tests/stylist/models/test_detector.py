@@ -136,3 +136,32 @@ def test_parts_inside_a_better_box_are_dropped():
     # the better-scored box wins: a garment scored below its print is kept, the print inside it too
     assert [d.score for d in _settings(contain=0.7).choose([(0.6, 7, (40, 40, 60, 60)), (0.4, 0, (10, 10, 90, 90))],
                                                            100, 100)] == [0.6, 0.4]
+
+
+def test_a_board_also_gets_its_lower_scored_boxes_a_single_garment_does_not():
+    board = [(0.8, 0, (0, 0, 30, 30)), (0.6, 1, (40, 0, 70, 30)), (0.15, 2, (0, 40, 30, 70)), (0.05, 3, (40, 40, 70, 70))]
+    assert [d.score for d in _settings().choose(board, 100, 100)] == [0.8, 0.6]  # off by default
+    assert [d.score for d in _settings(propose=0.1).choose(board, 100, 100)] == [0.8, 0.6, 0.15]
+    one = [(0.8, 0, (0, 0, 30, 30)), (0.15, 2, (0, 40, 30, 70))]  # one sure box: not a board
+    assert [d.score for d in _settings(propose=0.1).choose(one, 100, 100)] == [0.8]
+    assert _settings(propose=0.1, fallback_conf=0.05).floor == 0.05 and _settings(propose=0.1).floor == 0.1
+    assert [d.score for d in _settings(propose=0.5).choose(board, 100, 100)] == [0.8, 0.6]  # never fewer than conf gives
+
+
+def test_a_board_is_looked_at_again_closer_only_when_asked_and_only_a_board():
+    sizes = []
+
+    def look(size):
+        sizes.append(size)
+        if size == 640:  # the closer look finds a small item the first missed, and the first items again
+            return [(0.7, 0, (1, 1, 29, 29)), (0.2, 4, (80, 80, 90, 90))]
+        return [(0.8, 0, (0, 0, 30, 30)), (0.6, 1, (40, 0, 70, 30))]
+
+    assert [d.score for d in _settings(propose=0.1, board_imgsz=640).serve(look, 100, 100)] == [0.8, 0.6, 0.2]
+    assert sizes == [512, 640]
+    sizes.clear()
+    assert [d.score for d in _settings(propose=0.1).serve(look, 100, 100)] == [0.8, 0.6] and sizes == [512]
+    sizes.clear()
+    one = _settings(propose=0.1, board_imgsz=640)
+    assert [d.score for d in one.serve(lambda size: sizes.append(size) or [(0.8, 0, (0, 0, 30, 30))], 100, 100)] == [0.8]
+    assert sizes == [512]  # one sure box: not a board, no second look

@@ -63,6 +63,7 @@ class Config:
     detect_zoom_min_area: float = 0.4  # STYLIST_DETECT_ZOOM_MIN_AREA: least share of the picture a box from it covers
     detect_zoom_always: int = 0  # STYLIST_DETECT_ZOOM_ALWAYS: 1 = every picture, 0 = only when nothing reached conf
     detect_whole_garment: int = 1  # STYLIST_DETECT_WHOLE_GARMENT: 1 = a part's box grows to its garment's (stylist.garment_box)
+    on_white: str = "ae"  # STYLIST_ON_WHITE: models that see a photographed garment's crop on white (ae, clip, namer; none)
     imgsz: int = 512  # STYLIST_IMGSZ: detector serving size
     max_pixels: int = 40_000_000  # STYLIST_MAX_PIXELS: larger images are refused (decompression bombs)
     top_k: int = 10  # STYLIST_TOP_K
@@ -123,6 +124,7 @@ _ENV: dict[str, tuple[str, type]] = {
     "STYLIST_DETECT_ZOOM_MIN_AREA": ("detect_zoom_min_area", float),
     "STYLIST_DETECT_ZOOM_ALWAYS": ("detect_zoom_always", int),
     "STYLIST_DETECT_WHOLE_GARMENT": ("detect_whole_garment", int),
+    "STYLIST_ON_WHITE": ("on_white", str),
     "STYLIST_IMGSZ": ("imgsz", int),
     "STYLIST_MAX_PIXELS": ("max_pixels", int),
     "STYLIST_TOP_K": ("top_k", int),

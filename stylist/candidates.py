@@ -100,16 +100,35 @@ def on_white_models(spec: str) -> frozenset[str]:
     return names
 
 
-def white_crops(img: Image.Image, crops: Sequence[Image.Image], flags: Sequence[bool]) -> list[Image.Image] | None:
-    """The crops of a photographed garment with the background painted white (``stylist.garment_box.on_white``),
-    for the targets judged one garment (``flags``); None when there is none or the photo's background is not
-    a photographed surface (a catalogue image on white, a board, a busy scene: nothing to take away)."""
+def white_crops(img: Image.Image, crops: Sequence[Image.Image], flags: Sequence[bool]) -> dict[int, Image.Image]:
+    """Per position of a target judged one garment (``flags``), its crop with the background painted white
+    (``stylist.garment_box.on_white``); empty when there is none or the photo's background is not a
+    photographed surface (a catalogue image on white, a board, a busy scene: nothing to take away)."""
     if not any(flags):
-        return None
+        return {}
     found = backdrop_of(img)
     if found is None or not found.photographed:
-        return None
-    return [on_white(c, found) if f else c for c, f in zip(crops, flags)]
+        return {}
+    return {i: on_white(c, found) for i, (c, f) in enumerate(zip(crops, flags)) if f}
+
+
+def two_views(run, images: list[Image.Image], white: dict[int, Image.Image], unit: bool = True) -> np.ndarray:
+    """``run(images)`` (one row per image) in one batch with the white views; the row of an image that has one
+    is the mean of both (renormalised when ``unit``: embeddings; probabilities stay summing to one).
+
+    Neither view alone is the best: on the val split (200 catalogue products composited onto real floors and
+    beds, ``training.study_wildmatch``) the exact product's Recall@10 was 0.65 with the crop as it is, 0.69
+    with the autoencoder seeing it on white, 0.74 with the mean of both (boxed 0.88); the fused label and
+    the top-5 majority class of 250 real photos stayed 0.876 / 0.872 (the fused kind steers those)."""
+    if not white:
+        return np.asarray(run(images))
+    keys = sorted(white)
+    out = np.array(run(images + [white[i] for i in keys]), dtype=np.float32)
+    both = (out[keys] + out[len(images):]) / 2
+    if unit:
+        both /= np.maximum(np.linalg.norm(both, axis=1, keepdims=True), 1e-12)
+    out[keys] = both
+    return out[:len(images)]
 
 
 CONTEXT_SIDE = 256  # the whole photo, as context, is first shrunk (box filter) to about this longest side
@@ -181,14 +200,15 @@ class CandidateFinder:
         flags = in_context(targets)
         crops = [item_crop(img, d.box if d is not None else None) for d in targets]
         k = len(crops)
-        white = white_crops(img, crops, flags) if self.white else None
-        seen = {m: white if white is not None and m in self.white else crops for m in ON_WHITE_MODELS}
+        white = white_crops(img, crops, flags) if self.white else {}
+        seen = {m: white if m in self.white else {} for m in ON_WHITE_MODELS}  # the views each model adds
         whole = context_image(img) if any(flags) else None
         ae_ctx, clip_ctx, namer_ctx = self._context_models(whole)
-        vectors = self.embedder.embed(seen["ae"] + ae_ctx)
-        clip_vectors = self.clip.embed_images(seen["clip"] + clip_ctx) if self.namer.wants_clip else None
+        vectors = two_views(self.embedder.embed, crops + ae_ctx, seen["ae"])
+        clip_vectors = two_views(self.clip.embed_images, crops + clip_ctx, seen["clip"]) if self.namer.wants_clip else None
         gn = self.namer.garment_namer
-        namer = np.asarray(gn.probs(seen["namer"] + namer_ctx)) if gn is not None and self._namer_counts() else None
+        namer = (two_views(gn.probs, crops + namer_ctx, seen["namer"], unit=False)
+                 if gn is not None and self._namer_counts() else None)
         clock.lap("embed")
         hits = self.store.query_many(VISUAL, vectors[:k], n)
         clip_hits = (self.store.query_many(CLIP, clip_vectors[:k], self.namer.k)

@@ -192,25 +192,30 @@ def study(rows: list[dict], A: np.ndarray, C: np.ndarray, cats: np.ndarray, cat_
     return out
 
 
-def contact_sheet(rows: list[dict], out: Path, n: int = 20) -> Path | None:
-    """The first ``n`` misses (not boxed, or boxed and not in the top 10): crop, crop on white, truth crop."""
+def contact_sheet(rows: list[dict], out: Path, n: int = 20, cols: int = 2) -> Path | None:
+    """The first ``n`` misses (not boxed, or boxed and not in the top 10), each as three crops: the searched
+    box, it on white, the truth box on white; captioned with the box verdict and the product's rank."""
     from PIL import Image, ImageDraw
 
     miss = [r for r in rows if r.get("pipeline_rank", 999) >= 10][:n]
     if not miss:
         return None
-    cell = 100
-    sheet = Image.new("RGB", (3 * cell, len(miss) * (cell + 14)), "white")
+    cell, cap = 110, 14
+    width = 3 * cell + 10
+    sheet = Image.new("RGB", (cols * width, -(-len(miss) // cols) * (cell + cap)), "white")
     draw = ImageDraw.Draw(sheet)
     for i, r in enumerate(miss):
-        y = i * (cell + 14)
+        x, y = (i % cols) * width, (i // cols) * (cell + cap)
         for col, key in enumerate(("det", "det_white", "truth_white")):
             im = r["thumbs"].get(key)
             if im is not None:
                 im = im.copy()
-                im.thumbnail((cell, cell))
-                sheet.paste(im, (col * cell, y + 14))
-        draw.text((2, y), f"#{r['k']} {r['category']} box={r['final_best']} rank={r.get('pipeline_rank', '-')}", fill="black")
+                im.thumbnail((cell - 4, cell - 4))
+                sheet.paste(im, (x + col * cell, y + cap))
+        rank = r.get("pipeline_rank")
+        draw.text((x + 2, y), f"#{r['k']} {r['category'][:14]} box:{r['final_best']} "
+                  f"rank:{'>10' if rank == 999 else rank if rank is not None else '-'} kind:{(r.get('kind') or ['?'])[0][:10]}",
+                  fill="black")
     sheet.save(out)
     return out
 

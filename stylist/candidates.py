@@ -14,6 +14,7 @@ from PIL import Image
 from stylist.catalog_profile import CatalogProfile, ProfileCache
 from stylist.errors import UnknownItemError
 from stylist.filtered import FilteredIndex, supported
+from stylist.garment_box import backdrop_of, on_white
 from stylist.images import item_crop
 from stylist.item_kind import item_kind
 from stylist.labels import FusedLabel, ItemNamer, View, one_garment
@@ -86,6 +87,50 @@ def choose_items(detections: Sequence[Detection], items: Sequence[int] | str | N
     return [detections[i] for i in wanted]
 
 
+ON_WHITE_MODELS = ("ae", "clip", "namer")
+
+
+def on_white_models(spec: str) -> frozenset[str]:
+    """The models named in a ``Config.on_white`` value ("ae", "ae,namer"; "none" or "" = none); a clear error
+    for others."""
+    names = frozenset(p.strip().lower() for p in spec.replace(";", ",").split(",") if p.strip()) - {"none"}
+    unknown = sorted(names - set(ON_WHITE_MODELS))
+    if unknown:
+        raise ValueError(f"STYLIST_ON_WHITE names unknown models {unknown}: choose from {list(ON_WHITE_MODELS)}")
+    return names
+
+
+def white_crops(img: Image.Image, crops: Sequence[Image.Image], flags: Sequence[bool]) -> dict[int, Image.Image]:
+    """Per position of a target judged one garment (``flags``), its crop with the background painted white
+    (``stylist.garment_box.on_white``); empty when there is none or the photo's background is not a
+    photographed surface (a catalogue image on white, a board, a busy scene: nothing to take away)."""
+    if not any(flags):
+        return {}
+    found = backdrop_of(img)
+    if found is None or not found.photographed:
+        return {}
+    return {i: on_white(c, found) for i, (c, f) in enumerate(zip(crops, flags)) if f}
+
+
+def two_views(run, images: list[Image.Image], white: dict[int, Image.Image], unit: bool = True) -> np.ndarray:
+    """``run(images)`` (one row per image) in one batch with the white views; the row of an image that has one
+    is the mean of both (renormalised when ``unit``: embeddings; probabilities stay summing to one).
+
+    Neither view alone is the best: on the val split (200 catalogue products composited onto real floors and
+    beds, ``training.study_wildmatch``) the exact product's Recall@10 was 0.65 with the crop as it is, 0.69
+    with the autoencoder seeing it on white, 0.74 with the mean of both (boxed 0.88); the fused label and
+    the top-5 majority class of 250 real photos stayed 0.876 / 0.872 (the fused kind steers those)."""
+    if not white:
+        return np.asarray(run(images))
+    keys = sorted(white)
+    out = np.array(run(images + [white[i] for i in keys]), dtype=np.float32)
+    both = (out[keys] + out[len(images):]) / 2
+    if unit:
+        both /= np.maximum(np.linalg.norm(both, axis=1, keepdims=True), 1e-12)
+    out[keys] = both
+    return out[:len(images)]
+
+
 CONTEXT_SIDE = 256  # the whole photo, as context, is first shrunk (box filter) to about this longest side
 
 
@@ -114,7 +159,7 @@ def in_context(targets: Sequence[Detection | None]) -> list[bool]:
 class CandidateFinder:
     """Fetches candidates from the store. Thread-safe, as the store and ``FilteredIndex`` are."""
 
-    def __init__(self, store: CatalogStore, embedder, clip, pool: int, garment_namer=None):
+    def __init__(self, store: CatalogStore, embedder, clip, pool: int, garment_namer=None, white: str = ""):
         self.store = store
         self.embedder = embedder
         self.clip = clip  # the crops' CLIP image vectors: label evidence and the visual blend
@@ -122,6 +167,7 @@ class CandidateFinder:
         self.namer = ItemNamer(embedder, clip, garment_namer=garment_namer)  # names items (stylist.labels)
         self.profiles = ProfileCache(store)
         self.filtered_index: FilteredIndex | None = None  # set by warm_filters()
+        self.white = on_white_models(white)  # the models that see a photographed garment on white (white_crops)
 
     def profile(self) -> CatalogProfile:
         """What this catalog can satisfy (stylist.catalog_profile); recounted when the index size changes."""
@@ -154,12 +200,15 @@ class CandidateFinder:
         flags = in_context(targets)
         crops = [item_crop(img, d.box if d is not None else None) for d in targets]
         k = len(crops)
+        white = white_crops(img, crops, flags) if self.white else {}
+        seen = {m: white if m in self.white else {} for m in ON_WHITE_MODELS}  # the views each model adds
         whole = context_image(img) if any(flags) else None
         ae_ctx, clip_ctx, namer_ctx = self._context_models(whole)
-        vectors = self.embedder.embed(crops + ae_ctx)
-        clip_vectors = self.clip.embed_images(crops + clip_ctx) if self.namer.wants_clip else None
+        vectors = two_views(self.embedder.embed, crops + ae_ctx, seen["ae"])
+        clip_vectors = two_views(self.clip.embed_images, crops + clip_ctx, seen["clip"]) if self.namer.wants_clip else None
         gn = self.namer.garment_namer
-        namer = np.asarray(gn.probs(crops + namer_ctx)) if gn is not None and self._namer_counts() else None
+        namer = (two_views(gn.probs, crops + namer_ctx, seen["namer"], unit=False)
+                 if gn is not None and self._namer_counts() else None)
         clock.lap("embed")
         hits = self.store.query_many(VISUAL, vectors[:k], n)
         clip_hits = (self.store.query_many(CLIP, clip_vectors[:k], self.namer.k)

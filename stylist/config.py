@@ -67,6 +67,7 @@ class Config:
     detect_verify_conf: float = 0.1  # STYLIST_DETECT_VERIFY_CONF: least score of a board's proposed boxes
     detect_verify_threshold: float = 0.4  # STYLIST_DETECT_VERIFY_THRESHOLD: the check's least item probability
     detect_board_size: int = 0  # STYLIST_DETECT_BOARD_SIZE: with the check on, a board's second look at this size; 0 = off
+    on_white: str = "ae"  # STYLIST_ON_WHITE: models that see a photographed garment's crop on white (ae, clip, namer; none)
     imgsz: int = 512  # STYLIST_IMGSZ: detector serving size
     max_pixels: int = 40_000_000  # STYLIST_MAX_PIXELS: larger images are refused (decompression bombs)
     top_k: int = 10  # STYLIST_TOP_K
@@ -132,6 +133,7 @@ _ENV: dict[str, tuple[str, type]] = {
     "STYLIST_DETECT_VERIFY_CONF": ("detect_verify_conf", float),
     "STYLIST_DETECT_VERIFY_THRESHOLD": ("detect_verify_threshold", float),
     "STYLIST_DETECT_BOARD_SIZE": ("detect_board_size", int),
+    "STYLIST_ON_WHITE": ("on_white", str),
     "STYLIST_IMGSZ": ("imgsz", int),
     "STYLIST_MAX_PIXELS": ("max_pixels", int),
     "STYLIST_TOP_K": ("top_k", int),

@@ -45,7 +45,7 @@ class Stylist:
         self.clip = clip
         self.store = store
         self.vectors = VectorCache(clip, store)
-        self.candidates = CandidateFinder(store, embedder, clip, config.candidates, namer)  # namer: garment namer
+        self.candidates = CandidateFinder(store, embedder, clip, config.candidates, namer, config.on_white)  # namer: garment namer
         self.colours = ClipColours(clip)  # CLIP's second look at colours read from pixels
         self._signature: str | None = None
         self._checked_at = -1e9  # when the index was last seen non-empty and built by our models

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
-from stylist.garment_box import WholeGarmentDetector, garment_box, whole_garments
+from stylist.garment_box import WholeGarmentDetector, backdrop, backdrop_of, garment_box, on_white, whole_garments
 from stylist.metrics import box_iou
 from stylist.results import Detection
 
@@ -79,3 +79,47 @@ def test_the_wrapper_refines_the_bundled_detectors_boxes_and_passes_the_rest_thr
     assert wrapped.detect(photo) == whole_garments(inner.detect(photo), photo)
     assert box_iou(wrapped.detect(photo)[0].box, SHIRT) > 0.8
     assert wrapped.classes == inner.classes and wrapped.imgsz == inner.imgsz
+
+
+def test_on_white_paints_the_floor_white_and_keeps_the_garment_whole():
+    photo = _floor_photo()
+    d = ImageDraw.Draw(photo)
+    d.rectangle((185, 200, 215, 230), fill=(150, 120, 90))  # a floor-coloured print inside the shirt
+    found = backdrop(photo)
+    assert found is not None and found.photographed
+    crop = photo.crop((100, 70, 300, 350))
+    out = np.asarray(on_white(crop, found, out_side=400)).astype(int)
+    assert out.shape[:2] == (280, 200)
+    assert (out[5:15, 5:15] >= 250).all()  # floor in the corner: white now
+    assert abs(out[100:120, 80:100] - np.array([200, 30, 40])).max() <= 25  # the shirt's body: untouched
+    assert abs(out[140:150, 90:110] - np.array([150, 120, 90])).max() <= 25  # the print inside it: kept (a hole)
+    floor = np.asarray(crop).astype(int)[5:15, 5:15]
+    assert floor.mean() < 200  # it was floor before
+
+
+def test_on_white_shrinks_big_crops_and_leaves_untrusted_masks_alone():
+    photo = _floor_photo().resize((1200, 1200))
+    found = backdrop(photo)
+    assert max(on_white(photo.crop((300, 210, 900, 1050)), found).size) == 256
+    floor_only = photo.crop((0, 0, 200, 200))  # no garment in it: nothing to keep, so nothing is painted
+    assert on_white(floor_only, found) is floor_only
+
+
+def test_a_white_background_is_not_photographed():
+    img = Image.new("RGB", (300, 300), "white")
+    ImageDraw.Draw(img).rectangle((80, 60, 220, 240), fill=(30, 60, 200))
+    found = backdrop(img)
+    assert found is not None and found.box is not None and not found.photographed
+
+
+def test_a_box_only_somewhat_larger_is_kept():
+    # the garment's box is then more often a part the background colours hid (a light garment on a light floor)
+    near = _det((75, 45, 325, 360))  # 0.49 of the picture, holding the shirt (IoU 0.49) with room to spare
+    assert whole_garments([near], _floor_photo()) == [near]
+
+
+def test_the_photo_is_read_once():
+    photo = _floor_photo()
+    first = backdrop_of(photo)
+    assert backdrop_of(photo) is first
+    assert backdrop_of(photo.copy()) is not first  # another photo, even an equal one, is read again

@@ -348,3 +348,54 @@ def test_one_garment_photo_is_named_with_the_whole_photo_and_the_decision_is_kep
         assert fused.namer_label in finder.namer.classes  # the namer's own guess is kept for debugging
         probs = finder.namer.garment_namer.probs([img])
         assert probs.shape == (1, len(finder.namer.classes)) and np.isclose(probs.sum(), 1.0, atol=1e-4)
+
+
+def _on_floor(product: Image.Image, seed: int = 1) -> tuple[Image.Image, tuple[float, float, float, float]]:
+    """``product`` (on white) cut out and laid on a noisy wooden-brown floor, as a shopper photographs it."""
+    rng = np.random.default_rng(seed)
+    floor = Image.fromarray(np.clip(np.array([150, 120, 90]) + rng.normal(0, 6, (300, 300, 3)), 0, 255).astype(np.uint8))
+    big = product.resize((192, 192))
+    mask = Image.fromarray(((np.asarray(big).min(axis=2) < 240) * 255).astype(np.uint8))
+    floor.paste(big, (54, 54), mask)
+    rows, cols = np.flatnonzero(np.asarray(mask).any(axis=1)), np.flatnonzero(np.asarray(mask).any(axis=0))
+    return floor, (54.0 + cols[0], 54.0 + rows[0], 55.0 + cols[-1], 55.0 + rows[-1])
+
+
+def test_a_photographed_garment_is_embedded_also_on_white_and_found_closer(env):
+    from stylist.candidates import CandidateFinder, judged
+    from stylist.garment_box import backdrop, on_white
+    from stylist.images import item_crop
+
+    stylist, folder = env
+    _needs_trained_embedder(stylist)
+    plain = CandidateFinder(stylist.store, stylist.embedder, stylist.clip, 40, None, "")
+    white = CandidateFinder(stylist.store, stylist.embedder, stylist.clip, 40, None, "ae")
+    gains = []
+    for pid in ("dre-green-0", "han-red-1", "sho-blue-0"):
+        photo, box = _on_floor(_img(folder, pid))
+        item = judged([Detection(0, "Handbags", 0.6, box)])
+        a, b = plain.gather(photo, item, 40)[0], white.gather(photo, item, 40)[0]
+        crop = item_crop(photo, box)
+        views = stylist.embedder.embed([crop, on_white(crop, backdrop(photo))])
+        expected = views.mean(axis=0) / np.linalg.norm(views.mean(axis=0))  # the mean of the crop and it on white
+        assert np.allclose(b.vector, expected, atol=1e-5) and np.allclose(a.vector, views[0], atol=1e-5)
+        assert not np.allclose(a.vector, b.vector, atol=1e-3)
+        assert np.allclose(a.clip_vector, b.clip_vector, atol=1e-6)  # CLIP still sees the photo as it is
+        sim = [next((h.similarity for h in c.hits if h.id == pid), -1.0) for c in (a, b)]
+        gains.append(sim[1] - sim[0])
+        # a product on white (a catalogue image) and an item searched alone (maybe one of several): unchanged
+        catalogue = _img(folder, pid)
+        one = judged([Detection(0, "Handbags", 0.6, (5.0, 5.0, 90.0, 90.0))])
+        assert np.allclose(plain.gather(catalogue, one, 10)[0].vector, white.gather(catalogue, one, 10)[0].vector)
+        alone = [Detection(0, "Handbags", 0.6, box)]
+        assert np.allclose(plain.gather(photo, alone, 10)[0].vector, white.gather(photo, alone, 10)[0].vector)
+    assert min(gains) > 0, gains  # the exact product is nearer once the floor is gone
+
+
+def test_on_white_names_only_known_models():
+    from stylist.candidates import on_white_models
+
+    assert on_white_models("ae, Namer") == {"ae", "namer"} and on_white_models("none") == frozenset()
+    with pytest.raises(ValueError, match="STYLIST_ON_WHITE names unknown models \\['clap'\\]"):
+        on_white_models("ae,clap")
+    assert load_config(env={"STYLIST_ON_WHITE": "ae,clip"}).on_white == "ae,clip"

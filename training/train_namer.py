@@ -64,6 +64,7 @@ class NamerConfig:
     lr: float = 5e-4
     weight_decay: float = 0.02
     label_smoothing: float = 0.1
+    balance: float = 0.0  # loss weight of class c ∝ (views of c)^-balance: 0 none, 0.5 sqrt-inverse, 1 balanced
     image_size: int = IMAGE_SIZE
     threads: int = 2
     seed: int = 0
@@ -235,9 +236,21 @@ def evaluate(model, val: dict, pooled: dict | None = None) -> dict[str, float]:
     with torch.inference_mode():
         for name, (feats, labels) in val.items():
             z = pooled[name] if pooled is not None else pool_all(model, feats)
-            res[name] = round(float((model.classifier(z).argmax(1).numpy() == labels).mean()), 4)
+            hit = model.classifier(z).argmax(1).numpy() == labels
+            res[name] = round(float(hit.mean()), 4)
+            if name.startswith(("a_", "b_")):  # macro: mean over the garment classes present
+                res[f"{name}_macro"] = round(float(np.mean([hit[labels == c].mean() for c in np.unique(labels)])), 4)
     res["select"] = round(float(np.mean([res[k] for k in SELECT_ON if k in res])), 4)
     return res
+
+
+def class_weights(labels: np.ndarray, n_classes: int, balance: float) -> np.ndarray:
+    """Loss weight per class ∝ count^-balance, scaled so the mean weight over the training views is 1 (the
+    loss keeps its size); classes without views get weight 0. Most CC0 training photos are tops, and an
+    unweighted loss learns "when unsure, say Shirts & Tops" (dresses and coats were called tops)."""
+    counts = np.bincount(labels, minlength=n_classes).astype(float)
+    w = np.where(counts > 0, np.maximum(counts, 1.0) ** -balance, 0.0)
+    return w * len(labels) / float((w * counts).sum())
 
 
 def _checkpoint_args(model, cfg: NamerConfig, pre: NamerPreprocess, metrics: dict) -> dict:
@@ -294,7 +307,9 @@ def train(cfg: NamerConfig) -> dict:
     feats = np.concatenate([z["feats"] for z in rounds])
     labels = torch.from_numpy(np.concatenate([z["labels"] for z in rounds]))
     print(json.dumps({"train_views": len(labels), "rounds": len(rounds), "val": {k: len(v[1]) for k, v in val.items()}}))
-    loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
+    weights = class_weights(labels.numpy(), len(CLASSES), cfg.balance)
+    print(json.dumps({"class_weights": dict(zip(CLASSES, np.round(weights, 3).tolist()))}))
+    loss_fn = torch.nn.CrossEntropyLoss(weight=torch.from_numpy(weights).float(), label_smoothing=cfg.label_smoothing)
     history, best, step, done = [], None, 0, (-1, -1)
     if cfg.resume and (out / "last.pt").exists():  # continue after the last finished epoch
         state = torch.load(out / "last.pt", map_location="cpu", weights_only=False)

@@ -33,6 +33,7 @@ IMAGE_SIZE = 128
 FILL = (255, 255, 255)  # pad to square on white, as the catalog crops (and the other models) are
 MEAN = (0.5, 0.5, 0.5)  # EfficientNet-Lite's own scaling: pixels to [-1, 1]
 STD = (0.5, 0.5, 0.5)
+FLIP_TTA = False  # mirror-image averaging: val photos fused label +0.002, top-5 +0.002 for ~6 ms CPU a photo: off
 
 
 class NamerPreprocess(SquarePreprocess):
@@ -84,11 +85,13 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 class GarmentNamer:
     """Crops → class probabilities (N×13, CLASSES order). ``runner`` (ONNX Runtime: normalised batch →
-    logits) when set, else the torch ``model``."""
+    logits) when set, else the torch ``model``. With ``flip`` each crop's probabilities are averaged with its
+    mirror image's: a garment's class does not depend on its left-right orientation, and averaging two views
+    steadies the guess on a crop that cuts a garment unevenly (one batch of 2N crops: ~2× the namer's time)."""
 
     def __init__(self, preprocess: NamerPreprocess, classes: Sequence[str], model=None,
                  runner: Callable[[np.ndarray], np.ndarray] | None = None, name: str = "garment-namer",
-                 batch_size: int = 32):
+                 batch_size: int = 32, flip: bool = FLIP_TTA):
         if model is None and runner is None:
             raise ValueError("a GarmentNamer needs a torch model or a runner")
         missing = set(CLASSES) - set(classes)
@@ -101,6 +104,7 @@ class GarmentNamer:
         self.runner = runner
         self.name = name
         self.batch_size = batch_size
+        self.flip = flip
 
     def logits(self, batch: np.ndarray) -> np.ndarray:
         """Normalised N×3×S×S → N×C logits (the model's own class order)."""
@@ -115,9 +119,16 @@ class GarmentNamer:
         """One row of class probabilities per crop, columns in ``stylist.schema.CLASSES`` order."""
         if not len(crops):
             return np.zeros((0, len(CLASSES)), np.float32)
-        out = [softmax(self.logits(self.preprocess.batch(crops[s:s + self.batch_size])))
+        out = [self._probs(self.preprocess.batch(crops[s:s + self.batch_size]))
                for s in range(0, len(crops), self.batch_size)]
         return np.concatenate(out)[:, self._order]
+
+    def _probs(self, batch: np.ndarray) -> np.ndarray:
+        """Probabilities of a normalised batch (the model's class order), mirrored views averaged in."""
+        if not self.flip:
+            return softmax(self.logits(batch))
+        both = softmax(self.logits(np.concatenate([batch, batch[..., ::-1]])))
+        return ((both[:len(batch)] + both[len(batch):]) / 2).astype(np.float32)
 
     def name_of(self, crops: Sequence[Image.Image]) -> list[str]:
         """The most likely class of each crop."""

@@ -89,6 +89,21 @@ def test_onnx_runtime_matches_torch_and_serves_from_the_manifest(random_weights,
     assert float(np.abs(again.probs(pics[:1]) - expected[:1]).max()) <= MAX_ABS_DIFF
 
 
+def test_flip_averages_each_crop_with_its_mirror_image(random_weights, tmp_path):
+    from PIL import ImageOps
+
+    namer = load_namer(load_config(env={}, home=tmp_path, runtime="torch"), random_weights)
+    rng = np.random.default_rng(1)  # square at the namer's size: no padding or resizing to break the symmetry
+    pics = [Image.fromarray(rng.integers(0, 255, (96, 96, 3), dtype=np.uint8)) for _ in range(3)]
+    namer.flip = False
+    plain, mirrored = namer.probs(pics), namer.probs([ImageOps.mirror(p) for p in pics])
+    assert float(np.abs(plain - mirrored).max()) > 1e-3  # the random network does see left from right
+    namer.flip = True
+    both = namer.probs(pics)
+    assert np.allclose(both, (plain + mirrored) / 2, atol=1e-5) and np.allclose(both.sum(1), 1.0, atol=1e-5)
+    assert np.allclose(namer.probs([ImageOps.mirror(p) for p in pics]), both, atol=1e-5)  # orientation-free
+
+
 def test_rejects_a_checkpoint_of_another_kind(tmp_path):
     path = tmp_path / "other.pt"
     save_checkpoint(path, kind="embedder", arch={}, state_dict={}, classes=list(CLASSES))

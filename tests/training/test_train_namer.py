@@ -7,7 +7,7 @@ from collections import Counter
 import numpy as np
 
 from training.data.namer_data import ImageSet
-from training.train_namer import NamerConfig, epoch_plan, random_part, view
+from training.train_namer import NamerConfig, class_weights, epoch_plan, random_part, view
 
 
 def _set(kinds: list[str], h: int = 60, w: int = 40) -> ImageSet:
@@ -43,3 +43,14 @@ def test_epoch_plan_holds_every_photo_once_and_the_samples():
     assert kinds == Counter({"photo": 7, "ctl": 5, "composite": 9})  # composites: all 9 (fewer than asked)
     assert sorted(i for i, _ in plan if data.kinds[i] == "photo") == list(range(7))
     assert plan != epoch_plan(data, cfg, 1) and plan == epoch_plan(data, cfg, 0)
+
+
+def test_class_weights_follow_the_counts_and_keep_the_loss_size():
+    labels = np.array([0] * 16 + [1] * 4 + [3] * 1)  # class 2 has no views
+    w = class_weights(labels, 4, 0.5)
+    assert w[2] == 0.0
+    assert np.isclose(w[1] / w[0], 2.0) and np.isclose(w[3] / w[0], 4.0)  # (16/4)^0.5, (16/1)^0.5
+    assert np.isclose(w[labels].mean(), 1.0)  # the mean weight over the views stays 1
+    assert np.allclose(class_weights(labels, 4, 0.0)[[0, 1, 3]], 1.0)  # balance 0: the plain loss
+    full = class_weights(labels, 4, 1.0)
+    assert np.isclose(full[0] * 16, full[1] * 4) and np.isclose(full[1] * 4, full[3])  # each class weighs the same

@@ -5,11 +5,12 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from stylist.garment_photo import MAX_ITEMS, UNSURE, background_beside, judged, one_garment, parts_of_one
+from stylist.garment_photo import (FEW, MAX_ITEMS, UNSURE, background_beside, judged, one_garment, parts_of_one,
+                                   unsure_of_all)
 from stylist.results import Detection
 
 DRESS = (150, 60, 250, 340)  # the drawn garment: x0, y0, x1, y1
-TILE_A, TILE_B = (10, 10, 70, 70), (330, 320, 390, 390)  # two floor tiles far apart, outside the dress
+TILE_A, TILE_B, TILE_C = (10, 10, 70, 70), (330, 320, 390, 390), (10, 320, 60, 390)  # floor tiles off the dress
 
 
 def _tiled_floor_photo() -> Image.Image:
@@ -52,29 +53,38 @@ def test_parts_of_one_means_one_box_or_parts_inside_the_best_one():
     assert not one_garment([])
 
 
-def test_unsure_boxes_beside_the_salient_object_are_background():
+def test_one_or_two_unsure_boxes_are_one_garment():
     boxes = [TILE_A, TILE_B]
     assert not one_garment(boxes)  # the boxes alone: two things far apart
-    assert one_garment(boxes, [0.4, 0.3], DRESS)
-    assert not one_garment(boxes, [UNSURE, 0.3], DRESS)  # the detector is sure of one: it may be an item
-    assert not one_garment(boxes, [0.4, 0.3], None)  # no single object in the pixels
+    assert unsure_of_all([0.4, 0.3], FEW) and one_garment(boxes, [0.4, 0.3])
+    assert not one_garment(boxes, [UNSURE, 0.3])  # the detector is sure of one: it may be one of several items
+    assert not one_garment([TILE_A, TILE_B, TILE_C], [0.4, 0.3, 0.3])  # three: rule 3 needs the pixels
+
+
+def test_unsure_boxes_beside_the_salient_object_are_background():
+    boxes, scores = [TILE_A, TILE_B, TILE_C], [0.4, 0.3, 0.3]
+    assert one_garment(boxes, scores, DRESS) and background_beside(boxes, scores, DRESS)
+    assert not one_garment(boxes, [0.6, 0.3, 0.3], DRESS)  # the detector is sure of one
+    assert not one_garment(boxes, scores, None)  # no single object in the pixels
     assert not one_garment(boxes, None, DRESS)  # scores unknown: rule 1 only
     on_dress = (160, 100, 240, 200)  # the best box mostly on the object: an item of a board, not texture
-    assert not background_beside([on_dress, TILE_B], [0.4, 0.3], DRESS)
-    many = [TILE_A, TILE_B, (10, 320, 60, 390), (330, 10, 390, 60), (90, 10, 130, 50)][:MAX_ITEMS + 1]
-    assert not one_garment(many, [0.3] * len(many), DRESS)  # too many boxes: a board
+    assert not background_beside([on_dress, TILE_B, TILE_C], scores, DRESS)
+    many = [TILE_A, TILE_B, TILE_C, (330, 10, 390, 60), (90, 10, 130, 50)]
+    assert len(many) == MAX_ITEMS + 1 and not one_garment(many, [0.3] * len(many), DRESS)  # a board
     assert one_garment(many[:MAX_ITEMS], [0.3] * MAX_ITEMS, DRESS)
 
 
-def test_judged_reads_the_photo_for_unsure_boxes_beside_one_object():
+def test_judged_reads_the_photo_only_when_the_boxes_do_not_decide():
     img = _tiled_floor_photo()
-    dets = [_det(TILE_A, 0.45), _det(TILE_B, 0.3, 1)]
-    assert [d.whole_photo for d in judged(dets)] == [False, False]  # without the photo: rule 1 only
-    assert [d.whole_photo for d in judged(dets, img)] == [True, True]
-    sure = [_det(TILE_A, 0.9), _det(TILE_B, 0.3, 1)]
-    assert [d.whole_photo for d in judged(sure, img)] == [False, False]
-    on_board = [_det((30, 30, 150, 170), 0.4), _det((230, 230, 350, 370), 0.3, 1)]
-    assert [d.whole_photo for d in judged(on_board, _board())] == [False, False]
+    two = [_det(TILE_A, 0.45), _det(TILE_B, 0.3, 1)]
+    assert [d.whole_photo for d in judged(two)] == [True, True]  # rule 2: no pixels needed
+    three = [*two, _det(TILE_C, 0.3, 2)]
+    assert [d.whole_photo for d in judged(three)] == [False] * 3  # without the photo: rules 1 and 2 only
+    assert [d.whole_photo for d in judged(three, img)] == [True] * 3  # rule 3: the dress is the one object
+    sure = [_det(TILE_A, 0.9), *three[1:]]
+    assert [d.whole_photo for d in judged(sure, img)] == [False] * 3
+    on_board = [_det((30, 30, 150, 170), 0.4), _det((230, 230, 350, 370), 0.3, 1), _det((230, 30, 350, 170), 0.3, 2)]
+    assert [d.whole_photo for d in judged(on_board, _board())] == [False] * 3  # several objects, none salient
 
 
 def test_judged_keeps_an_earlier_decision():

@@ -65,6 +65,7 @@ class NamerConfig:
     weight_decay: float = 0.02
     label_smoothing: float = 0.1
     balance: float = 0.0  # loss weight of class c ∝ (views of c)^-balance: 0 none, 0.5 sqrt-inverse, 1 balanced
+    ensemble: str = ""  # comma-separated namer checkpoints: instead of training, write their ensemble to --export
     image_size: int = IMAGE_SIZE
     threads: int = 2
     seed: int = 0
@@ -393,9 +394,47 @@ def train(cfg: NamerConfig) -> dict:
     return metrics
 
 
+def export_ensemble(cfg: NamerConfig) -> dict:
+    """The checkpoints of ``cfg.ensemble`` as one namer (``stylist.models.namer.ensemble``: their mean class
+    probabilities), scored on the cached val features like a trained epoch, written fp16 to ``cfg.export``."""
+    import torch
+
+    from stylist.models.checkpoints import load_checkpoint
+    from stylist.models.namer import ensemble, namer_from_checkpoint
+
+    if not cfg.export:
+        raise SystemExit("--ensemble needs --export (where to write the ensemble)")
+    ckpts = [load_checkpoint(p) for p in cfg.ensemble.split(",")]
+    model = ensemble([namer_from_checkpoint(c)[0] for c in ckpts]).eval()
+    val_file = Path(cfg.out) / f"feats-b{SPLIT_AT}" / "val.npz"
+    metrics: dict = {"members": [c.get("metrics", {}).get("best", c.get("metrics", {})) for c in ckpts]}
+    if val_file.exists():
+        with np.load(val_file) as z:
+            val = {n: (z[f"{n}__feats"], z[f"{n}__labels"]) for n in VAL_SETS if f"{n}__feats" in z}
+        res = {}
+        with torch.inference_mode():  # cached trunk features: each member finishes them (top_features)
+            for name, (feats, labels) in val.items():
+                probs = sum(torch.cat([m.classifier(top_features(m, torch.from_numpy(feats[s:s + 256]).float()))
+                                       for s in range(0, len(feats), 256)]).softmax(-1) for m in model.members)
+                hit = probs.argmax(1).numpy() == labels
+                res[name] = round(float(hit.mean()), 4)
+                if name.startswith(("a_", "b_")):
+                    res[f"{name}_macro"] = round(float(np.mean([hit[labels == c].mean() for c in np.unique(labels)])), 4)
+        metrics["best"] = {"stage": "ensemble", **{f"val_{k}": v for k, v in res.items()}}
+        print(json.dumps(metrics["best"]))
+    arch = {**ckpts[0]["arch"], "members": len(ckpts)}
+    save_checkpoint(cfg.export, kind="namer", arch=arch, state_dict=model.state_dict(),
+                    train_config={"ensemble": cfg.ensemble.split(",")}, classes=ckpts[0]["classes"], metrics=metrics)
+    print(f"wrote {cfg.export} (ensemble of {len(ckpts)})")
+    return metrics
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="stylist train namer", description=__doc__.split("\n")[0])
     cfg = NamerConfig(**vars(add_dataclass_args(parser, NamerConfig).parse_args(argv)))
+    if cfg.ensemble:
+        export_ensemble(cfg)
+        return 0
     metrics = train(cfg)
     print(json.dumps(metrics["best"], indent=2))
     return 0

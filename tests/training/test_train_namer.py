@@ -54,3 +54,33 @@ def test_class_weights_follow_the_counts_and_keep_the_loss_size():
     assert np.allclose(class_weights(labels, 4, 0.0)[[0, 1, 3]], 1.0)  # balance 0: the plain loss
     full = class_weights(labels, 4, 1.0)
     assert np.isclose(full[0] * 16, full[1] * 4) and np.isclose(full[1] * 4, full[3])  # each class weighs the same
+
+
+def test_ensemble_export_writes_one_namer_of_its_members(tmp_path):
+    import dataclasses
+
+    import torch
+
+    from stylist.config import load_config
+    from stylist.models.checkpoints import load_checkpoint, save_checkpoint
+    from stylist.models.namer import ARCH, NamerPreprocess, build_namer, load_namer
+    from stylist.schema import CLASSES
+    from training.train_namer import export_ensemble
+
+    paths = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        path = tmp_path / f"m{seed}.pt"
+        save_checkpoint(path, kind="namer", arch={"name": ARCH, **NamerPreprocess(64).spec()},
+                        state_dict=build_namer(len(CLASSES)).state_dict(), classes=list(CLASSES), metrics={"best": {"seed": seed}})
+        paths.append(str(path))
+    out = tmp_path / "ensemble.pt"
+    export_ensemble(NamerConfig(out=str(tmp_path / "run"), ensemble=",".join(paths), export=str(out)))
+    ckpt = load_checkpoint(out)
+    assert ckpt["arch"]["members"] == 2 and ckpt["metrics"]["members"] == [{"seed": 0}, {"seed": 1}]
+    namer = load_namer(dataclasses.replace(load_config(env={}, home=tmp_path), runtime="torch"), out)
+    assert len(namer.model.members) == 2 and namer.preprocess.image_size == 64
+    from PIL import Image
+
+    probs = namer.probs([Image.new("RGB", (50, 70), (200, 30, 40))])
+    assert probs.shape == (1, len(CLASSES)) and np.isclose(probs.sum(), 1.0, atol=1e-4)

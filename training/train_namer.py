@@ -419,7 +419,8 @@ def export_ensemble(cfg: NamerConfig) -> dict:
                 hit = probs.argmax(1).numpy() == labels
                 res[name] = round(float(hit.mean()), 4)
                 if name.startswith(("a_", "b_")):
-                    res[f"{name}_macro"] = round(float(np.mean([hit[labels == c].mean() for c in np.unique(labels)])), 4)
+                    per_class = [hit[labels == c].mean() for c in np.unique(labels)]
+                    res[f"{name}_macro"] = round(float(np.mean(per_class)), 4)
         metrics["best"] = {"stage": "ensemble", **{f"val_{k}": v for k, v in res.items()}}
         print(json.dumps(metrics["best"]))
     arch = {**ckpts[0]["arch"], "members": len(ckpts)}

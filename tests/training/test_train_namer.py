@@ -72,7 +72,8 @@ def test_ensemble_export_writes_one_namer_of_its_members(tmp_path):
         torch.manual_seed(seed)
         path = tmp_path / f"m{seed}.pt"
         save_checkpoint(path, kind="namer", arch={"name": ARCH, **NamerPreprocess(64).spec()},
-                        state_dict=build_namer(len(CLASSES)).state_dict(), classes=list(CLASSES), metrics={"best": {"seed": seed}})
+                        state_dict=build_namer(len(CLASSES)).state_dict(), classes=list(CLASSES),
+                        metrics={"best": {"seed": seed}})
         paths.append(str(path))
     out = tmp_path / "ensemble.pt"
     export_ensemble(NamerConfig(out=str(tmp_path / "run"), ensemble=",".join(paths), export=str(out)))

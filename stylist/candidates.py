@@ -17,7 +17,9 @@ from stylist.filtered import FilteredIndex, supported
 from stylist.garment_box import backdrop_of, on_white
 from stylist.images import item_crop
 from stylist.item_kind import item_kind
-from stylist.labels import FusedLabel, ItemNamer, View, one_garment
+from stylist.garment_photo import judged
+from stylist.item_namer import ItemNamer, View
+from stylist.labels import FusedLabel
 from stylist.relax import refines, relax_query
 from stylist.results import Detection, ParsedQuery
 from stylist.schema import CLASSES
@@ -141,18 +143,8 @@ def context_image(img: Image.Image, side: int = CONTEXT_SIDE) -> Image.Image:
     return img.reduce(factor) if factor > 1 else img
 
 
-def judged(detections: Sequence[Detection]) -> list[Detection]:
-    """A photo's detections (all of them, best first) with ``whole_photo`` decided: those not named yet are
-    judged together (``stylist.labels.one_garment``); a detection named before keeps its decision. Only the
-    callers that hold all of a photo's detections judge (``Stylist.photo``, ``detect_items``): a detection
-    searched on its own may be one of several, so it gets no whole-photo evidence unless judged before."""
-    fresh = [d for d in detections if not d.detector_label]
-    together = one_garment([d.box for d in fresh])
-    return [d if d.detector_label else dataclasses.replace(d, whole_photo=together) for d in detections]
-
-
 def in_context(targets: Sequence[Detection | None]) -> list[bool]:
-    """Per target, whether the whole photo is evidence for its name (decided by ``judged``)."""
+    """Per target, whether the whole photo is evidence for its name (decided by ``stylist.garment_photo.judged``)."""
     return [d is not None and d.whole_photo for d in targets]
 
 
@@ -164,7 +156,7 @@ class CandidateFinder:
         self.embedder = embedder
         self.clip = clip  # the crops' CLIP image vectors: label evidence and the visual blend
         self.pool = pool  # a search ranks at least this many candidates (Config.candidates)
-        self.namer = ItemNamer(embedder, clip, garment_namer=garment_namer)  # names items (stylist.labels)
+        self.namer = ItemNamer(embedder, clip, garment_namer=garment_namer)  # names items (stylist.item_namer)
         self.profiles = ProfileCache(store)
         self.filtered_index: FilteredIndex | None = None  # set by warm_filters()
         self.white = on_white_models(white)  # the models that see a photographed garment on white (white_crops)

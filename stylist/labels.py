@@ -10,13 +10,12 @@ the garment) far better than the autoencoder: the classes of the crop's nearest 
 image space, and CLIP zero-shot against one prompt per class. The garment namer (stylist.models.namer), a
 classifier trained on real photos as well as catalogue crops, is the fifth and strongest on photos.
 A shopper's photo of one garment is often detected as a part of it (a collar, a pocket), and every source
-then names the part; when the detections look like one garment (``one_garment``), the whole photo is
-evidence too. The functions are pure numpy; ``ItemNamer`` applies them to the evidence the search gathers
-for a photo's items anyway (stylist.candidates).
+then names the part; when the detections look like one garment (``stylist.garment_photo``), the whole photo
+is evidence too (the ``context_*`` sources). The functions are pure numpy; ``stylist.item_namer.ItemNamer``
+applies them to the evidence the search gathers for a photo's items anyway (stylist.candidates).
 """
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, fields
 from typing import Sequence
 
@@ -26,7 +25,6 @@ FLOOR = 0.02  # no source may veto a class outright: its probability never drops
 
 
 ZERO_SHOT_PROMPT = "a photo of {}"  # CLIP's text for each class, compared with the item's image vector
-PART_INSIDE = 0.5  # one_garment: a box at least this much inside the best one is a part of the same garment
 ZERO_SHOT_SCALE = 50.0  # CLIP image-text cosines span ~0.1: this temperature turns them into probabilities
 
 
@@ -35,7 +33,7 @@ class FusionWeights:
     """How much each source counts (log-linear weights); 0 switches a source off.
 
     The defaults are the detector + category head (a caller without CLIP vectors or a namer); the search uses
-    ``WEIGHTS``, or ``CONTEXT_WEIGHTS`` for the items of a one-garment photo (``one_garment``), or the
+    ``WEIGHTS``, or ``CONTEXT_WEIGHTS`` for the items of a one-garment photo (``stylist.garment_photo``), or the
     ``*_WITHOUT_NAMER`` pair when no garment namer is bundled. All chosen on the val split (never test) with
     the bundled models and the final namer weights, by replaying collected evidence (training/tune_wild.py,
     training/study_views.py) over a 0/0.5/1/2 grid:
@@ -60,7 +58,7 @@ class FusionWeights:
     clip_neighbours: float = 0.0
     zero_shot: float = 0.0
     namer: float = 0.0  # the garment namer (stylist.models.namer) on the item's crop
-    # the same views of the whole photo, for an item of a one-garment photo (``one_garment``)
+    # the same views of the whole photo, for an item of a one-garment photo (``stylist.garment_photo``)
     context_head: float = 0.0
     context_neighbours: float = 0.0
     context_clip_neighbours: float = 0.0
@@ -166,28 +164,6 @@ def _first(*probs: np.ndarray | None) -> np.ndarray | None:
     return next((p for p in probs if p is not None), None)
 
 
-def one_garment(boxes: Sequence[Sequence[float]], inside: float = PART_INSIDE) -> bool:
-    """Whether a photo's detections (best first) look like one garment: a single box; every other box lying
-    mostly (``inside`` of its area) within the best one (a collar, a pocket, a sleeve of the same shirt); or
-    just two boxes that overlap (the two halves of a dress). Then the whole photo is evidence for the
-    item's name. On the val split this holds for 0.91 of the real CC0 photos, 0.96 of the composites (one
-    product on a real background), no cluttered-board item and 0.07 of catalogue-board items."""
-    if not boxes:
-        return False
-    x0, y0, x1, y1 = boxes[0]
-
-    def overlap(b: Sequence[float]) -> float:
-        return max(0.0, min(x1, b[2]) - max(x0, b[0])) * max(0.0, min(y1, b[3]) - max(y0, b[1]))
-
-    if len(boxes) == 2 and overlap(boxes[1]) > 0:
-        return True
-    for b in boxes[1:]:
-        area = max(0.0, b[2] - b[0]) * max(0.0, b[3] - b[1])
-        if area <= 0 or overlap(b) / area < inside:
-            return False
-    return True
-
-
 def head_probs(embedder, vectors: np.ndarray, classes: Sequence[str]) -> list[np.ndarray | None]:
     """The embedder's category head on already-computed embeddings, re-ordered to ``classes`` (None per row
     when the embedder has no head or names other classes). Numpy only: the ONNX-served embedder has the
@@ -218,96 +194,14 @@ CONTEXT_WEIGHTS_WITHOUT_NAMER = FusionWeights(detector=0.0, head=0.5, neighbours
                                               zero_shot=0.5, context_head=2.0)
 
 
-@dataclass(frozen=True)
-class View:
-    """The evidence of one view of a photo (here: the whole photo, as context for its one garment)."""
-
-    vector: np.ndarray | None  # AE (None: not embedded, as no AE source of the context counts)
-    clip_vector: np.ndarray | None
-    hits: Sequence = ()
-    clip_hits: Sequence = ()
-    namer: np.ndarray | None = None
-NEIGHBOURS_K = 10  # nearest catalog products that vote, in each space
+_MOVED = {"ItemNamer": "stylist.item_namer", "View": "stylist.item_namer", "NEIGHBOURS_K": "stylist.item_namer",
+          "one_garment": "stylist.garment_photo"}
 
 
-class ItemNamer:
-    """Names a photo's items from the evidence the search gathered for them anyway (one batch per photo):
-    the detector's class and score, the category head on the AE vector, the classes of the nearest products
-    by AE and by CLIP image, and CLIP zero-shot against one prompt per class. Thread-safe."""
+def __getattr__(name: str):
+    """Names that moved to their own modules stay importable from here."""
+    if name in _MOVED:
+        import importlib
 
-    def __init__(self, embedder, clip, classes: Sequence[str] | None = None, weights: FusionWeights | None = None,
-                 k: int = NEIGHBOURS_K, context_weights: FusionWeights | None = None, garment_namer=None):
-        from stylist.schema import CLASSES
-
-        self.embedder = embedder
-        self.clip = clip
-        self.classes = tuple(classes or CLASSES)
-        with_namer = garment_namer is not None
-        self.weights = weights or (WEIGHTS if with_namer else WEIGHTS_WITHOUT_NAMER)
-        self.context_weights = context_weights or (CONTEXT_WEIGHTS if with_namer else CONTEXT_WEIGHTS_WITHOUT_NAMER)
-        self.garment_namer = garment_namer  # stylist.models.namer (probs(crops) -> [n, classes]), or None
-        self.k = k
-        self._class_vectors: np.ndarray | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def wants_clip(self) -> bool:
-        """Whether the crops' CLIP image vectors are needed (always: the visual ranking blends them too)."""
-        return self.clip is not None
-
-    def class_vectors(self) -> np.ndarray:
-        """CLIP text vectors of the class prompts, embedded once."""
-        with self._lock:
-            if self._class_vectors is None:
-                prompts = [ZERO_SHOT_PROMPT.format(c.lower()) for c in self.classes]
-                self._class_vectors = np.asarray(self.clip.embed_texts(prompts), np.float32)
-            return self._class_vectors
-
-    def name(self, targets: Sequence, vectors: np.ndarray, clip_vectors: np.ndarray | None,
-             visual_hits: Sequence[Sequence], clip_hits: Sequence[Sequence],
-             namer_probs: Sequence[np.ndarray | None] | None = None, context: "View | None" = None,
-             in_context: Sequence[bool] | None = None) -> list[FusedLabel]:
-        """The fused class of each target (a Detection, or None for the whole photo: no detector vote).
-
-        ``namer_probs``: the garment namer's probabilities per target (None: not run). ``context``: the whole
-        photo's evidence, counted (with ``context_weights``) for the targets flagged in ``in_context`` — the
-        items of a one-garment photo, whose box is often only a part of the garment.
-        A detection already named keeps its detector's class in ``detector_label``; that class, not the
-        fused one, is the detector's vote, so naming twice gives the same answer."""
-        n = len(vectors)
-        namer_probs = list(namer_probs) if namer_probs is not None else [None] * n
-        in_context = list(in_context) if in_context is not None and context is not None else [False] * n
-        extra = self._context_sources(context) if any(in_context) else {}
-        heads = head_probs(self.embedder, vectors, self.classes)
-        zero = (zero_shot_probs(clip_vectors, self.class_vectors())
-                if clip_vectors is not None and self.clip is not None and n else [None] * n)
-        out = []
-        for det, head, zs, near, far, nm, ctx in zip(targets, heads, zero, visual_hits, clip_hits, namer_probs,
-                                                      in_context):
-            w = self.context_weights if ctx else self.weights
-            own = (det.detector_label or det.label) if det is not None else ""
-            votes = {"detector": detector_probs(own, det.score, self.classes) if det is not None else None,
-                     "head": head, "zero_shot": zs, "namer": nm,
-                     "neighbours": self._vote(near) if w.neighbours > 0 else None,
-                     "clip_neighbours": self._vote(far) if w.clip_neighbours > 0 else None,
-                     **(extra if ctx else {})}
-            if all(v is None or getattr(w, k) <= 0 for k, v in votes.items()):  # nothing to go on
-                out.append(FusedLabel(own, 0.0, own, "", ""))
-                continue
-            out.append(fuse(self.classes, weights=w, **votes))
-        return out
-
-    def _context_sources(self, view: "View") -> dict[str, np.ndarray | None]:
-        """The whole photo's evidence, as the ``context_*`` sources."""
-        zs = (zero_shot_probs(view.clip_vector[None], self.class_vectors())[0]
-              if view.clip_vector is not None and self.clip is not None else None)
-        head = head_probs(self.embedder, view.vector[None], self.classes)[0] if view.vector is not None else None
-        return {"context_head": head,
-                "context_neighbours": self._vote(view.hits), "context_clip_neighbours": self._vote(view.clip_hits),
-                "context_zero_shot": zs, "context_namer": view.namer}
-
-    def _vote(self, hits: Sequence) -> np.ndarray | None:
-        """The classes of the ``k`` nearest products (stored as classes at index time), similarity-weighted."""
-        hits = list(hits)[:self.k]
-        return neighbour_probs([str(h.meta.get("category") or "") for h in hits], [h.similarity for h in hits],
-                               self.classes, self.k)
+        return getattr(importlib.import_module(_MOVED[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -64,7 +64,7 @@ class Stylist:
 
     def detect_items(self, img: Image.Image) -> list[Detection]:
         """Detected items, each named by the fused class (stylist.labels); the detector's own in detector_label."""
-        found = judged(self.detector.detect(img))  # one garment or several: decided once, for all the items
+        found = judged(self.detector.detect(img), img)  # one garment or several: decided once, for all the items
         return [c.detection for c in self.candidates.gather(img, found, self.candidates.namer.k)] if found else []
 
     def parse_text(self, text: str | None) -> ParsedQuery:
@@ -158,7 +158,7 @@ class Stylist:
         detected). Taps then only re-rank (``rank``)."""
         clock = StageClock(timings)
         self._check_index()
-        found_boxes = judged(self.detector.detect(img) if detections is None else list(detections))
+        found_boxes = judged(self.detector.detect(img) if detections is None else list(detections), img)
         clock.lap("detect")
         found = self.candidates.gather(img, list(found_boxes) or [None], self.config.candidates, clock)
         if VISUAL_BLEND > 0:  # the candidates' CLIP vectors, read now so that a tap finds them cached

@@ -47,7 +47,9 @@ def collect(stylist, samples, progress: bool = True) -> list[dict]:
     """One row per photo: the named item (real photo: the best detection; composite or board: each detection
     matching a true box), its views' evidence and geometry, and whether the photo looked like one garment."""
     from stylist.images import item_crop
-    from stylist.labels import head_probs, one_garment
+    from stylist.garment_box import garment_box
+    from stylist.garment_photo import one_garment
+    from stylist.labels import head_probs
     from stylist.metrics import box_iou
     from stylist.store import CLIP, VISUAL
     from training.eval_wild import match_boxes
@@ -86,8 +88,9 @@ def collect(stylist, samples, progress: bool = True) -> list[dict]:
             inter = (max(0.0, min(best[2], gc[2]) - max(best[0], gc[0]))
                      * max(0.0, min(best[3], gc[3]) - max(best[1], gc[1])))
             area = img.width * img.height
+            together = one_garment([x.box for x in dets], [x.score for x in dets], garment_box(img))
             rows.append({"kind": kind, "truth": t["category"], "garment": t.get("garment", ""), "n_dets": len(dets),
-                         "one_garment": one_garment([x.box for x in dets]), "det_label": d.label,
+                         "one_garment": together, "det_label": d.label,
                          "det_score": float(d.score), "dets": [(x.label, float(x.score), tuple(x.box)) for x in dets],
                          "size": img.size, "best_area": _area(best) / area, "union_area": _area(views["union"]) / area,
                          "iou_gc": box_iou(best, gc), "cover_gc": inter / max(1.0, _area(gc)),

@@ -64,6 +64,8 @@ class NamerConfig:
     lr: float = 5e-4
     weight_decay: float = 0.02
     label_smoothing: float = 0.1
+    balance: float = 0.0  # loss weight of class c ∝ (views of c)^-balance: 0 none, 0.5 sqrt-inverse, 1 balanced
+    ensemble: str = ""  # comma-separated namer checkpoints: instead of training, write their ensemble to --export
     image_size: int = IMAGE_SIZE
     threads: int = 2
     seed: int = 0
@@ -235,9 +237,21 @@ def evaluate(model, val: dict, pooled: dict | None = None) -> dict[str, float]:
     with torch.inference_mode():
         for name, (feats, labels) in val.items():
             z = pooled[name] if pooled is not None else pool_all(model, feats)
-            res[name] = round(float((model.classifier(z).argmax(1).numpy() == labels).mean()), 4)
+            hit = model.classifier(z).argmax(1).numpy() == labels
+            res[name] = round(float(hit.mean()), 4)
+            if name.startswith(("a_", "b_")):  # macro: mean over the garment classes present
+                res[f"{name}_macro"] = round(float(np.mean([hit[labels == c].mean() for c in np.unique(labels)])), 4)
     res["select"] = round(float(np.mean([res[k] for k in SELECT_ON if k in res])), 4)
     return res
+
+
+def class_weights(labels: np.ndarray, n_classes: int, balance: float) -> np.ndarray:
+    """Loss weight per class ∝ count^-balance, scaled so the mean weight over the training views is 1 (the
+    loss keeps its size); classes without views get weight 0. Most CC0 training photos are tops, and an
+    unweighted loss learns "when unsure, say Shirts & Tops" (dresses and coats were called tops)."""
+    counts = np.bincount(labels, minlength=n_classes).astype(float)
+    w = np.where(counts > 0, np.maximum(counts, 1.0) ** -balance, 0.0)
+    return w * len(labels) / float((w * counts).sum())
 
 
 def _checkpoint_args(model, cfg: NamerConfig, pre: NamerPreprocess, metrics: dict) -> dict:
@@ -294,7 +308,9 @@ def train(cfg: NamerConfig) -> dict:
     feats = np.concatenate([z["feats"] for z in rounds])
     labels = torch.from_numpy(np.concatenate([z["labels"] for z in rounds]))
     print(json.dumps({"train_views": len(labels), "rounds": len(rounds), "val": {k: len(v[1]) for k, v in val.items()}}))
-    loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
+    weights = class_weights(labels.numpy(), len(CLASSES), cfg.balance)
+    print(json.dumps({"class_weights": dict(zip(CLASSES, np.round(weights, 3).tolist()))}))
+    loss_fn = torch.nn.CrossEntropyLoss(weight=torch.from_numpy(weights).float(), label_smoothing=cfg.label_smoothing)
     history, best, step, done = [], None, 0, (-1, -1)
     if cfg.resume and (out / "last.pt").exists():  # continue after the last finished epoch
         state = torch.load(out / "last.pt", map_location="cpu", weights_only=False)
@@ -378,9 +394,48 @@ def train(cfg: NamerConfig) -> dict:
     return metrics
 
 
+def export_ensemble(cfg: NamerConfig) -> dict:
+    """The checkpoints of ``cfg.ensemble`` as one namer (``stylist.models.namer.ensemble``: their mean class
+    probabilities), scored on the cached val features like a trained epoch, written fp16 to ``cfg.export``."""
+    import torch
+
+    from stylist.models.checkpoints import load_checkpoint
+    from stylist.models.namer import ensemble, namer_from_checkpoint
+
+    if not cfg.export:
+        raise SystemExit("--ensemble needs --export (where to write the ensemble)")
+    ckpts = [load_checkpoint(p) for p in cfg.ensemble.split(",")]
+    model = ensemble([namer_from_checkpoint(c)[0] for c in ckpts]).eval()
+    val_file = Path(cfg.out) / f"feats-b{SPLIT_AT}" / "val.npz"
+    metrics: dict = {"members": [c.get("metrics", {}).get("best", c.get("metrics", {})) for c in ckpts]}
+    if val_file.exists():
+        with np.load(val_file) as z:
+            val = {n: (z[f"{n}__feats"], z[f"{n}__labels"]) for n in VAL_SETS if f"{n}__feats" in z}
+        res = {}
+        with torch.inference_mode():  # cached trunk features: each member finishes them (top_features)
+            for name, (feats, labels) in val.items():
+                probs = sum(torch.cat([m.classifier(top_features(m, torch.from_numpy(feats[s:s + 256]).float()))
+                                       for s in range(0, len(feats), 256)]).softmax(-1) for m in model.members)
+                hit = probs.argmax(1).numpy() == labels
+                res[name] = round(float(hit.mean()), 4)
+                if name.startswith(("a_", "b_")):
+                    per_class = [hit[labels == c].mean() for c in np.unique(labels)]
+                    res[f"{name}_macro"] = round(float(np.mean(per_class)), 4)
+        metrics["best"] = {"stage": "ensemble", **{f"val_{k}": v for k, v in res.items()}}
+        print(json.dumps(metrics["best"]))
+    arch = {**ckpts[0]["arch"], "members": len(ckpts)}
+    save_checkpoint(cfg.export, kind="namer", arch=arch, state_dict=model.state_dict(),
+                    train_config={"ensemble": cfg.ensemble.split(",")}, classes=ckpts[0]["classes"], metrics=metrics)
+    print(f"wrote {cfg.export} (ensemble of {len(ckpts)})")
+    return metrics
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="stylist train namer", description=__doc__.split("\n")[0])
     cfg = NamerConfig(**vars(add_dataclass_args(parser, NamerConfig).parse_args(argv)))
+    if cfg.ensemble:
+        export_ensemble(cfg)
+        return 0
     metrics = train(cfg)
     print(json.dumps(metrics["best"], indent=2))
     return 0

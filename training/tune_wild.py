@@ -11,6 +11,7 @@ with their similarities in both spaces — once, then replays the decisions offl
   the crop's CLIP neighbours added to the candidates, and a soft boost for the fused class.
 
     python -m training.tune_wild --out /tmp/tune [--photos 300 --composites 150 --boards 75]
+    python -m training.tune_wild --out /tmp/tune --study-only --namer NEW.pt   # a retrained namer, same evidence
 
 Writes ``evidence.pkl`` (reused by ``--study-only``) and ``study.json``.
 """
@@ -229,6 +230,14 @@ def val_stylist(config):
     return stylist, stylist.clip.embed_texts([ZERO_SHOT_PROMPT.format(c.lower()) for c in CLASSES])
 
 
+def _current(n: int) -> list[float]:
+    """The shipped ``stylist.labels.WEIGHTS`` as a label_study weight row (its first ``n`` sources)."""
+    from stylist.labels import WEIGHTS
+
+    names = ("detector", "head", "neighbours", "clip_neighbours", "zero_shot", "namer")
+    return [float(getattr(WEIGHTS, k)) for k in names[:n]]
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", required=True)
@@ -238,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--boards", type=int, default=75)
     p.add_argument("--study-only", action="store_true")
     p.add_argument("--seed", type=int, default=5)
+    p.add_argument("--namer", default="", help="garment-namer weights whose guesses replace the kept ones "
+                   "(from the evidence's crops): choose the weights for a retrained namer without collecting again")
     args = p.parse_args(argv)
     from stylist.config import load_config
 
@@ -252,6 +263,10 @@ def main(argv: list[str] | None = None) -> int:
         rows = collect(stylist, _samples(root, config.cache_dir / "wild-boxes-val.jsonl", sizes, config.imgsz, args.seed))
         ev.write_bytes(pickle.dumps(rows))
     rows = pickle.loads(ev.read_bytes())
+    if args.namer:
+        from stylist.models.namer import load_namer
+
+        add_namer(rows, load_namer(config, args.namer))
     labels = label_study(rows, class_vectors)
     from stylist.labels import FusionWeights, fuse
 
@@ -259,8 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     fused = [fuse(CLASSES, weights=best, **label_sources(r, class_vectors)).label for r in rows]
     study = {"items": {k: sum(r["kind"] == k for r in rows) for k in SUBSETS}, "labels_top": labels[:15],
              "labels_alone": [r for r in labels if sum(x > 0 for x in r["weights"]) == 1 and max(r["weights"]) == 1.0],
-             "labels_current": next(r for r in labels if r["weights"][:5] == [1.0, 1.0, 0.5, 1.0, 0.5]
-                                   and not any(r["weights"][5:])),
+             "labels_current": next(r for r in labels if r["weights"] == _current(len(labels[0]["weights"]))),
              "rank": rank_study(rows, fused)}
     (out / "study.json").write_text(json.dumps(study, indent=1))
     print(json.dumps({k: study[k] for k in ("items", "labels_current")}, indent=1))

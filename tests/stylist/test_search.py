@@ -302,7 +302,8 @@ def test_price_beyond_the_catalog_is_relaxed(env):
 
 
 def test_detected_items_carry_a_fused_label_and_the_detectors_own(env):
-    from stylist.labels import FusionWeights, ItemNamer
+    from stylist.item_namer import ItemNamer
+    from stylist.labels import FusionWeights
     from stylist.schema import CLASSES
 
     stylist, folder = env

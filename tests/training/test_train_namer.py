@@ -7,7 +7,7 @@ from collections import Counter
 import numpy as np
 
 from training.data.namer_data import ImageSet
-from training.train_namer import NamerConfig, epoch_plan, random_part, view
+from training.train_namer import NamerConfig, class_weights, epoch_plan, random_part, view
 
 
 def _set(kinds: list[str], h: int = 60, w: int = 40) -> ImageSet:
@@ -43,3 +43,45 @@ def test_epoch_plan_holds_every_photo_once_and_the_samples():
     assert kinds == Counter({"photo": 7, "ctl": 5, "composite": 9})  # composites: all 9 (fewer than asked)
     assert sorted(i for i, _ in plan if data.kinds[i] == "photo") == list(range(7))
     assert plan != epoch_plan(data, cfg, 1) and plan == epoch_plan(data, cfg, 0)
+
+
+def test_class_weights_follow_the_counts_and_keep_the_loss_size():
+    labels = np.array([0] * 16 + [1] * 4 + [3] * 1)  # class 2 has no views
+    w = class_weights(labels, 4, 0.5)
+    assert w[2] == 0.0
+    assert np.isclose(w[1] / w[0], 2.0) and np.isclose(w[3] / w[0], 4.0)  # (16/4)^0.5, (16/1)^0.5
+    assert np.isclose(w[labels].mean(), 1.0)  # the mean weight over the views stays 1
+    assert np.allclose(class_weights(labels, 4, 0.0)[[0, 1, 3]], 1.0)  # balance 0: the plain loss
+    full = class_weights(labels, 4, 1.0)
+    assert np.isclose(full[0] * 16, full[1] * 4) and np.isclose(full[1] * 4, full[3])  # each class weighs the same
+
+
+def test_ensemble_export_writes_one_namer_of_its_members(tmp_path):
+    import dataclasses
+
+    import torch
+
+    from stylist.config import load_config
+    from stylist.models.checkpoints import load_checkpoint, save_checkpoint
+    from stylist.models.namer import ARCH, NamerPreprocess, build_namer, load_namer
+    from stylist.schema import CLASSES
+    from training.train_namer import export_ensemble
+
+    paths = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        path = tmp_path / f"m{seed}.pt"
+        save_checkpoint(path, kind="namer", arch={"name": ARCH, **NamerPreprocess(64).spec()},
+                        state_dict=build_namer(len(CLASSES)).state_dict(), classes=list(CLASSES),
+                        metrics={"best": {"seed": seed}})
+        paths.append(str(path))
+    out = tmp_path / "ensemble.pt"
+    export_ensemble(NamerConfig(out=str(tmp_path / "run"), ensemble=",".join(paths), export=str(out)))
+    ckpt = load_checkpoint(out)
+    assert ckpt["arch"]["members"] == 2 and ckpt["metrics"]["members"] == [{"seed": 0}, {"seed": 1}]
+    namer = load_namer(dataclasses.replace(load_config(env={}, home=tmp_path), runtime="torch"), out)
+    assert len(namer.model.members) == 2 and namer.preprocess.image_size == 64
+    from PIL import Image
+
+    probs = namer.probs([Image.new("RGB", (50, 70), (200, 30, 40))])
+    assert probs.shape == (1, len(CLASSES)) and np.isclose(probs.sum(), 1.0, atol=1e-4)

@@ -89,6 +89,46 @@ def test_onnx_runtime_matches_torch_and_serves_from_the_manifest(random_weights,
     assert float(np.abs(again.probs(pics[:1]) - expected[:1]).max()) <= MAX_ABS_DIFF
 
 
+def test_flip_averages_each_crop_with_its_mirror_image(random_weights, tmp_path):
+    from PIL import ImageOps
+
+    namer = load_namer(load_config(env={}, home=tmp_path, runtime="torch"), random_weights)
+    rng = np.random.default_rng(1)  # square at the namer's size: no padding or resizing to break the symmetry
+    pics = [Image.fromarray(rng.integers(0, 255, (96, 96, 3), dtype=np.uint8)) for _ in range(3)]
+    namer.flip = False
+    plain, mirrored = namer.probs(pics), namer.probs([ImageOps.mirror(p) for p in pics])
+    assert float(np.abs(plain - mirrored).max()) > 1e-3  # the random network does see left from right
+    namer.flip = True
+    both = namer.probs(pics)
+    assert np.allclose(both, (plain + mirrored) / 2, atol=1e-5) and np.allclose(both.sum(1), 1.0, atol=1e-5)
+    assert np.allclose(namer.probs([ImageOps.mirror(p) for p in pics]), both, atol=1e-5)  # orientation-free
+
+
+def test_an_ensemble_answers_its_members_mean_and_loads_from_its_checkpoint(random_weights, tmp_path):
+    import torch
+
+    from stylist.models.namer import ensemble, namer_from_checkpoint
+    from stylist.models.checkpoints import load_checkpoint
+
+    first, pre, _ = namer_from_checkpoint(load_checkpoint(random_weights))
+    torch.manual_seed(1)
+    second = build_namer(len(CLASSES)).eval()
+    both = ensemble([first, second]).eval()
+    x = torch.from_numpy(pre.batch(_pictures(3, seed=2)))
+    with torch.inference_mode():
+        mean = (first(x).softmax(-1) + second(x).softmax(-1)) / 2
+        assert torch.allclose(both(x).softmax(-1), mean, atol=1e-5)
+    path = tmp_path / "ensemble.pt"
+    save_checkpoint(path, kind="namer", arch={"name": ARCH, "members": 2, **pre.spec()},
+                    state_dict=both.state_dict(), classes=list(CLASSES))
+    base = load_config(env={}, home=tmp_path)
+    served = load_namer(dataclasses.replace(base, runtime="torch"), path)
+    onnx = load_namer(dataclasses.replace(base, runtime="onnx"), path)
+    expected = mean.numpy()  # fp16 weights in the checkpoint: close, not equal
+    assert float(np.abs(served.probs(_pictures(3, seed=2)) - expected).max()) < 0.02
+    assert float(np.abs(onnx.probs(_pictures(3, seed=2)) - served.probs(_pictures(3, seed=2))).max()) <= MAX_ABS_DIFF
+
+
 def test_rejects_a_checkpoint_of_another_kind(tmp_path):
     path = tmp_path / "other.pt"
     save_checkpoint(path, kind="embedder", arch={}, state_dict={}, classes=list(CLASSES))
@@ -99,7 +139,7 @@ def test_rejects_a_checkpoint_of_another_kind(tmp_path):
 def test_bundled_weights_exist_and_are_small():
     path = bundled_weights(NAMER_FILE)
     assert path.exists(), "stylist/weights/garment-namer.pt is bundled"
-    assert path.stat().st_size <= 10 * 2**20
+    assert path.stat().st_size <= 16 * 2**20  # two EfficientNet-Lite0 members, fp16
 
 
 def test_bundled_namer_names_real_val_photos(shared_data, tmp_path):

@@ -1,0 +1,104 @@
+"""One garment or several: whether a photo's detections show one garment, so that the whole photo is evidence
+for its name (and its products are of that kind).
+
+A shopper's photo of one garment (on a bed, a floor, a hanger) is often detected as parts of it (a collar, a
+pocket, a sleeve) or, when the detector is unsure, as bits of the background (floor tiles, a bed's pattern)
+beside the garment; every source that names such a box names the part or the background, while the whole
+photo shows the garment. So a photo is one garment when
+
+1. its detections are parts of one: a single box, boxes lying mostly inside the best one, or just two boxes
+   that overlap (the halves of a dress); or
+2. the detector is unsure (score < ``UNSURE``) of each of its one or two boxes: a board's items are detected
+   surely; or
+3. the detector is unsure of each of its few boxes (at most ``MAX_ITEMS``) and its best box lies mostly outside
+   the one object the pixels show (``stylist.garment_box.garment_box``, the salient object the whole-garment
+   boxes grow to): the boxes are the background's texture and the object is the garment.
+
+Measured on the val split (bundled detector and namer; 482 real CC0 photos, 72 composites of one catalogue item
+on a real background, 75 cluttered and 75 catalogue boards): rule 1 holds for 0.940 of the real photos, 0.93 of
+the composites, 0.027 of the cluttered and 0.107 of the catalogue boards. Rules 2 and 3 add 0.033 of the real
+photos (the whole-photo namer was right for nearly all of those left out before) and no composite or board: the
+fused label of real photos 0.861 -> 0.888. Without "best box outside" rule 3 also took two catalogue outfit
+boards whose touching items form one object; with ``UNSURE`` 0.6 or three boxes in rule 2, a catalogue board.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Sequence
+
+from PIL import Image
+
+from stylist.results import Detection
+
+Box = Sequence[float]
+
+PART_INSIDE = 0.5  # a box at least this much inside the best one is a part of the same garment
+UNSURE = 0.5  # rules 2 and 3: every detection scores below this ...
+FEW = 2  # ... and there are at most this many (rule 2) ...
+MAX_ITEMS = 4  # ... or at most this many (rule 3) ...
+OUTSIDE = 0.5  # ... and less than this share of the best box lies inside the salient object
+
+
+def _area(b: Box) -> float:
+    return max(0.0, b[2] - b[0]) * max(0.0, b[3] - b[1])
+
+
+def _inside(b: Box, of: Box) -> float:
+    """Share of ``b``'s area inside ``of`` (0 for an empty ``b``)."""
+    area = _area(b)
+    inter = max(0.0, min(b[2], of[2]) - max(b[0], of[0])) * max(0.0, min(b[3], of[3]) - max(b[1], of[1]))
+    return inter / area if area > 0 else 0.0
+
+
+def parts_of_one(boxes: Sequence[Box], inside: float = PART_INSIDE) -> bool:
+    """Rule 1: one box; every other box lying mostly (``inside`` of its area) within the best one; or just two
+    boxes that overlap. ``boxes`` best first."""
+    if not boxes:
+        return False
+    best = boxes[0]
+    if len(boxes) == 2 and _inside(boxes[1], best) > 0:
+        return True
+    return all(_area(b) > 0 and _inside(b, best) >= inside for b in boxes[1:])
+
+
+def unsure_of_all(scores: Sequence[float], most: int) -> bool:
+    """At most ``most`` detections (at least one), the detector unsure of each."""
+    return 0 < len(scores) <= most and max(scores) < UNSURE
+
+
+def background_beside(boxes: Sequence[Box], scores: Sequence[float], garment: Box | None) -> bool:
+    """Rule 3: few unsure detections and the best box mostly outside the salient object ``garment`` (None: the
+    pixels show no single object)."""
+    return garment is not None and unsure_of_all(scores, MAX_ITEMS) and _inside(boxes[0], garment) < OUTSIDE
+
+
+def one_garment(boxes: Sequence[Box], scores: Sequence[float] | None = None, garment: Box | None = None,
+                inside: float = PART_INSIDE) -> bool:
+    """Whether detections (``boxes`` best first, their ``scores``) show one garment (module doc): rule 1 from
+    the boxes alone, rule 2 when the scores are given, rule 3 when the photo's salient object ``garment`` is too."""
+    if parts_of_one(boxes, inside):
+        return True
+    if not boxes or scores is None:
+        return False
+    return unsure_of_all(scores, FEW) or background_beside(boxes, scores, garment)
+
+
+def judged(detections: Sequence[Detection], img: Image.Image | None = None) -> list[Detection]:
+    """A photo's detections (all of them, best first) with ``whole_photo`` decided: those not named yet are
+    judged together (``one_garment``; rule 3 needs ``img``, whose salient object is found only when the boxes
+    and scores alone do not decide and the detector is unsure: ~3 ms on ~4 % of real photos); a detection named
+    before keeps its decision. Only the callers that hold all of a photo's detections judge (``Stylist.photo``,
+    ``detect_items``): a detection searched on its own may be one of several, so it gets no whole-photo
+    evidence unless judged before."""
+    fresh = [d for d in detections if not d.detector_label]
+    boxes, scores = [d.box for d in fresh], [d.score for d in fresh]
+    together = bool(fresh) and one_garment(boxes, scores)
+    if not together and img is not None and unsure_of_all(scores, MAX_ITEMS):
+        from stylist.garment_box import garment_box
+
+        together = background_beside(boxes, scores, garment_box(img))
+    return [d if d.detector_label else dataclasses.replace(d, whole_photo=together) for d in detections]
+
+
+__all__ = ["one_garment", "parts_of_one", "unsure_of_all", "background_beside", "judged", "PART_INSIDE", "UNSURE",
+           "FEW", "MAX_ITEMS"]

@@ -1,0 +1,102 @@
+"""One garment or several (stylist.garment_photo): parts of one box, background texture beside one object."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from stylist.garment_photo import (FEW, MAX_ITEMS, UNSURE, background_beside, judged, one_garment, parts_of_one,
+                                   unsure_of_all)
+from stylist.results import Detection
+
+DRESS = (150, 60, 250, 340)  # the drawn garment: x0, y0, x1, y1
+TILE_A, TILE_B, TILE_C = (10, 10, 70, 70), (330, 320, 390, 390), (10, 320, 60, 390)  # floor tiles off the dress
+
+
+def _tiled_floor_photo() -> Image.Image:
+    """A blue dress on a grey tiled floor: the detector boxes tiles, the pixels show one object."""
+    rng = np.random.default_rng(0)
+    floor = np.clip(np.array([170, 170, 165]) + rng.normal(0, 5, (400, 400, 3)), 0, 255).astype(np.uint8)
+    img = Image.fromarray(floor)
+    d = ImageDraw.Draw(img)
+    for x in range(0, 400, 80):  # thin grout lines: texture, not objects
+        d.line((x, 0, x, 400), fill=(160, 160, 155), width=1)
+        d.line((0, x, 400, x), fill=(160, 160, 155), width=1)
+    d.polygon([(180, 60), (220, 60), (250, 340), (150, 340)], fill=(30, 50, 140))
+    return img
+
+
+def _board() -> Image.Image:
+    """Four products on white: several objects, no salient one."""
+    img = Image.new("RGB", (400, 400), "white")
+    d = ImageDraw.Draw(img)
+    for i, fill in enumerate([(20, 20, 20), (30, 60, 200), (200, 30, 40), (40, 150, 60)]):
+        x, y = 30 + (i % 2) * 200, 30 + (i // 2) * 200
+        d.rectangle((x, y, x + 120, y + 140), fill=fill)
+    return img
+
+
+def _det(box, score: float, index: int = 0, label: str = "Jewelry") -> Detection:
+    return Detection(index=index, label=label, score=score, box=tuple(float(v) for v in box))
+
+
+def test_parts_of_one_means_one_box_or_parts_inside_the_best_one():
+    shirt, collar, pocket = (10, 10, 110, 210), (40, 5, 80, 40), (60, 100, 90, 130)
+    assert parts_of_one([shirt]) and one_garment([shirt])
+    assert one_garment([shirt, collar, pocket])  # collar: 35 of its 40 px rows inside -> 0.875 inside
+    assert not one_garment([shirt, (120, 10, 200, 90)])  # a second item beside it: a board, an outfit
+    assert one_garment([shirt, (90, 10, 150, 60)])  # just two boxes that overlap: halves of one garment
+    beside = (120, 150, 200, 230)
+    assert not one_garment([shirt, (90, 10, 150, 60), beside])  # 1/3 inside (< 0.5), and a third item
+    assert not one_garment([shirt, (90, 10, 150, 60), collar])  # a third of a box inside is not a part
+    assert one_garment([shirt, (90, 10, 150, 60), collar], inside=0.3)
+    assert not one_garment([])
+
+
+def test_one_or_two_unsure_boxes_are_one_garment():
+    boxes = [TILE_A, TILE_B]
+    assert not one_garment(boxes)  # the boxes alone: two things far apart
+    assert unsure_of_all([0.4, 0.3], FEW) and one_garment(boxes, [0.4, 0.3])
+    assert not one_garment(boxes, [UNSURE, 0.3])  # the detector is sure of one: it may be one of several items
+    assert not one_garment([TILE_A, TILE_B, TILE_C], [0.4, 0.3, 0.3])  # three: rule 3 needs the pixels
+
+
+def test_unsure_boxes_beside_the_salient_object_are_background():
+    boxes, scores = [TILE_A, TILE_B, TILE_C], [0.4, 0.3, 0.3]
+    assert one_garment(boxes, scores, DRESS) and background_beside(boxes, scores, DRESS)
+    assert not one_garment(boxes, [0.6, 0.3, 0.3], DRESS)  # the detector is sure of one
+    assert not one_garment(boxes, scores, None)  # no single object in the pixels
+    assert not one_garment(boxes, None, DRESS)  # scores unknown: rule 1 only
+    on_dress = (160, 100, 240, 200)  # the best box mostly on the object: an item of a board, not texture
+    assert not background_beside([on_dress, TILE_B, TILE_C], scores, DRESS)
+    many = [TILE_A, TILE_B, TILE_C, (330, 10, 390, 60), (90, 10, 130, 50)]
+    assert len(many) == MAX_ITEMS + 1 and not one_garment(many, [0.3] * len(many), DRESS)  # a board
+    assert one_garment(many[:MAX_ITEMS], [0.3] * MAX_ITEMS, DRESS)
+
+
+def test_judged_reads_the_photo_only_when_the_boxes_do_not_decide():
+    img = _tiled_floor_photo()
+    two = [_det(TILE_A, 0.45), _det(TILE_B, 0.3, 1)]
+    assert [d.whole_photo for d in judged(two)] == [True, True]  # rule 2: no pixels needed
+    three = [*two, _det(TILE_C, 0.3, 2)]
+    assert [d.whole_photo for d in judged(three)] == [False] * 3  # without the photo: rules 1 and 2 only
+    assert [d.whole_photo for d in judged(three, img)] == [True] * 3  # rule 3: the dress is the one object
+    sure = [_det(TILE_A, 0.9), *three[1:]]
+    assert [d.whole_photo for d in judged(sure, img)] == [False] * 3
+    on_board = [_det((30, 30, 150, 170), 0.4), _det((230, 230, 350, 370), 0.3, 1), _det((230, 30, 350, 170), 0.3, 2)]
+    assert [d.whole_photo for d in judged(on_board, _board())] == [False] * 3  # several objects, none salient
+
+
+def test_judged_keeps_an_earlier_decision():
+    named = Detection(0, "Shirts & Tops", 0.4, TILE_A, detector_label="Jewelry", whole_photo=True)
+    fresh = _det(TILE_B, 0.9, 1)
+    out = judged([named, fresh], _tiled_floor_photo())
+    assert out[0] is named and out[1].whole_photo  # the fresh one alone: one box
+
+
+def test_moved_names_stay_importable_from_labels():
+    from stylist import garment_photo, item_namer, labels
+
+    assert labels.one_garment is garment_photo.one_garment and labels.ItemNamer is item_namer.ItemNamer
+    with pytest.raises(AttributeError):
+        labels.no_such_name  # noqa: B018

@@ -17,7 +17,6 @@ from stylist.filtered import FilteredIndex, supported
 from stylist.garment_box import backdrop_of, on_white
 from stylist.images import item_crop
 from stylist.item_kind import item_kind
-from stylist.garment_photo import judged
 from stylist.item_namer import ItemNamer, View
 from stylist.labels import FusedLabel
 from stylist.relax import refines, relax_query
@@ -306,4 +305,4 @@ class CandidateFinder:
         return hits
 
 
-__all__ = ["Candidates", "Photo", "CandidateFinder", "choose_items", "judged"]
+__all__ = ["Candidates", "Photo", "CandidateFinder", "choose_items"]

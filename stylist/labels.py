@@ -192,16 +192,3 @@ CONTEXT_WEIGHTS = FusionWeights(detector=0.0, head=0.5, namer=1.0, context_namer
 WEIGHTS_WITHOUT_NAMER = FusionWeights(detector=1.0, head=1.0, neighbours=0.5, clip_neighbours=1.0, zero_shot=0.5)
 CONTEXT_WEIGHTS_WITHOUT_NAMER = FusionWeights(detector=0.0, head=0.5, neighbours=0.5, clip_neighbours=1.0,
                                               zero_shot=0.5, context_head=2.0)
-
-
-_MOVED = {"ItemNamer": "stylist.item_namer", "View": "stylist.item_namer", "NEIGHBOURS_K": "stylist.item_namer",
-          "one_garment": "stylist.garment_photo"}
-
-
-def __getattr__(name: str):
-    """Names that moved to their own modules stay importable from here."""
-    if name in _MOVED:
-        import importlib
-
-        return getattr(importlib.import_module(_MOVED[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

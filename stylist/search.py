@@ -13,11 +13,12 @@ from typing import Sequence
 import numpy as np
 from PIL import Image
 
-from stylist.candidates import CandidateFinder, Candidates, Photo, choose_items, judged
+from stylist.candidates import CandidateFinder, Candidates, Photo, choose_items
 from stylist.catalog_profile import CatalogProfile
 from stylist.config import Config, load_config
 from stylist.errors import UnknownItemError
 from stylist.garment_color import ClipColours
+from stylist.garment_photo import judged
 from stylist.images import load_image
 from stylist.models.registry import shared_clip, shared_detector, shared_embedder, shared_namer
 from stylist.models.signature import model_signature

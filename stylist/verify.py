@@ -5,7 +5,7 @@ covered by a neighbour, items on a grey backdrop — and some things that are no
 a lipstick, a logo, the print of a top). A confidence threshold alone cannot separate them: on cluttered
 validation boards 0.25 finds 85 % of the items at 90 % precision, 0.1 finds 93 % at 80 %. So on a picture
 with several sure items (a board: ``PROPOSE_AFTER`` boxes above ``conf`` that are not the parts of one
-garment, ``stylist.labels.one_garment``) the detector also proposes its boxes down to
+garment, ``stylist.garment_photo.one_garment``) the detector also proposes its boxes down to
 ``Config.detect_verify_conf``, and every box but the best is checked: a logistic regression on its
 crop's CLIP image vector (the same crop the search embeds) and the detector's score, trained on train-split
 boards, composites and real photos (``training.train_verifier``; weights and card in
@@ -27,7 +27,7 @@ from PIL import Image
 from stylist.config import Config
 from stylist.garment_box import WholeGarmentDetector, whole_garments
 from stylist.images import item_crop
-from stylist.labels import one_garment
+from stylist.garment_photo import one_garment
 from stylist.models.detector_settings import PROPOSE_AFTER
 from stylist.results import Detection
 

@@ -39,7 +39,8 @@ def test_an_item_the_photo_lacks_is_a_clear_error():
 
 
 def test_a_photos_detections_are_judged_together_and_keep_an_earlier_decision():
-    from stylist.candidates import in_context, judged
+    from stylist.candidates import in_context
+    from stylist.garment_photo import judged
 
     shirt, pocket, shoe = (10, 10, 110, 210), (60, 100, 90, 130), (150, 150, 200, 200)
     fresh = [Detection(0, "Shirts & Tops", 0.8, shirt), Detection(1, "Handbags", 0.4, pocket)]

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from PIL import Image, ImageDraw
 
 from stylist.garment_photo import (FEW, MAX_ITEMS, UNSURE, background_beside, judged, one_garment, parts_of_one,
@@ -92,11 +91,3 @@ def test_judged_keeps_an_earlier_decision():
     fresh = _det(TILE_B, 0.9, 1)
     out = judged([named, fresh], _tiled_floor_photo())
     assert out[0] is named and out[1].whole_photo  # the fresh one alone: one box
-
-
-def test_moved_names_stay_importable_from_labels():
-    from stylist import garment_photo, item_namer, labels
-
-    assert labels.one_garment is garment_photo.one_garment and labels.ItemNamer is item_namer.ItemNamer
-    with pytest.raises(AttributeError):
-        labels.no_such_name  # noqa: B018

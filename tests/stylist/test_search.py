@@ -326,7 +326,7 @@ def test_detected_items_carry_a_fused_label_and_the_detectors_own(env):
 # --- names of a photo's items: the whole photo as evidence when it holds one garment ----------------------------
 
 def test_one_garment_photo_is_named_with_the_whole_photo_and_the_decision_is_kept(env):
-    from stylist.candidates import judged
+    from stylist.garment_photo import judged
 
     stylist, folder = env
     img = _img(folder, "dre-green-0")
@@ -363,7 +363,8 @@ def _on_floor(product: Image.Image, seed: int = 1) -> tuple[Image.Image, tuple[f
 
 
 def test_a_photographed_garment_is_embedded_also_on_white_and_found_closer(env):
-    from stylist.candidates import CandidateFinder, judged
+    from stylist.candidates import CandidateFinder
+    from stylist.garment_photo import judged
     from stylist.garment_box import backdrop, on_white
     from stylist.images import item_crop
 

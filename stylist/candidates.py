@@ -26,7 +26,7 @@ from stylist.store import CLIP, VISUAL, CatalogStore, Hit, merge_hits, where_fil
 from stylist.timing import StageClock
 
 
-CONTEXT_KIND_ONLY = True  # an item of a one-garment photo shows products of its fused kind (see visual) ...
+CONTEXT_KIND_ONLY = True  # an item of a one-garment photo shows products of its fused kind(s) (see visual) ...
 CONTEXT_OTHERS_KEPT = 2  # ... and only its few visually nearest products of other kinds
 
 

@@ -64,23 +64,26 @@ def collect(stylist, config, root: Path, photos: int, composites: int, seed: int
 
 
 def replay(stylist, data: dict) -> dict:
-    """Composites R@1/@10 and real photos' top-5 majority under the gate now set in ``stylist.candidates``."""
+    """Composites R@1/@10 and real photos' top-5 majority under the gate now set (``stylist.item_kind``)."""
     from stylist.timing import StageClock
     from training.eval_wild import _product_category, majority
 
+    def ranked(cand, k: int) -> list:
+        return stylist._search(cand, None, k, 0, "full", False, StageClock()).products
+
     r1 = r10 = 0
     for row in data["composites"]:
-        ids = [p.id for p in stylist._search(row["cand"], None, 10, 0, "full", False, StageClock()).products]
+        ids = [p.id for p in ranked(row["cand"], 10)]
         r1 += ids[:1] == [row["product"]]
         r10 += row["product"] in ids
     right = 0
     for row in data["photos"]:
         if row["cand"] is None:
             continue
-        top5 = [_product_category(p) for p in stylist._search(row["cand"], None, 5, 0, "full", False, StageClock()).products]
+        top5 = [_product_category(p) for p in ranked(row["cand"], 5)]
         right += majority(top5) == row["category"]
-    nc = max(1, data["n_composites"])
-    return {"r1": round(r1 / nc, 4), "r10": round(r10 / nc, 4), "r10_of_boxed": round(r10 / max(1, len(data["composites"])), 4),
+    nc, boxed = max(1, data["n_composites"]), max(1, len(data["composites"]))
+    return {"r1": round(r1 / nc, 4), "r10": round(r10 / nc, 4), "r10_of_boxed": round(r10 / boxed, 4),
             "top5": round(right / max(1, len(data["photos"])), 4)}
 
 

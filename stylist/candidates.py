@@ -16,7 +16,7 @@ from stylist.errors import UnknownItemError
 from stylist.filtered import FilteredIndex, supported
 from stylist.garment_box import backdrop_of, on_white
 from stylist.images import item_crop
-from stylist.item_kind import item_kind
+from stylist.item_kind import item_kind, shown_kinds
 from stylist.item_namer import ItemNamer, View
 from stylist.labels import FusedLabel
 from stylist.relax import refines, relax_query
@@ -26,7 +26,7 @@ from stylist.store import CLIP, VISUAL, CatalogStore, Hit, merge_hits, where_fil
 from stylist.timing import StageClock
 
 
-CONTEXT_KIND_ONLY = True  # an item of a one-garment photo shows products of its fused kind (see visual) ...
+CONTEXT_KIND_ONLY = True  # an item of a one-garment photo shows products of its fused kind(s) (see visual) ...
 CONTEXT_OTHERS_KEPT = 2  # ... and only its few visually nearest products of other kinds
 
 
@@ -49,6 +49,11 @@ class Candidates:
     def kind(self) -> list[str]:
         """What the item is for refining words: [the fused class] when the fusion is sure of it, else []."""
         return item_kind(self.label)
+
+    @property
+    def shown_kinds(self) -> list[str]:
+        """The kinds a one-garment photo's item shows: its kind, and the runner-up when the fusion hesitated."""
+        return shown_kinds(self.label)
 
 
 @dataclass
@@ -275,13 +280,15 @@ class CandidateFinder:
         if CONTEXT_KIND_ONLY and garment_photo and cand.kind and not restrict_category:
             # one garment photographed: its box is often a part whose own neighbours are of other kinds; the
             # fused kind (named with the whole photo) is the surer guide, so the candidates are products of
-            # that kind plus the few nearest of other kinds (an exact match survives a wrong kind). On the val
-            # split (interim namer): top-5 majority class of real photos 0.58 -> 0.77, composites' Recall@10
+            # that kind (and of the runner-up when the fusion hesitated: stylist.item_kind.shown_kinds) plus
+            # the few nearest of other kinds (an exact match survives a wrong kind). On the val split
+            # (interim namer): top-5 majority class of real photos 0.58 -> 0.77, composites' Recall@10
             # unchanged (with no other kinds kept it fell 0.56 -> 0.42; with 4 kept real photos gained 0.09)
-            same = [h for h in hits if h.meta.get("category") in cand.kind]
+            kinds = cand.shown_kinds
+            same = [h for h in hits if h.meta.get("category") in kinds]
             if len(same) < enough:
-                same = merge_hits(same, self.filtered(vec, n, where_filter(None, list(cand.kind), False)))
-            others = [h for h in hits if h.meta.get("category") not in cand.kind][:CONTEXT_OTHERS_KEPT]
+                same = merge_hits(same, self.filtered(vec, n, where_filter(None, kinds, False)))
+            others = [h for h in hits if h.meta.get("category") not in kinds][:CONTEXT_OTHERS_KEPT]
             return (merge_hits(same, others) if len(same) >= enough else merge_hits(same, hits)), query, list(cand.kind)
         if restrict_category and detection is not None and detection.label in CLASSES:
             # an unfiltered Chroma query is ~3x cheaper than a `where` one, and a trained embedder's

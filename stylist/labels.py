@@ -79,6 +79,8 @@ class FusedLabel:
     zero_shot_label: str = ""
     namer_label: str = ""
     context_label: str = ""  # the whole photo's own guess (namer, else AE head), when it counted (one garment)
+    runner_up: str = ""  # the second most probable class and its probability: how close the fusion came to it
+    runner_up_confidence: float = 0.0
 
 
 def expand_box(box: Sequence[float], factor: float, size: tuple[int, int]) -> tuple[float, float, float, float]:
@@ -152,12 +154,14 @@ def fuse(classes: Sequence[str], detector: np.ndarray | None = None, head: np.nd
     post = np.exp(logits - logits.max())
     post /= post.sum()
     best = int(post.argmax())
+    second = int(np.where(np.arange(len(post)) == best, -1.0, post).argmax())
 
     def top(p: np.ndarray | None) -> str:
         return classes[int(np.argmax(p))] if p is not None else ""
 
     return FusedLabel(classes[best], float(post[best]), top(detector), top(head), top(neighbours),
-                      top(clip_neighbours), top(zero_shot), top(more.get("namer")), top(_first(more.get("context_namer"), more.get("context_head"))))
+                      top(clip_neighbours), top(zero_shot), top(more.get("namer")), top(_first(more.get("context_namer"), more.get("context_head"))),
+                      *((classes[second], float(post[second])) if second != best else ("", 0.0)))
 
 
 def _first(*probs: np.ndarray | None) -> np.ndarray | None:

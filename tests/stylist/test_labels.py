@@ -92,6 +92,9 @@ def test_fused_probability_is_the_normalised_product_of_experts():
     post /= post.sum()
     assert out.label == CLASSES[int(post.argmax())] == "Shirts & Tops"
     assert out.confidence == pytest.approx(post.max())
+    order = np.argsort(-post)  # the runner-up: how close the fusion came to its second choice
+    assert out.runner_up == CLASSES[int(order[1])] != out.label
+    assert out.runner_up_confidence == pytest.approx(post[order[1]])
 
 
 def test_expand_box_scales_about_the_centre_and_clips_to_the_image():

@@ -112,3 +112,33 @@ def test_warm_filters_keeps_results(env):
             _same(stylist.search_item(img, d, "in green under 80", top_k=5), b)
     finally:
         stylist.candidates.filtered_index = None
+
+
+@pytest.mark.parametrize("hesitant", [False, True])
+def test_a_one_garment_photo_shows_its_kind_and_the_runner_up_only_when_the_fusion_hesitated(env, hesitant):
+    """A photo judged one garment ranks products of its fused kind plus the 2 nearest of other kinds; when the
+    fusion hesitated (runner-up at least RUNNER_UP_SHARE as probable) the runner-up's products as well."""
+    import dataclasses
+
+    from stylist.candidates import CONTEXT_OTHERS_KEPT
+    from stylist.item_kind import RUNNER_UP_SHARE
+    from stylist.labels import FusedLabel
+    from stylist.query import parse_query
+
+    stylist, img, dets = env
+    cand = stylist.candidates.gather(img, [dets[0]], 24)[0]
+    hits = stylist.store.query(VISUAL, cand.vector, 24)  # the whole catalogue, nearest first
+    runner_up = next(h.meta["category"] for h in hits if h.meta["category"] != "Shoes")
+    second = 0.7 * RUNNER_UP_SHARE * (1.0 if hesitant else 0.5)
+    cand = dataclasses.replace(cand, detection=dataclasses.replace(cand.detection, whole_photo=True),
+                               label=FusedLabel("Shoes", 0.7, "Shoes", "", "", runner_up=runner_up,
+                                                runner_up_confidence=second))
+    got, _, prefer = stylist.candidates.visual(cand, 24, parse_query(None), "full", False, 1)
+    kinds = {"Shoes", runner_up} if hesitant else {"Shoes"}
+    others = [h.id for h in hits if h.meta["category"] not in kinds][:CONTEXT_OTHERS_KEPT]
+    assert {h.id for h in got} == {h.id for h in hits if h.meta["category"] in kinds} | set(others)
+    shown = sum(h.meta["category"] == runner_up for h in got)
+    assert shown == 6 if hesitant else 1 <= shown <= CONTEXT_OTHERS_KEPT  # 6 colours of each kind in the catalogue
+    assert prefer == ["Shoes"]  # the soft preference stays the fused kind
+    plain = dataclasses.replace(cand, detection=dataclasses.replace(cand.detection, whole_photo=False))
+    assert len(stylist.candidates.visual(plain, 24, parse_query(None), "full", False, 1)[0]) == 24  # no gate

@@ -23,9 +23,12 @@ the composites, 0.027 of the cluttered and 0.107 of the catalogue boards. Rules 
 photos (the whole-photo namer was right for nearly all of those left out before) and no composite or board: the
 fused label of real photos 0.861 -> 0.888. Without "best box outside" rule 3 also took two catalogue outfit
 boards whose touching items form one object; with ``UNSURE`` 0.6 or three boxes in rule 2, a catalogue board.
-Rule 4 (the same val sets, replayed with 150 cluttered and 150 catalogue boards): of the 24 real photos still
-left out (the fused label right for 7; the whole photo's namer for 23), it takes 12, the namer right on all
-12, and no board; namer 0.7 or detector 0.8 would also take 1-6 boards.
+Rule 4 (the same 482 val photos, 150 cluttered and 150 catalogue boards): 24 real photos were still left out
+(their fused label right for 7, the whole photo's namer for 23); it takes 12 (5 and 7 in the two halves of the
+photos), the namer right on all 12, and no board (namer 0.7 or detector 0.8 would take 1-6 boards). Through the
+whole search on the val photos: fused label 0.880 -> 0.898, top-5 majority 0.876 -> 0.896; composites' and
+boards' labels and Recall@10 unchanged. The namer is asked for 4 % of real photos and 7-9 % of boards, ~6.5 ms
+of CPU each (the loaded dev box): under 1 ms a photo on average.
 """
 from __future__ import annotations
 

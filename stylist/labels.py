@@ -59,8 +59,9 @@ class FusionWeights:
     the one that sees it. A logit adjustment of the namer (its probabilities divided by its training class prior
     to a power tau; a third of its views were tops) lifts dresses 0.62 -> 0.68 and skirts 0.60 -> 0.70 at tau
     0.6 but costs tops 0.92 -> 0.86: real photos 0.880 -> 0.876 / 0.871 / 0.861 at tau 0.2 / 0.4 / 0.6, boards
-    down too. Neither was adopted. Most wrong labels left are the namer's own (the whole photo wrong too), and
-    the 5 % of real photos not judged one garment (0.29 right, where the whole photo's namer is right for 23 of 24).
+    down too. Neither was adopted. Most wrong labels left are the namer's own (the whole photo wrong too); the 5 %
+    of real photos not judged one garment were 0.29 right (the whole photo's namer right for 23 of 24): the
+    garment namer now decides half of those (``stylist.garment_photo``, rule 4).
     """
 
     detector: float = 1.0

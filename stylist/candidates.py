@@ -15,6 +15,7 @@ from stylist.catalog_profile import CatalogProfile, ProfileCache
 from stylist.errors import UnknownItemError
 from stylist.filtered import FilteredIndex, supported
 from stylist.garment_box import backdrop_of, on_white
+from stylist.garment_photo import namer_may_decide, namer_says_one
 from stylist.images import item_crop
 from stylist.item_kind import item_kind, shown_kinds
 from stylist.item_namer import ItemNamer, View
@@ -194,12 +195,16 @@ class CandidateFinder:
         (``Detection.whole_photo``); they keep that decision, so naming one of them again gives the same answer."""
         clock = clock or StageClock()
         flags = in_context(targets)
+        whole_named = self._namer_decides(img, targets, flags)  # rule 4 of stylist.garment_photo
+        if namer_says_one(whole_named):
+            flags = [True] * len(targets)
         crops = [item_crop(img, d.box if d is not None else None) for d in targets]
         k = len(crops)
         white = white_crops(img, crops, flags) if self.white else {}
         seen = {m: white if m in self.white else {} for m in ON_WHITE_MODELS}  # the views each model adds
         whole = context_image(img) if any(flags) else None
         ae_ctx, clip_ctx, namer_ctx = self._context_models(whole)
+        namer_ctx = [] if whole_named is not None else namer_ctx  # the namer has seen the whole photo already
         vectors = two_views(self.embedder.embed, crops + ae_ctx, seen["ae"])
         clip_vectors = two_views(self.clip.embed_images, crops + clip_ctx, seen["clip"]) if self.namer.wants_clip else None
         gn = self.namer.garment_namer
@@ -213,7 +218,7 @@ class CandidateFinder:
         if whole is not None:
             view = self._context_view(vectors[k] if ae_ctx else None,
                                       clip_vectors[k] if clip_ctx and clip_vectors is not None else None,
-                                      namer[k] if namer_ctx and namer is not None else None)
+                                      namer[k] if namer_ctx and namer is not None else whole_named)
         clock.lap("candidates")
         names = self.namer.name(targets, vectors[:k], None if clip_vectors is None else clip_vectors[:k], hits,
                                 clip_hits, None if namer is None else namer[:k], view, flags)
@@ -226,6 +231,15 @@ class CandidateFinder:
                                     clip_hits[i], fused))
         clock.lap("labels")
         return found
+
+    def _namer_decides(self, img: Image.Image, targets: Sequence[Detection | None], flags: list[bool]) -> np.ndarray | None:
+        """The garment namer's probabilities for the whole photo when it decides whether the photo is one garment
+        (``stylist.garment_photo.namer_may_decide``: several unsure detections, not judged one garment; ~4 ms on
+        those photos only), else None."""
+        gn = self.namer.garment_namer
+        if gn is None or any(flags) or self.namer.context_weights.context_namer <= 0 or not namer_may_decide(targets):
+            return None
+        return np.asarray(gn.probs([context_image(img)]), np.float64)[0]
 
     def _namer_counts(self) -> bool:
         w, cw = self.namer.weights, self.namer.context_weights

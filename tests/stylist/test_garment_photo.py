@@ -91,3 +91,20 @@ def test_judged_keeps_an_earlier_decision():
     fresh = _det(TILE_B, 0.9, 1)
     out = judged([named, fresh], _tiled_floor_photo())
     assert out[0] is named and out[1].whole_photo  # the fresh one alone: one box
+
+
+def test_the_namer_decides_only_for_several_unsure_fresh_detections():
+    from stylist.garment_photo import NAMER_SURE, SURE_ITEM, namer_may_decide, namer_says_one
+
+    tiles = [_det(TILE_A, 0.6), _det(TILE_B, 0.55, 1), _det(TILE_C, 0.3, 2)]
+    assert namer_may_decide(tiles)
+    assert not namer_may_decide(tiles[:1])  # one box is one garment already (rule 1)
+    assert not namer_may_decide([*tiles, _det(DRESS, SURE_ITEM, 3)])  # the detector sure of an item: a board
+    assert not namer_may_decide([*tiles[:2], None])  # the whole photo searched: nothing to decide
+    named = [Detection(0, "Dresses", 0.6, TILE_A, detector_label="Jewelry"), tiles[1]]
+    assert not namer_may_decide(named)  # decided before: keeps its decision
+    judged_one = [Detection(0, "Jewelry", 0.6, TILE_A, whole_photo=True), tiles[1]]
+    assert not namer_may_decide(judged_one)
+    sure, unsure = np.full(13, (1 - NAMER_SURE) / 12), np.full(13, 1 / 13)
+    sure[6] = NAMER_SURE
+    assert namer_says_one(sure) and not namer_says_one(unsure) and not namer_says_one(None)

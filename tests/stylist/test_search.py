@@ -401,3 +401,54 @@ def test_on_white_names_only_known_models():
     with pytest.raises(ValueError, match="STYLIST_ON_WHITE names unknown models \\['clap'\\]"):
         on_white_models("ae,clap")
     assert load_config(env={"STYLIST_ON_WHITE": "ae,clip"}).on_white == "ae,clip"
+
+
+def test_the_namer_decides_one_garment_for_unsure_detections_of_a_photographed_garment(env):
+    from stylist.candidates import context_image
+    from stylist.garment_photo import NAMER_SURE, judged
+
+    stylist, folder = env
+    finder = stylist.candidates
+    if finder.namer.garment_namer is None:
+        pytest.skip("no garment namer bundled")
+    photo, box = _on_floor(_img(folder, "dre-green-0"))
+    corners = [(0.0, 0.0, 40.0, 40.0), (260.0, 0.0, 300.0, 40.0), (0.0, 260.0, 40.0, 300.0)]
+    floor_bits = judged([Detection(i, "Jewelry", 0.6, b) for i, b in enumerate(corners)], photo)
+    assert not any(d.whole_photo for d in floor_bits)  # rules 1-3: three boxes apart, the detector not unsure
+    sure = max(finder.namer.garment_namer.probs([context_image(photo)])[0]) >= NAMER_SURE
+    found = finder.gather(photo, floor_bits, 10)
+    assert [c.detection.whole_photo for c in found] == [sure] * 3
+    if sure:  # named as the one garment the whole photo shows
+        assert len({c.detection.label for c in found}) == 1
+    board = judged([*floor_bits, Detection(3, "Dresses", 0.9, box)], photo)  # a sure item: no namer asked
+    assert not any(c.detection.whole_photo for c in finder.gather(photo, board, 10))
+
+
+def test_the_namer_takes_a_real_photo_with_unsure_detections_for_one_garment(env, shared_data):
+    import csv
+
+    from stylist.candidates import context_image
+    from stylist.garment_photo import NAMER_SURE, judged
+    from stylist.schema import CLASSES
+
+    stylist, _ = env
+    finder = stylist.candidates
+    if finder.namer.garment_namer is None:
+        pytest.skip("no garment namer bundled")
+    root = shared_data / "clothing"
+    with open(root / "images.csv") as f:
+        ids = [r["image"] for r in csv.DictReader(f) if r["label"] == "T-Shirt"][:4]
+    taken = 0
+    for image_id in ids:
+        photo = Image.open(root / "images" / f"{image_id}.jpg").convert("RGB")
+        w, h = photo.size
+        corners = [(0.0, 0.0, w / 8, h / 8), (w * 7 / 8, 0.0, w, h / 8), (0.0, h * 7 / 8, w / 8, h)]
+        dets = judged([Detection(i, "Shoes", 0.6, b) for i, b in enumerate(corners)], photo)
+        probs = finder.namer.garment_namer.probs([context_image(photo)])[0]
+        found = finder.gather(photo, dets, 10)
+        sure = max(probs) >= NAMER_SURE
+        assert [c.detection.whole_photo for c in found] == [sure] * 3
+        if sure:
+            taken += 1
+            assert {c.label.context_label for c in found} == {CLASSES[int(np.argmax(probs))]}  # the photo as context
+    assert taken >= 1  # the bundled namer is sure of most photos of one T-shirt

@@ -14,7 +14,7 @@ the whole picture. Boards (many items, or several separate objects on white) are
 of CPU on a 128-px thumbnail, read once per photo (``backdrop_of``).
 
 The same background colours take the background out of an item's crop (``on_white``): the catalogue is
-photographed on white, so the search also embeds the garment alone (``stylist.candidates.two_views``).
+photographed on white, so the search also embeds the garment alone (``stylist.white_view``).
 
 Chosen on held-out (val split) images, the bundled detector: single catalogue items composited onto real
 floors and beds — the item boxed at IoU ≥ 0.5: 0.720 → 0.880 (150 composites); real CC0 photos — the best

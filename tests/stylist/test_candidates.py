@@ -64,22 +64,3 @@ def test_context_image_shrinks_large_photos_by_an_integer_box_filter():
     small = Image.new("RGB", (240, 320))
     assert context_image(small) is small
 
-
-def test_two_views_average_an_items_rows_and_leave_the_rest():
-    import numpy as np
-
-    from stylist.candidates import two_views
-
-    table = {"a": [3.0, 4.0], "b": [0.0, 1.0], "a-white": [4.0, 3.0], "ctx": [1.0, 0.0]}
-    calls = []
-
-    def run(images):
-        calls.append(list(images))
-        return np.array([table[i] for i in images])
-
-    out = two_views(run, ["a", "b", "ctx"], {0: "a-white"}, unit=False)
-    assert calls == [["a", "b", "ctx", "a-white"]]  # one batch
-    assert np.allclose(out, [[3.5, 3.5], [0.0, 1.0], [1.0, 0.0]])
-    unit = two_views(run, ["a", "b"], {0: "a-white"})
-    assert np.allclose(unit[0], [np.sqrt(0.5), np.sqrt(0.5)]) and np.allclose(unit[1], [0.0, 1.0])
-    assert np.allclose(two_views(run, ["a", "b"], {}), [[3.0, 4.0], [0.0, 1.0]])

@@ -394,14 +394,6 @@ def test_a_photographed_garment_is_embedded_also_on_white_and_found_closer(env):
     assert min(gains) > 0, gains  # the exact product is nearer once the floor is gone
 
 
-def test_on_white_names_only_known_models():
-    from stylist.candidates import on_white_models
-
-    assert on_white_models("ae, Namer") == {"ae", "namer"} and on_white_models("none") == frozenset()
-    with pytest.raises(ValueError, match="STYLIST_ON_WHITE names unknown models \\['clap'\\]"):
-        on_white_models("ae,clap")
-    assert load_config(env={"STYLIST_ON_WHITE": "ae,clip"}).on_white == "ae,clip"
-
 
 def test_the_namer_decides_one_garment_for_unsure_detections_of_a_photographed_garment(env):
     from stylist.candidates import context_image

@@ -1,6 +1,6 @@
 """Train the garment namer (``stylist.models.namer``): EfficientNet-Lite0 from ImageNet, fine-tuned on CPU.
 
-    stylist train namer --out /root/stylist-runs/namer --export stylist/weights/garment-namer.pt
+    stylist train namer --out runs/namer --export stylist/weights/garment-namer.pt
 
 Sized for 2 shared CPU cores: the stem and first blocks stay ImageNet (frozen) and each augmented view passes
 through them ONCE (``--rounds`` views per training image, cached under ``<out>/feats-b*``, which a rerun
@@ -43,7 +43,7 @@ SPLIT_AT = 5  # blocks[:5] stay ImageNet (frozen, cached once per view, 112×8×
 
 @dataclass
 class NamerConfig:
-    out: str = "/root/stylist-runs/namer"  # run dir: data cache, last.pt, best.pt, log.jsonl
+    out: str = "runs/namer"  # run dir: data cache, last.pt, best.pt, log.jsonl
     data: str = ""  # data cache dir (default <out>/data)
     root: str = ""  # shared data root (default: ../shared/data)
     val_boxes: str = ""  # cached GrabCut boxes of the val photos (default <STYLIST_HOME>/cache/wild-boxes-val.jsonl)

@@ -1,6 +1,6 @@
 """Train the item check (``stylist.verify``): is a detector box a catalogue item, or a distractor / a part?
 
-    python -m training.train_verifier --out /root/stylist-runs/verifier [--export stylist/weights/item-check.json]
+    python -m training.train_verifier --out runs/verifier [--export stylist/weights/item-check.json]
 
 The detector is served at a low confidence so the items it is unsure of on cluttered boards (small,
 overlapped, on grey) are proposed; the check then keeps the boxes whose crop looks like an item. Its input is

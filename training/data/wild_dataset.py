@@ -1,6 +1,6 @@
 """Write the "in the wild" detector dataset (ultralytics YOLO format) and the GrabCut contact sheet.
 
-    python -m training.data.wild_dataset --out /root/stylist-runs/wild/data --boxes /root/stylist-runs/wild/boxes.jsonl \
+    python -m training.data.wild_dataset --out runs/wild/data --boxes runs/wild/boxes.jsonl \
         --train photo=1000,composite=700,clutter=800 --val photo=60,composite=40,clutter=60
 
 Every image is a pure function of (seed, kind, split, index), so the dataset is the same on every machine.

@@ -108,3 +108,17 @@ def test_the_namer_decides_only_for_several_unsure_fresh_detections():
     sure, unsure = np.full(13, (1 - NAMER_SURE) / 12), np.full(13, 1 / 13)
     sure[6] = NAMER_SURE
     assert namer_says_one(sure) and not namer_says_one(unsure) and not namer_says_one(None)
+
+
+def test_an_unsure_photo_puts_the_garment_in_the_middle_first():
+    from stylist.garment_photo import SURE_ITEM, prominent_first
+
+    glasses = _det((340, 10, 390, 40), 0.45)  # a small box in the corner, scored above the dress
+    dress = _det(DRESS, 0.35, 1)
+    assert [d.index for d in prominent_first([glasses, dress], (400, 400))] == [1, 0]
+    assert [d.index for d in judged([glasses, dress], _tiled_floor_photo())] == [1, 0]
+    assert [d.index for d in judged([glasses, dress])] == [0, 1]  # without the photo: the detector's order
+    sure = _det((340, 10, 390, 40), SURE_ITEM)  # the detector sure of an item (a board): its order kept
+    assert [d.index for d in prominent_first([sure, dress], (400, 400))] == [0, 1]
+    centred = _det((150, 150, 250, 250), 0.3, 2)  # as central as the dress, lower score: stays behind it
+    assert [d.index for d in prominent_first([dress, centred], (400, 400))] == [1, 2]

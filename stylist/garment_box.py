@@ -133,8 +133,9 @@ _LAST: tuple = (None, None)  # (a weak reference to the last photo read, its Bac
 
 
 def backdrop_of(img: Image.Image) -> Backdrop | None:
-    """``backdrop(img)``, read once per photo: the detector's whole-garment step and the crops painted on
-    white (``stylist.candidates``) look at the same photo one after the other."""
+    """``backdrop(img)``, read once per photo: the detector's whole-garment step, the one-garment rule
+    (``stylist.garment_photo``) and the crops painted on white (``stylist.white_view``) look at the same photo
+    one after the other."""
     global _LAST
     ref, found = _LAST
     if ref is not None and ref() is img:
@@ -146,8 +147,9 @@ def backdrop_of(img: Image.Image) -> Backdrop | None:
 
 def garment_box(img: Image.Image) -> Box | None:
     """The box of the one object standing out from the picture's background, or None when the picture does
-    not look like one object on a background (a board, a busy scene, a close-up)."""
-    found = backdrop(img)
+    not look like one object on a background (a board, a busy scene, a close-up). Read once per photo
+    (``backdrop_of``): the one-garment rule asks after the whole-garment step has read the same photo."""
+    found = backdrop_of(img)
     return found.box if found is not None else None
 
 

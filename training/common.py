@@ -1,5 +1,5 @@
-"""What every training script shares: a dataclass as its command line, the warmup-cosine learning rate, and
-saving a run (last.pt, the optional exported bundle, metrics.json).
+"""What every training script shares: a dataclass as its command line, the command line of a val study, the
+warmup-cosine learning rate, and saving a run (last.pt, the optional exported bundle, metrics.json).
 """
 from __future__ import annotations
 
@@ -53,6 +53,20 @@ def add_dataclass_args(parser: argparse.ArgumentParser, cls: type, skip: tuple[s
         parser.add_argument(f"--{f.name.replace('_', '-')}", type=_converter(hints[f.name]), default=default,
                             dest=f.name, help="default: %(default)s")
     return parser
+
+
+def study_parser(doc: str | None, seed: int | None = None, **sizes: int) -> argparse.ArgumentParser:
+    """The command line every val study starts from: ``--out`` (required), ``--data``, one ``--NAME N`` per
+    sample size in ``sizes`` (photos=250 gives ``--photos``, default 250) and ``--seed`` when ``seed`` is given;
+    a study adds its own options to the returned parser."""
+    p = argparse.ArgumentParser(description=(doc or "").splitlines()[0] if doc else None)
+    p.add_argument("--out", required=True)
+    p.add_argument("--data", default="../shared/data")
+    for name, default in sizes.items():
+        p.add_argument(f"--{name}", type=int, default=default)
+    if seed is not None:
+        p.add_argument("--seed", type=int, default=seed)
+    return p
 
 
 def warmup_cosine(base_lr: float, step: int, warmup_steps: int, progress: float) -> float:

@@ -21,7 +21,6 @@ Writes ``study.json`` (counts, per-class and per-size tables, every miss) and PN
 """
 from __future__ import annotations
 
-import argparse
 import json
 from collections import Counter
 from pathlib import Path
@@ -30,6 +29,7 @@ import numpy as np
 from tqdm import tqdm
 
 from stylist.metrics import box_iou
+from training.common import study_parser
 
 RAW_FLOOR = 0.001
 LOW = 0.05
@@ -174,12 +174,7 @@ def summarise(found: list[dict], misses: list[dict], fps: list[dict], n_true: in
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--out", required=True)
-    p.add_argument("--data", default="../shared/data")
-    p.add_argument("--boards", type=int, default=150)
-    p.add_argument("--pictures", type=int, default=12)
-    p.add_argument("--seed", type=int, default=0)
+    p = study_parser(__doc__, seed=0, boards=150, pictures=12)
     args = p.parse_args(argv)
     from stylist.config import load_config
     from training.data.boards import load_board_sources

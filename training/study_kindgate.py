@@ -15,7 +15,6 @@ photos' top-5 majority class.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import pickle
 from collections import Counter
@@ -23,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
+
+from training.common import study_parser
 
 
 def collect(stylist, config, root: Path, photos: int, composites: int, seed: int) -> dict:
@@ -88,12 +89,7 @@ def replay(stylist, data: dict) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--out", required=True)
-    p.add_argument("--data", default="../shared/data")
-    p.add_argument("--photos", type=int, default=250)
-    p.add_argument("--composites", type=int, default=200)
-    p.add_argument("--seed", type=int, default=3)
+    p = study_parser(__doc__, seed=3, photos=250, composites=200)
     p.add_argument("--replay-only", action="store_true")
     args = p.parse_args(argv)
     import stylist.item_kind as item_kind

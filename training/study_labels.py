@@ -17,7 +17,6 @@ Per subset: the fused label's accuracy, and the share right *and* sure enough to
 """
 from __future__ import annotations
 
-import argparse
 import contextlib
 import itertools
 import json
@@ -29,6 +28,7 @@ from tqdm import tqdm
 
 from stylist.labels import FusionWeights, fuse
 from stylist.schema import CLASSES
+from training.common import study_parser
 
 # views per class (CLASSES order) the bundled namer was trained on (stylist/weights/garment-namer.md: CC0
 # photos, CTL crops and composites over 5 rounds): its class prior
@@ -127,13 +127,7 @@ def study(rows: list[dict], taus=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--out", required=True)
-    p.add_argument("--data", default="../shared/data")
-    p.add_argument("--photos", type=int, default=10_000)
-    p.add_argument("--composites", type=int, default=150)
-    p.add_argument("--boards", type=int, default=60)
-    p.add_argument("--seed", type=int, default=5)
+    p = study_parser(__doc__, seed=5, photos=10_000, composites=150, boards=60)
     p.add_argument("--study-only", action="store_true")
     args = p.parse_args(argv)
     from stylist.config import load_config

@@ -14,7 +14,6 @@ Writes ``evidence.pkl`` and ``views.json`` (accuracy per source × view, per geo
 """
 from __future__ import annotations
 
-import argparse
 import json
 import pickle
 from pathlib import Path
@@ -24,6 +23,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from stylist.schema import CLASSES
+from training.common import study_parser
 
 SOURCES = ("detector", "head", "neighbours", "clip_neighbours", "zero_shot", "namer")
 K = 10
@@ -211,10 +211,7 @@ def product_check(stylist, root: Path, boxes_cache: Path, sizes: dict, imgsz: in
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--out", required=True)
-    p.add_argument("--data", default="../shared/data")
-    p.add_argument("--photos", type=int, default=500)
+    p = study_parser(__doc__, photos=500)
     p.add_argument("--study-only", action="store_true")
     p.add_argument("--product", action="store_true", help="only run the shipped pipeline on val (product_check)")
     p.add_argument("--composites", type=int, default=72)

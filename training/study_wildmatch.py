@@ -16,7 +16,6 @@ and blend, so one collection answers which stage loses the product and what woul
 """
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import pickle
@@ -24,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
+
+from training.common import study_parser
 
 VARIANTS = ("det", "det_white", "truth", "truth_white")
 
@@ -242,12 +243,7 @@ def val_pipeline(stylist, src, records: list[dict], sizes: dict, seed: int) -> d
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--out", required=True)
-    p.add_argument("--data", default="../shared/data")
-    p.add_argument("--composites", type=int, default=150)
-    p.add_argument("--photos", type=int, default=0)
-    p.add_argument("--seed", type=int, default=3)
+    p = study_parser(__doc__, seed=3, composites=150, photos=0)
     p.add_argument("--study-only", action="store_true")
     p.add_argument("--pipeline", type=str, default="", help="PHOTOS,COMPOSITES,BOARDS: the eval's numbers on val instead")
     args = p.parse_args(argv)

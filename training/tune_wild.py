@@ -17,7 +17,6 @@ Writes ``evidence.pkl`` (reused by ``--study-only``) and ``study.json``.
 """
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import pickle
@@ -27,6 +26,7 @@ import numpy as np
 from tqdm import tqdm
 
 from stylist.schema import CLASSES
+from training.common import study_parser
 
 SUBSETS = ("real", "composite", "clutter", "catalog")
 
@@ -239,14 +239,8 @@ def _current(n: int) -> list[float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--out", required=True)
-    p.add_argument("--data", default="../shared/data")
-    p.add_argument("--photos", type=int, default=300)
-    p.add_argument("--composites", type=int, default=150)
-    p.add_argument("--boards", type=int, default=75)
+    p = study_parser(__doc__, seed=5, photos=300, composites=150, boards=75)
     p.add_argument("--study-only", action="store_true")
-    p.add_argument("--seed", type=int, default=5)
     p.add_argument("--namer", default="", help="garment-namer weights whose guesses replace the kept ones "
                    "(from the evidence's crops): choose the weights for a retrained namer without collecting again")
     args = p.parse_args(argv)

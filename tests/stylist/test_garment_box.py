@@ -7,6 +7,7 @@ from PIL import Image, ImageDraw
 from stylist.garment_box import WholeGarmentDetector, backdrop, backdrop_of, garment_box, on_white, whole_garments
 from stylist.metrics import box_iou
 from stylist.results import Detection
+from tests.helpers.pictures import four_products_on_white
 
 SHIRT = (120, 90, 280, 330)  # x0, y0, x1, y1 of the drawn garment
 
@@ -23,15 +24,6 @@ def _floor_photo(seed: int = 0) -> Image.Image:
     return img
 
 
-def _board() -> Image.Image:
-    img = Image.new("RGB", (400, 400), "white")
-    d = ImageDraw.Draw(img)
-    for i, fill in enumerate([(20, 20, 20), (30, 60, 200), (200, 30, 40), (40, 150, 60)]):
-        x, y = 30 + (i % 2) * 200, 30 + (i // 2) * 200
-        d.rectangle((x, y, x + 120, y + 140), fill=fill)
-    return img
-
-
 def _det(box, label="Handbags", score=0.6, index=0) -> Detection:
     return Detection(index=index, label=label, score=score, box=tuple(float(v) for v in box))
 
@@ -43,7 +35,7 @@ def test_the_garment_on_a_floor_is_found():
 
 def test_no_object_no_box():
     assert garment_box(Image.new("RGB", (300, 200), (180, 180, 170))) is None
-    assert garment_box(_board()) is None  # four separate objects: not one garment
+    assert garment_box(four_products_on_white()) is None  # four separate objects: not one garment
 
 
 def test_a_part_grows_to_the_whole_garment_and_keeps_its_label():

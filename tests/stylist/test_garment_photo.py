@@ -7,6 +7,7 @@ from PIL import Image, ImageDraw
 from stylist.garment_photo import (FEW, MAX_ITEMS, UNSURE, background_beside, judged, one_garment, parts_of_one,
                                    unsure_of_all)
 from stylist.results import Detection
+from tests.helpers.pictures import four_products_on_white
 
 DRESS = (150, 60, 250, 340)  # the drawn garment: x0, y0, x1, y1
 TILE_A, TILE_B, TILE_C = (10, 10, 70, 70), (330, 320, 390, 390), (10, 320, 60, 390)  # floor tiles off the dress
@@ -22,16 +23,6 @@ def _tiled_floor_photo() -> Image.Image:
         d.line((x, 0, x, 400), fill=(160, 160, 155), width=1)
         d.line((0, x, 400, x), fill=(160, 160, 155), width=1)
     d.polygon([(180, 60), (220, 60), (250, 340), (150, 340)], fill=(30, 50, 140))
-    return img
-
-
-def _board() -> Image.Image:
-    """Four products on white: several objects, no salient one."""
-    img = Image.new("RGB", (400, 400), "white")
-    d = ImageDraw.Draw(img)
-    for i, fill in enumerate([(20, 20, 20), (30, 60, 200), (200, 30, 40), (40, 150, 60)]):
-        x, y = 30 + (i % 2) * 200, 30 + (i // 2) * 200
-        d.rectangle((x, y, x + 120, y + 140), fill=fill)
     return img
 
 
@@ -83,7 +74,7 @@ def test_judged_reads_the_photo_only_when_the_boxes_do_not_decide():
     sure = [_det(TILE_A, 0.9), *three[1:]]
     assert [d.whole_photo for d in judged(sure, img)] == [False] * 3
     on_board = [_det((30, 30, 150, 170), 0.4), _det((230, 230, 350, 370), 0.3, 1), _det((230, 30, 350, 170), 0.3, 2)]
-    assert [d.whole_photo for d in judged(on_board, _board())] == [False] * 3  # several objects, none salient
+    assert [d.whole_photo for d in judged(on_board, four_products_on_white())] == [False] * 3  # several objects, none salient
 
 
 def test_judged_keeps_an_earlier_decision():

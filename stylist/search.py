@@ -3,6 +3,7 @@
 ``Stylist`` loads the three models and the store once and is safe to share between
 threads: the models lock around inference (an ultralytics model is not thread-safe, ultralytics#6174) and
 Chroma clients are thread-safe. It keeps no per-request state, so the bot can run many searches at once.
+A photo's searches (``photo``, ``rank``, ``search_item``) are orchestrated in ``stylist.photo_search``.
 """
 from __future__ import annotations
 
@@ -13,26 +14,23 @@ from typing import Sequence
 import numpy as np
 from PIL import Image
 
-from stylist.candidates import CandidateFinder, Candidates, Photo, choose_items
+from stylist.candidates import CandidateFinder, Photo, choose_items
 from stylist.catalog_profile import CatalogProfile
 from stylist.config import Config, load_config
-from stylist.errors import UnknownItemError
 from stylist.garment_color import ClipColours
 from stylist.garment_photo import judged
 from stylist.images import load_image
 from stylist.models.registry import shared_clip, shared_detector, shared_embedder, shared_namer
 from stylist.models.signature import model_signature
+from stylist.photo_search import MODES, PhotoSearch
 from stylist.query import parse_query
 from stylist.relax import relax_query, rerank_or_loosen
-from stylist.rerank import VISUAL_BLEND, blend_visual
 from stylist.results import Detection, ItemResult, ParsedQuery, Product
 from stylist.store import CatalogStore, Hit
-from stylist.timing import StageClock
 from stylist.vectors import VectorCache
 from stylist.verify import serving_detector
 from stylist.word_scores import WordScores, exclusion_reference, word_scores
 
-MODES = ("visual", "clip", "full")  # no re-rank / CLIP alone / CLIP + parsed filters (the eval compares them)
 CHECK_EVERY_S = 5.0  # how often a search re-checks that the index is non-empty and matches the models
 
 
@@ -48,6 +46,8 @@ class Stylist:
         self.vectors = VectorCache(clip, store)
         self.candidates = CandidateFinder(store, embedder, clip, config.candidates, namer, config.on_white)  # namer: garment namer
         self.colours = ClipColours(clip)  # CLIP's second look at colours read from pixels
+        self.photo_search = PhotoSearch(config, self.detector, self.candidates, self.vectors, self.colours,
+                                        self._check_index)  # photo -> candidates, tap -> ranked products
         self._signature: str | None = None
         self._checked_at = -1e9  # when the index was last seen non-empty and built by our models
 
@@ -100,14 +100,6 @@ class Stylist:
         self.store.check_usable(self.embedder.name, self.embedder.dim, self.signature)
         self._checked_at = time.monotonic()
 
-    def _start(self, mode: str, timings: dict[str, float] | None) -> StageClock:
-        """What every ranked search checks first (a known mode, a usable index), with its stage clock running."""
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}")
-        clock = StageClock(timings)
-        self._check_index()
-        return clock
-
     def profile(self) -> CatalogProfile:
         """What this catalog can satisfy (stylist.catalog_profile); recounted when the index size changes."""
         return self.candidates.profile()
@@ -124,66 +116,21 @@ class Stylist:
         own class); without it the fused kind is still preferred softly in "full" mode.
         ``timings`` receives seconds per stage; a photo searched item by item is cheaper via ``photo`` + ``rank``.
         """
-        clock = self._start(mode, timings)
-        cand = self.candidates.gather(img, [detection], max(self.config.candidates, offset + top_k), clock)[0]
-        return self._search(cand, text, top_k, offset, mode, restrict_category, clock)
-
-    def _search(self, cand: Candidates, text: str | None, top_k: int, offset: int, mode: str,
-                restrict_category: bool, clock: StageClock) -> ItemResult:
-        """The ranking shared by ``search_item`` and ``rank`` (``cand``: the item's vectors and neighbours)."""
-        query, detection = parse_query(text), cand.detection
-        hits, query, prefer = self.candidates.visual(cand, offset + top_k, query, mode, restrict_category, top_k)
-        if not hits:
-            return ItemResult(detection.index if detection else None, query, [])
-        need_clip = (mode != "visual" and (query.terms or query.exclude_terms)) or VISUAL_BLEND > 0
-        clip_vecs = self.vectors.images(hits) if need_clip else None
-        looks = clip_vecs @ cand.clip_vector if clip_vecs is not None and cand.clip_vector is not None else None
-        visual = blend_visual(np.array([h.similarity for h in hits]), looks, VISUAL_BLEND)
-        words = WordScores()
-        if mode != "visual" and (query.terms or query.exclude_terms):
-            clock.lap("query")
-            words = word_scores(clip_vecs, query, self.vectors.text, self.colours, mode == "full")
-            clock.lap("text")
-        clock.lap("query")
-        ranked, query = rerank_or_loosen([h.meta for h in hits], visual, words.clip, query, self.config.text_weight,
-                                         mode == "full", prefer, words.evidence, words.excluded)
-        clock.lap("rerank")
-        chosen = ranked.order[offset:offset + top_k]
-        products = [Product.from_meta(hits[i].id, s, hits[i].meta) for i, s in zip(chosen, ranked.scores[offset:])]
-        return ItemResult(detection.index if detection else None, query, products)
+        return self.photo_search.search_item(img, detection, text, top_k, offset, mode, restrict_category, timings)
 
     def photo(self, img: Image.Image, detections: Sequence[Detection] | None = None,
               timings: dict[str, float] | None = None) -> Photo:
         """A photo has arrived: detect (unless ``detections`` are given), embed every detected item in one
         batch and fetch all their candidates in one Chroma query (the whole photo's when nothing is
         detected). Taps then only re-rank (``rank``)."""
-        clock = StageClock(timings)
-        self._check_index()
-        found_boxes = judged(self.detector.detect(img) if detections is None else list(detections), img)
-        clock.lap("detect")
-        found = self.candidates.gather(img, list(found_boxes) or [None], self.config.candidates, clock)
-        if VISUAL_BLEND > 0:  # the candidates' CLIP vectors, read now so that a tap finds them cached
-            self.vectors.images(list({h.id: h for c in found for h in c.hits}.values()))
-            clock.lap("clip vectors")
-        named = [c.detection for c in found if c.detection is not None]
-        return Photo(img, named, {(c.detection.index if c.detection else None): c for c in found})
+        return self.photo_search.photo(img, detections, timings)
 
     def rank(self, photo: Photo, item: int | None = None, text: str | None = None, top_k: int = 10, offset: int = 0,
              mode: str = "full", restrict_category: bool = False,
              timings: dict[str, float] | None = None) -> ItemResult:
         """Products for one item of an analysed ``photo`` (None = the whole photo), refined by ``text``:
         the same ranking as ``search_item``, from the candidates the photo already holds."""
-        clock = self._start(mode, timings)
-        with photo.lock:  # guards the photo's own cache of candidates
-            cand = photo.items.get(item)
-            if cand is None:
-                detection = next((d for d in photo.detections if d.index == item), None)
-                if item is not None and detection is None:
-                    raise UnknownItemError(f"item {item} does not exist in this photo")
-                cand = self.candidates.gather(photo.image, [detection], max(self.config.candidates, offset + top_k),
-                                              clock)[0]
-                photo.items[item] = cand
-        return self._search(cand, text, top_k, offset, mode, restrict_category, clock)
+        return self.photo_search.rank(photo, item, text, top_k, offset, mode, restrict_category, timings)
 
     def search_text(self, text: str, top_k: int = 10, offset: int = 0) -> ItemResult:
         """Text without a photo: CLIP text vector against the catalog's CLIP image vectors, with the filters."""

@@ -4,7 +4,7 @@ A photo judged to be one garment shows products of its fused kind plus its few v
 kinds (``stylist.candidates.CandidateFinder.visual``). That lifts real photos' top-5 majority class, but an
 exact product whose kind the fusion got wrong is then cut. This study collects, once, the searched item of
 fixed val subsets (real CC0 photos: the best item; composites of held-out products on real backgrounds: the
-box matching the truth), with its fused label (first and runner-up class), and replays ``Stylist._search``
+box matching the truth), with its fused label (first and runner-up class), and replays ``stylist.photo_search.PhotoSearch._search``
 (the product's ranking, not a re-implementation of it) under alternative gates:
 
     python -m training.study_kindgate --out DIR [--photos 250 --composites 200]   # collect + replay
@@ -70,7 +70,7 @@ def replay(stylist, data: dict) -> dict:
     from training.eval_wild import _product_category, majority
 
     def ranked(cand, k: int) -> list:
-        return stylist._search(cand, None, k, 0, "full", False, StageClock()).products
+        return stylist.photo_search._search(cand, None, k, 0, "full", False, StageClock()).products
 
     r1 = r10 = 0
     for row in data["composites"]:

@@ -25,12 +25,12 @@ hid (a light garment on a light floor) 5 times in 6 — boxed 0.855 → 0.880 (2
 from __future__ import annotations
 
 import dataclasses
-import weakref
 from typing import Sequence
 
 import numpy as np
 from PIL import Image
 
+from stylist.photo_memo import PhotoMemo
 from stylist.results import Detection
 
 Box = tuple[float, float, float, float]
@@ -129,20 +129,14 @@ def backdrop(img: Image.Image) -> Backdrop | None:
     return Backdrop(centres.astype(np.float32), float(threshold), box)
 
 
-_LAST: tuple = (None, None)  # (a weak reference to the last photo read, its Backdrop or None)
+_BACKDROPS = PhotoMemo()  # each photo's Backdrop (or None), kept while the photo is in use
 
 
 def backdrop_of(img: Image.Image) -> Backdrop | None:
     """``backdrop(img)``, read once per photo: the detector's whole-garment step, the one-garment rule
     (``stylist.garment_photo``) and the crops painted on white (``stylist.white_view``) look at the same photo
-    one after the other."""
-    global _LAST
-    ref, found = _LAST
-    if ref is not None and ref() is img:
-        return found
-    found = backdrop(img)
-    _LAST = (weakref.ref(img), found)
-    return found
+    one after the other, and many shoppers' photos may be searched at once (``stylist.photo_memo``)."""
+    return _BACKDROPS.once(img, "backdrop", lambda: backdrop(img))
 
 
 def garment_box(img: Image.Image) -> Box | None:

@@ -115,3 +115,13 @@ def test_the_photo_is_read_once():
     first = backdrop_of(photo)
     assert backdrop_of(photo) is first
     assert backdrop_of(photo.copy()) is not first  # another photo, even an equal one, is read again
+
+
+def test_interleaved_photos_each_keep_their_own_backdrop():
+    # many shoppers at once: one photo's reading never evicts, nor stands in for, another's
+    a, b = _floor_photo(0), _floor_photo(1).transpose(Image.Transpose.ROTATE_90)
+    first_a, first_b = backdrop_of(a), backdrop_of(b)
+    assert backdrop_of(a) is first_a and backdrop_of(b) is first_b and backdrop_of(a) is first_a
+    assert first_a.box == backdrop(a).box and first_b.box == backdrop(b).box  # each its own photo's answer
+    assert box_iou(first_a.box, SHIRT) >= 0.8 and box_iou(first_b.box, SHIRT) < 0.5  # and they differ
+

@@ -5,7 +5,9 @@
 Val-split cluttered boards (``training.data.wild.render_clutter``) and real CC0 val photos; per picture the
 process CPU time and wall time of ``serving_detector(...).detect`` with the check on (``STYLIST_DETECT_VERIFY=1``:
 the board's lower-scored boxes proposed, every box but the best checked by CLIP) and off, interleaved picture
-by picture so the shared machine's load hits both alike. Prints p50/p95 per kind and the boxes served.
+by picture so the shared machine's load hits both alike. Prints p50/p95 per kind and the boxes served, and
+"+ crops": detection plus the CLIP vectors of the served boxes' crops that the candidates then read
+(``stylist.crop_vectors``: on a board the check has embedded them already; code without it embeds them again).
 """
 from __future__ import annotations
 
@@ -20,6 +22,17 @@ def _timed(fn) -> tuple[float, float, object]:
     c0, w0 = time.process_time(), time.perf_counter()
     out = fn()
     return (time.process_time() - c0) * 1000, (time.perf_counter() - w0) * 1000, out
+
+
+def crop_vectors(clip, img, detections):
+    """The served boxes' CLIP crop vectors as ``stylist.candidates.CandidateFinder.gather`` gets them."""
+    try:
+        from stylist.crop_vectors import PhotoCrops
+    except ImportError:  # code before the per-photo memo: the crops embedded again
+        from stylist.images import item_crop
+
+        return clip.embed_images([item_crop(img, d.box) for d in detections])
+    return PhotoCrops(img, [d.box for d in detections]).clip_vectors(clip)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,13 +67,16 @@ def main(argv: list[str] | None = None) -> int:
     times: dict = {}
     for kind, img in pictures:
         for v, det in served.items():
+            img = img.copy()  # a fresh picture per run: nothing read from another run's photo
             cpu, wall, out = _timed(lambda: det.detect(img))
-            times.setdefault((kind, v), []).append((cpu, wall, len(out)))
+            cpu2, wall2, _ = _timed(lambda: crop_vectors(clip, img, out))
+            times.setdefault((kind, v), []).append((cpu, wall, len(out), cpu + cpu2, wall + wall2))
     for (kind, v), rows in sorted(times.items()):
         arr = np.array(rows)
         print(f"{kind:5s} check {'on ' if v else 'off'}: cpu p50 {np.percentile(arr[:, 0], 50):6.1f} ms "
               f"p95 {np.percentile(arr[:, 0], 95):6.1f} | wall p50 {np.percentile(arr[:, 1], 50):6.1f} ms "
-              f"p95 {np.percentile(arr[:, 1], 95):6.1f} | boxes {arr[:, 2].mean():.2f}")
+              f"p95 {np.percentile(arr[:, 1], 95):6.1f} | boxes {arr[:, 2].mean():.2f} | + crops: cpu p50 "
+              f"{np.percentile(arr[:, 3], 50):6.1f} ms, wall p50 {np.percentile(arr[:, 4], 50):6.1f} ms")
     return 0
 
 

@@ -12,10 +12,10 @@ import numpy as np
 from PIL import Image
 
 from stylist.catalog_profile import CatalogProfile, ProfileCache
+from stylist.crop_vectors import PhotoCrops
 from stylist.errors import UnknownItemError
 from stylist.filtered import FilteredIndex, supported
 from stylist.garment_photo import namer_may_decide, namer_says_one
-from stylist.images import item_crop
 from stylist.item_kind import item_kind, shown_kinds
 from stylist.item_namer import ItemNamer, View
 from stylist.labels import FusedLabel
@@ -154,7 +154,8 @@ class CandidateFinder:
         whole_named = self._namer_decides(img, targets, flags)  # rule 4 of stylist.garment_photo
         if namer_says_one(whole_named):
             flags = [True] * len(targets)
-        crops = [item_crop(img, d.box if d is not None else None) for d in targets]
+        item_crops = PhotoCrops(img, [d.box if d is not None else None for d in targets])  # CLIP: once per photo
+        crops = item_crops.crops
         k = len(crops)
         white = white_crops(img, crops, flags) if self.white else {}
         seen = {m: white if m in self.white else {} for m in ON_WHITE_MODELS}  # the views each model adds
@@ -162,7 +163,8 @@ class CandidateFinder:
         ae_ctx, clip_ctx, namer_ctx = self._context_models(whole)
         namer_ctx = [] if whole_named is not None else namer_ctx  # the namer has seen the whole photo already
         vectors = two_views(self.embedder.embed, crops + ae_ctx, seen["ae"])
-        clip_vectors = two_views(self.clip.embed_images, crops + clip_ctx, seen["clip"]) if self.namer.wants_clip else None
+        clip_vectors = (two_views(item_crops.clip_embedder(self.clip), crops + clip_ctx, seen["clip"])
+                        if self.namer.wants_clip else None)
         gn = self.namer.garment_namer
         namer = (two_views(gn.probs, crops + namer_ctx, seen["namer"], unit=False)
                  if gn is not None and self._namer_counts() else None)

@@ -25,8 +25,8 @@ import numpy as np
 from PIL import Image
 
 from stylist.config import Config
+from stylist.crop_vectors import PhotoCrops
 from stylist.garment_box import WholeGarmentDetector, whole_garments
-from stylist.images import item_crop
 from stylist.garment_photo import one_garment
 from stylist.models.detector_settings import PROPOSE_AFTER
 from stylist.results import Detection
@@ -97,7 +97,7 @@ class CheckedDetector:
         if not several or self.check is None or one_garment([d.box for d in sure]):
             return served  # a shopper's photo of one garment, parts and all, is served as before
         boxes = served + [d for d in found if d.score <= conf]
-        vectors = self.clip.embed_images([item_crop(img, d.box) for d in boxes])
+        vectors = PhotoCrops(img, [d.box for d in boxes]).clip_vectors(self.clip)  # the candidates read them again
         p = self.check.probs(vectors, np.array([d.score for d in boxes]))
         kept = [d for i, d in enumerate(boxes) if i == 0 or p[i] >= self.threshold]
         return [dataclasses.replace(d, index=i) for i, d in enumerate(kept)]

@@ -14,6 +14,7 @@ from stylist.search import Stylist
 from stylist.store import VISUAL
 
 from tests.helpers.catalog import make_catalog
+from tests.helpers.counting import CountingClip
 
 
 @pytest.fixture(scope="module")
@@ -142,3 +143,24 @@ def test_a_one_garment_photo_shows_its_kind_and_the_runner_up_only_when_the_fusi
     assert prefer == ["Shoes"]  # the soft preference stays the fused kind
     plain = dataclasses.replace(cand, detection=dataclasses.replace(cand.detection, whole_photo=False))
     assert len(stylist.candidates.visual(plain, 24, parse_query(None), "full", False, 1)[0]) == 24  # no gate
+
+
+def test_the_candidates_read_the_crop_vectors_embedded_earlier_for_the_photo(env):
+    # on a board the item check embeds the boxes' crops first (stylist.verify); the candidates then read them
+    from stylist.candidates import CandidateFinder
+    from stylist.crop_vectors import PhotoCrops
+
+    stylist, img, dets = env
+    counted = CountingClip(stylist.clip)
+    earlier = PhotoCrops(img.copy(), [d.box for d in dets]).clip_vectors(stylist.clip)  # an equal picture...
+    photo = img.copy()
+    checked = PhotoCrops(photo, [d.box for d in dets]).clip_vectors(counted)
+    assert counted.embedded == len(dets)  # ... is another picture: embedded again
+    found = CandidateFinder(stylist.store, stylist.embedder, counted, 12).gather(photo, dets, 12)
+    assert counted.embedded == len(dets)  # nothing embedded twice
+    np.testing.assert_array_equal(np.stack([c.clip_vector for c in found]), checked)
+    np.testing.assert_allclose(checked, earlier, atol=1e-5)
+    plain = stylist.candidates.gather(img, dets, 12)  # the search's own finder: same candidates and labels
+    assert [[h.id for h in c.hits] for c in found] == [[h.id for h in c.hits] for c in plain]
+    assert [c.detection for c in found] == [c.detection for c in plain]
+

@@ -49,53 +49,40 @@ def collect(stylist, samples, progress: bool = True) -> list[dict]:
     from stylist.images import item_crop
     from stylist.garment_box import garment_box
     from stylist.garment_photo import one_garment
-    from stylist.labels import head_probs
     from stylist.metrics import box_iou
-    from stylist.store import CLIP, VISUAL
-    from training.eval_wild import match_boxes
     from training.tune_wild import jpeg
+    from training.val_evidence import ValPicture, collect_rows, crop_evidence
 
-    namer = stylist.candidates.namer.garment_namer
-    rows = []
-    for kind, img, truths in tqdm(list(samples), desc="val views", unit="img", disable=not progress):
-        if isinstance(img, str):
-            img = stylist.load_image(img)
-        dets = stylist.detector.detect(img)
-        if kind == "real":
-            pairs = [(truths[0], 0)] if dets else []
-        else:
-            pairs = [(t, m) for t, m in zip(truths, match_boxes([t["box"] for t in truths], [d.box for d in dets]))
-                     if m >= 0]
+    def rows_of(pic: ValPicture) -> list[dict]:
+        img, dets = pic.img, pic.detections
+        pairs = [(t, m) for t, m in pic.items if m is not None]
         if not pairs:
-            rows.append({"kind": kind, "truth": truths[0]["category"], "n_dets": 0})
-            continue
+            return [{"kind": pic.kind, "truth": pic.truths[0]["category"], "n_dets": 0}]
+        rows = []
         for t, m in pairs:
             views = views_of(img, [dets[m]] + [d for j, d in enumerate(dets) if j != m])
             views["grabcut"] = tuple(t["box"])
             names = list(views)
             crops = [item_crop(img, views[v]) for v in names]
-            ae = stylist.embedder.embed(crops)
-            cl = stylist.clip.embed_images(crops)
-            heads = head_probs(stylist.embedder, ae, CLASSES)
-            ah = stylist.store.query_many(VISUAL, ae, K)
-            ch = stylist.store.query_many(CLIP, cl, K)
-            nm = namer.probs(crops) if namer is not None else [None] * len(crops)
-            per_view = {v: {"head": heads[i], "clip_vec": cl[i].astype(np.float32),
-                            "ae": [(str(x.meta.get("category") or ""), float(x.similarity)) for x in ah[i]],
-                            "cl": [(str(x.meta.get("category") or ""), float(x.similarity)) for x in ch[i]],
-                            "namer": nm[i], "crop": jpeg(crops[i])} for i, v in enumerate(names)}
+            ev = crop_evidence(stylist, crops, K)
+            per_view = {v: {"head": ev.heads[i], "clip_vec": ev.clip[i].astype(np.float32),
+                            "ae": [(str(x.meta.get("category") or ""), float(x.similarity)) for x in ev.ae_hits[i]],
+                            "cl": [(str(x.meta.get("category") or ""), float(x.similarity)) for x in ev.clip_hits[i]],
+                            "namer": ev.namer[i], "crop": jpeg(crops[i])} for i, v in enumerate(names)}
             best, gc, d = dets[m].box, views["grabcut"], dets[m]
             inter = (max(0.0, min(best[2], gc[2]) - max(best[0], gc[0]))
                      * max(0.0, min(best[3], gc[3]) - max(best[1], gc[1])))
             area = img.width * img.height
             together = one_garment([x.box for x in dets], [x.score for x in dets], garment_box(img))
-            rows.append({"kind": kind, "truth": t["category"], "garment": t.get("garment", ""), "n_dets": len(dets),
-                         "one_garment": together, "det_label": d.label,
+            rows.append({"kind": pic.kind, "truth": t["category"], "garment": t.get("garment", ""),
+                         "n_dets": len(dets), "one_garment": together, "det_label": d.label,
                          "det_score": float(d.score), "dets": [(x.label, float(x.score), tuple(x.box)) for x in dets],
                          "size": img.size, "best_area": _area(best) / area, "union_area": _area(views["union"]) / area,
                          "iou_gc": box_iou(best, gc), "cover_gc": inter / max(1.0, _area(gc)),
                          "union_iou_gc": box_iou(views["union"], gc), "views": per_view})
-    return rows
+        return rows
+
+    return collect_rows(stylist, samples, rows_of, "val views", progress)
 
 
 def real_samples(records: list[dict]):

@@ -63,47 +63,37 @@ def collect(stylist, samples, pool: int = 100, progress: bool = True) -> list[di
     """One row per (detected) item: truth, detector class/score, head probabilities, AE and CLIP neighbours
     (ids, categories, similarity in both spaces) of the item's crop."""
     from stylist.images import item_crop
-    from stylist.labels import head_probs
     from stylist.store import CLIP, VISUAL
-    from training.eval_wild import match_boxes
+    from training.val_evidence import ValPicture, collect_rows, crop_evidence
 
     indexed = set(stylist.store.fingerprints())
-    rows = []
-    for kind, img, truths in tqdm(list(samples), desc="val evidence", unit="img", disable=not progress):
-        if isinstance(img, str):
-            img = stylist.load_image(img)
-        dets = stylist.detector.detect(img)
-        if kind == "real":
-            pairs = [(truths[0], dets[0] if dets else None)]
-        else:
-            matched = match_boxes([t["box"] for t in truths], [d.box for d in dets])
-            pairs = [(t, dets[m]) for t, m in zip(truths, matched) if m >= 0]
+
+    def rows_of(pic: ValPicture) -> list[dict]:
+        pairs = [(t, pic.detections[m] if m is not None else None) for t, m in pic.items]
         if not pairs:
-            continue
-        crops = [item_crop(img, d.box if d is not None else None) for _, d in pairs]
-        ae = stylist.embedder.embed(crops)
-        cl = stylist.clip.embed_images(crops)
-        heads = head_probs(stylist.embedder, ae, CLASSES)
-        gn = stylist.candidates.namer.garment_namer
-        namer = list(gn.probs(crops)) if gn is not None else [None] * len(crops)
-        ae_hits = stylist.store.query_many(VISUAL, ae, pool)
-        cl_hits = stylist.store.query_many(CLIP, cl, pool)
-        whole = _whole_photo(stylist, img) if len(dets) == 1 else None
-        for (t, d), a, c, h, ah, ch, nm, crop in zip(pairs, ae, cl, heads, ae_hits, cl_hits, namer, crops):
+            return []
+        crops = [item_crop(pic.img, d.box if d is not None else None) for _, d in pairs]
+        ev = crop_evidence(stylist, crops, pool)
+        whole = _whole_photo(stylist, pic.img) if len(pic.detections) == 1 else None
+        rows = []
+        for (t, d), a, c, h, ah, ch, nm, crop in zip(pairs, ev.ae, ev.clip, ev.heads, ev.ae_hits, ev.clip_hits,
+                                                     ev.namer, crops):
             ids = list(dict.fromkeys([x.id for x in ah] + [x.id for x in ch]))
             cats = {x.id: str(x.meta.get("category") or "") for x in [*ch, *ah]}
             ae_sim = stylist.store.vectors(VISUAL, ids) @ a
             cl_sim = stylist.store.vectors(CLIP, ids) @ c
             pid = t.get("product_id")
             rows.append({
-                "kind": kind, "truth": t["category"], "garment": t.get("garment", ""),
+                "kind": pic.kind, "truth": t["category"], "garment": t.get("garment", ""),
                 "product": pid if pid in indexed else None, "detected": d is not None,
                 "det_label": d.label if d is not None else "", "det_score": d.score if d is not None else 0.0,
                 "head": h, "clip_vec": c.astype(np.float32), "namer": nm, "crop": jpeg(crop),
                 "ae_ids": [x.id for x in ah], "cl_ids": [x.id for x in ch],
                 "ids": ids, "cats": [cats[i] for i in ids],
                 "ae_sim": ae_sim.astype(np.float32), "cl_sim": cl_sim.astype(np.float32), "whole": whole})
-    return rows
+        return rows
+
+    return collect_rows(stylist, samples, rows_of, "val evidence", progress)
 
 
 def jpeg(img) -> bytes:

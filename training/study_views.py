@@ -50,8 +50,7 @@ def collect(stylist, samples, progress: bool = True) -> list[dict]:
     from stylist.garment_box import garment_box
     from stylist.garment_photo import one_garment
     from stylist.metrics import box_iou
-    from training.tune_wild import jpeg
-    from training.val_evidence import ValPicture, collect_rows, crop_evidence
+    from training.val_evidence import ValPicture, collect_rows, crop_evidence, jpeg
 
     def rows_of(pic: ValPicture) -> list[dict]:
         img, dets = pic.img, pic.detections

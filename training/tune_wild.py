@@ -64,7 +64,7 @@ def collect(stylist, samples, pool: int = 100, progress: bool = True) -> list[di
     (ids, categories, similarity in both spaces) of the item's crop."""
     from stylist.images import item_crop
     from stylist.store import CLIP, VISUAL
-    from training.val_evidence import ValPicture, collect_rows, crop_evidence
+    from training.val_evidence import ValPicture, collect_rows, crop_evidence, jpeg
 
     indexed = set(stylist.store.fingerprints())
 
@@ -94,15 +94,6 @@ def collect(stylist, samples, pool: int = 100, progress: bool = True) -> list[di
         return rows
 
     return collect_rows(stylist, samples, rows_of, "val evidence", progress)
-
-
-def jpeg(img) -> bytes:
-    """A crop kept with its evidence (so a retrained namer can be replayed without collecting again)."""
-    import io
-
-    buf = io.BytesIO()
-    img.convert("RGB").save(buf, "JPEG", quality=92)
-    return buf.getvalue()
 
 
 def add_namer(rows: list[dict], namer, batch: int = 64) -> None:

@@ -68,6 +68,15 @@ def crop_evidence(stylist, crops: list[Image.Image], k: int) -> CropEvidence:
                         stylist.store.query_many(VISUAL, ae, k), stylist.store.query_many(CLIP, cl, k))
 
 
+def jpeg(img: Image.Image) -> bytes:
+    """A crop kept with its evidence (so a retrained namer can be replayed without collecting again)."""
+    import io
+
+    buf = io.BytesIO()
+    img.convert("RGB").save(buf, "JPEG", quality=92)
+    return buf.getvalue()
+
+
 def collect_rows(stylist, samples: Iterable[tuple[str, Any, list[dict]]], rows_of: Callable[[ValPicture], list[dict]],
                  desc: str, progress: bool = True) -> list[dict]:
     """``rows_of`` every sample (kind, image or its path, truths), detected by the served detector."""

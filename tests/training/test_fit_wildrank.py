@@ -84,3 +84,12 @@ def test_views_flip_widen_and_narrow_the_crop():
     assert out["loose"].width > out["raw"].width > out["tight"].width
     raw, flip = np.asarray(out["raw"]), np.asarray(out["flip"])
     assert np.array_equal(flip, raw[:, ::-1])
+
+
+def test_others_by_the_blend_keeps_the_other_kind_that_clip_sees_alike(evidence):
+    ev = evidence
+    row = {**_row(ev, 25, ["Pants"]), "clip_item": ev.C[28].copy()}  # AE says product 25, CLIP says 28 (both shoes)
+    by_ae = candidates(ev, row)[-2:]
+    by_blend = candidates(ev, row, others_by_blend=True)[-2:]
+    assert "p25" in by_ae and "p28" in by_blend
+    assert all(ev.cats[ev.pos[i]] == "Shoes" for i in by_ae + by_blend)

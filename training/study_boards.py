@@ -1,6 +1,6 @@
 """Why the detector misses items on cluttered style boards: a per-item diagnosis on the VALIDATION split.
 
-    python -m training.study_boards --out DIR [--boards 150] [--pictures 12]
+    python -m training.study_boards --out DIR [--boards 150] [--pictures 12] [--seed 0] [--wild --photos 300 --composites 200]
 
 Renders the val cluttered boards (``training.data.wild.render_clutter``), serves each through the product's
 detector (``Stylist.detector``: thresholds, NMS, whole-garment boxes) and looks at the network's raw

@@ -5,8 +5,9 @@
 The detector is served at a low confidence so the items it is unsure of on cluttered boards (small,
 overlapped, on grey) are proposed; the check then keeps the boxes whose crop looks like an item. Its input is
 what the search computes for every crop anyway — the CLIP image vector — plus the detector's score (as a
-logit); the model is a logistic regression (257 weights), trained with L2 on the TRAIN split and its
-threshold chosen on the VALIDATION split (never test).
+logit) and, with ``--places``, where the box lies among the picture's boxes (``stylist.verify.layout``); the
+model is a logistic regression (260 weights), trained with L2 on the TRAIN split and its threshold chosen on
+the VALIDATION split (never test). ``--add-rows`` adds the train rows of another run (another ``--seed``).
 
 Training boxes: every box the bundled detector serves (``Stylist.detector`` without the check, at
 ``--conf``) on train-split images — cluttered boards (unlabelled distractors: FPI non-apparel, drawn
@@ -19,6 +20,7 @@ recall/precision per threshold and conf) and, with ``--export``, the weights wit
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import pickle
 from pathlib import Path
@@ -85,15 +87,8 @@ def features(rows: list[dict], places: tuple[str, ...] = ()) -> np.ndarray:
     chosen = None
     if places:
         cols = [LAYOUT.index(p) for p in places]
-        chosen, start = [], 0
-        while start < len(rows):
-            end = start
-            while end < len(rows) and rows[end]["image"] == rows[start]["image"] and rows[end]["kind"] == rows[start]["kind"]:
-                end += 1
-            group = rows[start:end]
-            chosen.append(layout([r["box"] for r in group], group[0]["size"])[:, cols])
-            start = end
-        chosen = np.concatenate(chosen)
+        groups = [list(g) for _, g in itertools.groupby(rows, key=lambda r: (r["kind"], r["image"]))]
+        chosen = np.concatenate([layout([r["box"] for r in g], g[0]["size"])[:, cols] for g in groups])
     return served_features(np.stack([r["clip"] for r in rows]), np.array([r["score"] for r in rows]), chosen)
 
 

@@ -64,8 +64,8 @@ class Config:
     detect_zoom_always: int = 0  # STYLIST_DETECT_ZOOM_ALWAYS: 1 = every picture, 0 = only when nothing reached conf
     detect_whole_garment: int = 1  # STYLIST_DETECT_WHOLE_GARMENT: 1 = a part's box grows to its garment's (stylist.garment_box)
     detect_verify: int = 1  # STYLIST_DETECT_VERIFY: 1 = a board's boxes down to detect_verify_conf, checked (stylist.verify)
-    detect_verify_conf: float = 0.1  # STYLIST_DETECT_VERIFY_CONF: least score of a board's proposed boxes
-    detect_verify_threshold: float = 0.4  # STYLIST_DETECT_VERIFY_THRESHOLD: the check's least item probability
+    detect_verify_conf: float = 0.05  # STYLIST_DETECT_VERIFY_CONF: least score of a board's proposed boxes
+    detect_verify_threshold: float = 0.35  # STYLIST_DETECT_VERIFY_THRESHOLD: the check's least item probability
     detect_board_size: int = 0  # STYLIST_DETECT_BOARD_SIZE: with the check on, a board's second look at this size; 0 = off
     on_white: str = "ae"  # STYLIST_ON_WHITE: models that see a photographed garment's crop on white (ae, clip, namer; none)
     imgsz: int = 512  # STYLIST_IMGSZ: detector serving size

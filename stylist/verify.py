@@ -7,11 +7,13 @@ validation boards 0.25 finds 85 % of the items at 90 % precision, 0.1 finds 93 %
 with several sure items (a board: ``PROPOSE_AFTER`` boxes above ``conf`` that are not the parts of one
 garment, ``stylist.garment_photo.one_garment``) the detector also proposes its boxes down to
 ``Config.detect_verify_conf``, and every box but the best is checked: a logistic regression on its
-crop's CLIP image vector (the same crop the search embeds) and the detector's score, trained on train-split
-boards, composites and real photos (``training.train_verifier``; weights and card in
-``stylist/weights/item-check.*``). A photo of one garment is served as before (the zoomed-out look, the second
-chance and the whole-garment box build on the detector's sure boxes). The check's classifier belongs to one
-CLIP model: with another one configured it is off.
+crop's CLIP image vector (the same crop the search embeds), the detector's score and where the box lies among
+the picture's boxes (``layout``: a box inside a better one is often a part of that item or a second box on
+it, a box holding several others spans several items), trained on train-split boards, composites and real
+photos (``training.train_verifier``; weights and card in ``stylist/weights/item-check.*``). A photo of one
+garment is served as before (the zoomed-out look, the second chance and the whole-garment box build on the
+detector's sure boxes). The check's classifier belongs to one CLIP model: with another one configured it is
+off.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 from PIL import Image
@@ -35,34 +38,63 @@ CHECK_PATH = Path(__file__).parent / "weights" / "item-check.json"
 log = logging.getLogger(__name__)
 
 
-def features(clip_vectors: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """The check's input per box: the detector score's logit, then the crop's CLIP image vector."""
+LAYOUT = ("inside_better", "holds", "log_area")  # where a box lies among the picture's boxes (``layout``)
+
+
+def layout(boxes: Sequence[Sequence[float]], size: tuple[int, int]) -> np.ndarray:
+    """Per box (best first), the ``LAYOUT`` inputs: the largest share of it lying inside a box ranked before it
+    (a part of an item, a second box on it); how many other boxes lie at least half inside it (a box over
+    several items); the log of its share of the picture."""
+    b = np.asarray(boxes, np.float64).reshape(-1, 4)
+    if not len(b):
+        return np.zeros((0, len(LAYOUT)))
+    area = np.maximum((b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]), 1e-9)
+    iw = np.clip(np.minimum(b[:, None, 2], b[None, :, 2]) - np.maximum(b[:, None, 0], b[None, :, 0]), 0, None)
+    ih = np.clip(np.minimum(b[:, None, 3], b[None, :, 3]) - np.maximum(b[:, None, 1], b[None, :, 1]), 0, None)
+    share = iw * ih / area[:, None]  # share[i, j]: of box i inside box j
+    np.fill_diagonal(share, 0.0)
+    inside_better = np.tril(share, -1).max(axis=1)  # boxes ranked before i only
+    holds = (share >= 0.5).sum(axis=0)
+    w, h = size
+    return np.stack([inside_better, holds, np.log(area / max(1.0, w * h))], axis=1)
+
+
+def features(clip_vectors: np.ndarray, scores: np.ndarray, places: np.ndarray | None = None) -> np.ndarray:
+    """The check's input per box: the detector score's logit, its ``layout`` inputs when given (``places``),
+    then the crop's CLIP image vector."""
     s = np.clip(np.asarray(scores, np.float64), 1e-4, 1 - 1e-4)
-    return np.concatenate([np.log(s / (1 - s))[:, None], np.asarray(clip_vectors, np.float64)], axis=1)
+    parts = [np.log(s / (1 - s))[:, None]]
+    if places is not None:
+        parts.append(np.asarray(places, np.float64).reshape(len(s), -1))
+    return np.concatenate([*parts, np.asarray(clip_vectors, np.float64)], axis=1)
 
 
 @dataclass(frozen=True)
 class ItemCheck:
-    """A fitted check: weights over ``features``, bias, the CLIP model whose vectors it reads."""
+    """A fitted check: weights over ``features`` (with the ``layout`` inputs named in ``places``, in that
+    order), bias, the CLIP model whose vectors it reads."""
 
     weights: np.ndarray
     bias: float
     clip_model: str
+    places: tuple[str, ...] = ()
 
-    def probs(self, clip_vectors: np.ndarray, scores: np.ndarray) -> np.ndarray:
-        """Probability that each box is an item."""
+    def probs(self, clip_vectors: np.ndarray, scores: np.ndarray, places: np.ndarray | None = None) -> np.ndarray:
+        """Probability that each box is an item (``places``: ``layout``'s inputs, all of ``LAYOUT``)."""
         if len(scores) == 0:
             return np.zeros(0)
-        z = features(clip_vectors, scores) @ self.weights + self.bias
+        cols = [LAYOUT.index(p) for p in self.places]
+        chosen = np.asarray(places)[:, cols] if self.places else None
+        z = features(clip_vectors, scores, chosen) @ self.weights + self.bias
         return 1 / (1 + np.exp(-z))
 
 
 def save_check(path: Path, weights: np.ndarray, bias: float, threshold: float, conf: float, clip_model: str,
-               notes: dict) -> None:
+               notes: dict, places: Sequence[str] = ()) -> None:
     """Write a check (JSON: small, readable, diffable); ``threshold``/``conf`` are recorded as chosen on val."""
-    path.write_text(json.dumps({"format": "stylist-item-check-1", "clip_model": clip_model, "bias": bias,
-                                "weights": [round(float(x), 6) for x in weights], "threshold": threshold,
-                                "conf": conf, "notes": notes}, indent=0))
+    path.write_text(json.dumps({"format": "stylist-item-check-2", "clip_model": clip_model, "bias": bias,
+                                "places": list(places), "weights": [round(float(x), 6) for x in weights],
+                                "threshold": threshold, "conf": conf, "notes": notes}, indent=0))
 
 
 def load_check(path: Path = CHECK_PATH) -> ItemCheck | None:
@@ -70,7 +102,14 @@ def load_check(path: Path = CHECK_PATH) -> ItemCheck | None:
     if not path.is_file():
         return None
     d = json.loads(path.read_text())
-    return ItemCheck(np.asarray(d["weights"], np.float64), float(d["bias"]), str(d["clip_model"]))
+    return ItemCheck(np.asarray(d["weights"], np.float64), float(d["bias"]), str(d["clip_model"]),
+                     tuple(d.get("places", ())))
+
+
+def is_board(sure: Sequence[Sequence[float]]) -> bool:
+    """Whether the boxes above the serving confidence make a board: ``PROPOSE_AFTER`` or more, not the parts
+    of one garment (``stylist.garment_photo.one_garment``)."""
+    return len(sure) >= PROPOSE_AFTER and not one_garment(list(sure))
 
 
 class CheckedDetector:
@@ -94,11 +133,12 @@ class CheckedDetector:
         served = sure if several else found  # the detector alone (nothing lower is proposed otherwise)
         if self.whole_garment:
             served = whole_garments(served, img)
-        if not several or self.check is None or one_garment([d.box for d in sure]):
+        if self.check is None or not is_board([d.box for d in sure]):
             return served  # a shopper's photo of one garment, parts and all, is served as before
         boxes = served + [d for d in found if d.score <= conf]
         vectors = PhotoCrops(img, [d.box for d in boxes]).clip_vectors(self.clip)  # the candidates read them again
-        p = self.check.probs(vectors, np.array([d.score for d in boxes]))
+        places = layout([d.box for d in boxes], img.size)
+        p = self.check.probs(vectors, np.array([d.score for d in boxes]), places)
         kept = [d for i, d in enumerate(boxes) if i == 0 or p[i] >= self.threshold]
         return [dataclasses.replace(d, index=i) for i, d in enumerate(kept)]
 

@@ -1,6 +1,6 @@
 """Why the detector misses items on cluttered style boards: a per-item diagnosis on the VALIDATION split.
 
-    python -m training.study_boards --out DIR [--boards 150] [--pictures 12]
+    python -m training.study_boards --out DIR [--boards 150] [--pictures 12] [--seed 0] [--wild --photos 300 --composites 200]
 
 Renders the val cluttered boards (``training.data.wild.render_clutter``), serves each through the product's
 detector (``Stylist.detector``: thresholds, NMS, whole-garment boxes) and looks at the network's raw
@@ -18,6 +18,9 @@ served boxes miss (IoU < 0.5, greedy matching as ``training.eval_wild``) gets a 
 Each false positive: ``distractor`` (on a pasted distractor), ``duplicate`` (a second box on a found item),
 ``part`` (inside one item), ``merged`` (covers two items or more), or ``other`` (text, logos, background).
 Writes ``study.json`` (counts, per-class and per-size tables, every miss) and PNGs of the worst boards.
+With ``--wild``, also the val split's ``stylist eval --only wild`` parts (``training.eval_wild``): the same
+boards searched (fused label, item Recall@10), ``--photos`` real val photos and ``--composites`` composites,
+so a change for boards is checked where it must not move anything.
 """
 from __future__ import annotations
 
@@ -111,7 +114,7 @@ def study(stylist, src, n: int, imgsz: int, out: Path, seed: int = 0, pictures: 
     conf = getattr(stylist.detector, "conf", 0.25)
     propose = getattr(stylist.detector, "propose", 0.0) if getattr(stylist.detector, "check", None) is not None else 0.0
     classes = getattr(stylist.detector, "classes", ())
-    misses, fps, found = [], [], []
+    misses, fps, found, per_board = [], [], [], []
     worst = []
     n_true = n_pred = 0
     for k in tqdm(range(n), desc="val boards", unit="board"):
@@ -142,12 +145,24 @@ def study(stylist, src, n: int, imgsz: int, out: Path, seed: int = 0, pictures: 
                 fps.append({"board": k, "cause": fp_cause(d, tb, matched, j, rec.get("distractors", [])),
                             "label": d.label, "score": d.score})
         worst.append((sum(m < 0 for m in matched) + len(dets) - len(used), k, img, truths, dets, matched))
+        per_board.append((len(truths), sum(m >= 0 for m in matched), len(dets)))
     worst.sort(key=lambda w: -w[0])
     pics = out / "boards"
     pics.mkdir(parents=True, exist_ok=True)
     for _, k, img, truths, dets, matched in worst[:pictures]:
         draw(img, truths, dets, matched, pics / f"val-board-{k:03d}.png")
-    return summarise(found, misses, fps, n_true, n_pred)
+    return {**summarise(found, misses, fps, n_true, n_pred), "halves": halves(per_board, seed)}
+
+
+def halves(per_board: list[tuple[int, int, int]], seed: int = 0) -> list[dict]:
+    """Recall and precision on two random halves of the boards (``per_board``: items, found, served boxes), so
+    a change is seen to hold on both."""
+    order = np.random.default_rng([seed, 5]).permutation(len(per_board))
+    out = []
+    for part in (order[: len(order) // 2], order[len(order) // 2:]):
+        items, hit, served = (sum(per_board[i][j] for i in part) for j in range(3))
+        out.append({"boards": len(part), "recall": round(hit / max(1, items), 4), "precision": round(hit / max(1, served), 4)})
+    return out
 
 
 def summarise(found: list[dict], misses: list[dict], fps: list[dict], n_true: int, n_pred: int) -> dict:
@@ -173,8 +188,26 @@ def summarise(found: list[dict], misses: list[dict], fps: list[dict], n_true: in
             "misses": misses, "false_positives": fps}
 
 
+def wild(stylist, src, records: list[dict], args, imgsz: int) -> dict:
+    """The wild eval's parts on the val split: boards (the study's boards), real photos, composites."""
+    from training.eval_wild import eval_clutter_boards, eval_composites, eval_real_photos
+
+    out = {"boards": eval_clutter_boards(stylist, src, args.boards, imgsz, args.seed, split="val")}
+    if args.photos:
+        photos = [r for r in records if r["split"] == "val"]
+        rng = np.random.default_rng(args.seed)
+        if len(photos) > args.photos:
+            photos = [photos[i] for i in sorted(rng.choice(len(photos), args.photos, replace=False))]
+        real = eval_real_photos(stylist, photos)
+        out["real"] = {k: v for k, v in real.items() if not k.startswith("_") and k != "per_garment_type"}
+    if args.composites:
+        out["composites"] = eval_composites(stylist, src, args.composites, imgsz, args.seed, split="val")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
-    p = study_parser(__doc__, seed=0, boards=150, pictures=12)
+    p = study_parser(__doc__, seed=0, boards=150, pictures=12, photos=0, composites=0)
+    p.add_argument("--wild", action="store_true", help="also the val wild eval's parts (module doc)")
     args = p.parse_args(argv)
     from stylist.config import load_config
     from training.data.boards import load_board_sources
@@ -190,8 +223,10 @@ def main(argv: list[str] | None = None) -> int:
     src = load_wild_sources(root, records, load_board_sources(root, False, False))
     stylist, _ = val_stylist(config)
     result = study(stylist, src, args.boards, config.imgsz, out, args.seed, args.pictures)
+    if args.wild:
+        result["wild"] = wild(stylist, src, records, args, config.imgsz)
     (out / "study.json").write_text(json.dumps(result, indent=1))
-    print(json.dumps({k: v for k, v in result.items() if k not in ("misses", "false_positives")}, indent=1))
+    print(json.dumps({k: v for k, v in result.items() if k not in ("misses", "false_positives", "by_class", "by_size")}, indent=1))
     return 0
 
 

@@ -5,8 +5,9 @@
 The detector is served at a low confidence so the items it is unsure of on cluttered boards (small,
 overlapped, on grey) are proposed; the check then keeps the boxes whose crop looks like an item. Its input is
 what the search computes for every crop anyway — the CLIP image vector — plus the detector's score (as a
-logit); the model is a logistic regression (257 weights), trained with L2 on the TRAIN split and its
-threshold chosen on the VALIDATION split (never test).
+logit) and, with ``--places``, where the box lies among the picture's boxes (``stylist.verify.layout``); the
+model is a logistic regression (260 weights), trained with L2 on the TRAIN split and its threshold chosen on
+the VALIDATION split (never test). ``--add-rows`` adds the train rows of another run (another ``--seed``).
 
 Training boxes: every box the bundled detector serves (``Stylist.detector`` without the check, at
 ``--conf``) on train-split images — cluttered boards (unlabelled distractors: FPI non-apparel, drawn
@@ -19,6 +20,7 @@ recall/precision per threshold and conf) and, with ``--export``, the weights wit
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import pickle
 from pathlib import Path
@@ -58,12 +60,13 @@ def samples(root: Path, records: list[dict], split: str, n: int, imgsz: int, see
 
 
 def collect(stylist, items, progress: bool = True) -> tuple[list[dict], dict]:
-    """One row per served box: kind, truth (matched), score, rank, CLIP vector; and true items per kind."""
+    """One row per served box: kind, image number and size, box, truth (matched), score, rank, CLIP vector; and
+    true items per kind. The rows of one image are consecutive, best first (``features`` reads their layout)."""
     from stylist.images import item_crop
     from training.eval_wild import match_boxes
 
     rows, truths = [], {k: 0 for k in KINDS}
-    for kind, img, boxes in tqdm(items, desc="boxes", unit="img", disable=not progress):
+    for image, (kind, img, boxes) in enumerate(tqdm(items, desc="boxes", unit="img", disable=not progress)):
         dets = stylist.detector.detect(img)
         truths[kind] += len(boxes)
         if not dets:
@@ -71,15 +74,22 @@ def collect(stylist, items, progress: bool = True) -> tuple[list[dict], dict]:
         matched = set(match_boxes(boxes, [d.box for d in dets]))
         vecs = stylist.clip.embed_images([item_crop(img, d.box) for d in dets])
         for j, (d, v) in enumerate(zip(dets, vecs)):
-            rows.append({"kind": kind, "item": j in matched, "score": float(d.score), "rank": j,
-                         "clip": v.astype(np.float32)})
+            rows.append({"kind": kind, "image": image, "size": img.size, "box": tuple(float(x) for x in d.box),
+                         "item": j in matched, "score": float(d.score), "rank": j, "clip": v.astype(np.float32)})
     return rows, truths
 
 
-def features(rows: list[dict]) -> np.ndarray:
-    from stylist.verify import features as served_features
+def features(rows: list[dict], places: tuple[str, ...] = ()) -> np.ndarray:
+    """``stylist.verify.features`` of each row, with the ``places`` inputs of its box's ``layout`` among the
+    boxes of its picture (the rows of one picture are consecutive, best first)."""
+    from stylist.verify import LAYOUT, features as served_features, layout
 
-    return served_features(np.stack([r["clip"] for r in rows]), np.array([r["score"] for r in rows]))
+    chosen = None
+    if places:
+        cols = [LAYOUT.index(p) for p in places]
+        groups = [list(g) for _, g in itertools.groupby(rows, key=lambda r: (r["kind"], r["image"]))]
+        chosen = np.concatenate([layout([r["box"] for r in g], g[0]["size"])[:, cols] for g in groups])
+    return served_features(np.stack([r["clip"] for r in rows]), np.array([r["score"] for r in rows]), chosen)
 
 
 def fit(x: np.ndarray, y: np.ndarray, l2: float = 1e-3, steps: int = 300) -> tuple[np.ndarray, float]:
@@ -141,6 +151,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--export", default="")
     p.add_argument("--recollect", action="store_true")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--places", default="inside_better,holds,log_area",
+                   help="stylist.verify.LAYOUT inputs the check reads (comma-separated; empty: none)")
+    p.add_argument("--add-rows", action="append", default=[], help="more train rows (rows-train.pkl of another run)")
     a = p.parse_args(argv)
     from stylist.config import load_config
     from training.data.wild_boxes import load_wild_boxes
@@ -162,9 +175,14 @@ def main(argv: list[str] | None = None) -> int:
         data[split] = collect(stylist, samples(root, records, split, n, config.imgsz, a.seed))
         path.write_bytes(pickle.dumps(data[split]))
     (tr, _), (va, va_truths) = data["train"], data["val"]
-    tr = [r for r in tr if r["kind"] != "photo" or r["item"]]  # a photo's other boxes: often its garment's parts
-    w, b = fit(features(tr), np.array([r["item"] for r in tr], dtype=np.float64), a.l2)
-    probs = 1 / (1 + np.exp(-(features(va) @ w + b)))
+    for extra in a.add_rows:
+        tr = tr + pickle.loads(Path(extra).read_bytes())[0]
+    places = tuple(x for x in a.places.split(",") if x)
+    x_tr = features(tr, places)  # before leaving rows out: a box's layout is among all its picture's boxes
+    use = np.array([r["kind"] != "photo" or r["item"] for r in tr])  # a photo's other boxes: often its garment's parts
+    tr = [r for r, u in zip(tr, use) if u]
+    w, b = fit(x_tr[use], np.array([r["item"] for r in tr], dtype=np.float64), a.l2)
+    probs = 1 / (1 + np.exp(-(features(va, places) @ w + b)))
     table = study(va, va_truths, probs)
     (out / "study.json").write_text(json.dumps({"train_rows": len(tr), "val_rows": len(va), "val_truths": va_truths,
                                                 "table": table}, indent=1))
@@ -176,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
 
         pick = next(r for r in table if r["conf"] == a.pick_conf and r["threshold"] == a.pick_threshold)
         save_check(Path(a.export), w, b, a.pick_threshold, a.pick_conf, config.clip_model,
-                   {"train_rows": len(tr), "val": pick})
+                   {"train_rows": len(tr), "val": pick}, places)
         print("exported", a.export)
     return 0
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from stylist.metrics import box_iou
 from stylist.verify import CHECK_PATH, CheckedDetector, ItemCheck, features, load_check, save_check
 from tests.helpers.bot_catalog import make_grid_board
 
@@ -42,9 +43,12 @@ def test_a_saved_check_loads_back(tmp_path):
 def test_the_bundled_check_belongs_to_the_bundled_clip_and_reads_its_vectors():
     from stylist.config import load_config
 
+    from stylist.verify import LAYOUT
+
     check = load_check(CHECK_PATH)
     assert check is not None and check.clip_model == load_config(env={}).clip_model
-    assert check.weights.shape == (257,)  # the score's logit + fashion-lite's 256-d image vector
+    assert check.places == LAYOUT  # the score's logit, the box's layout, fashion-lite's 256-d image vector
+    assert check.weights.shape == (1 + len(LAYOUT) + 256,)
 
 
 @pytest.fixture(scope="module")
@@ -104,3 +108,46 @@ def test_a_detector_without_serving_settings_is_served_as_it_is(served):
     _, clip, img, _ = served
     nothing = ItemCheck(np.zeros(257), -50.0, "fashion-lite")
     assert CheckedDetector(Listed(), clip, nothing, 0.5).detect(img) == Listed().detect(img)
+
+
+def test_layout_says_where_each_box_lies_among_the_others():
+    from stylist.verify import LAYOUT, layout
+
+    boxes = [(0, 0, 100, 100), (50, 50, 150, 150), (10, 10, 30, 30), (0, 0, 200, 200)]
+    got = layout(boxes, (400, 200))
+    assert got.shape == (4, len(LAYOUT)) and LAYOUT == ("inside_better", "holds", "log_area")
+    assert got[:, 0].tolist() == pytest.approx([0.0, 0.25, 1.0, 0.25])  # share inside a box ranked before it
+    assert got[:, 1].tolist() == [1, 0, 0, 3]  # boxes at least half inside it
+    assert got[:, 2].tolist() == pytest.approx([math.log(1e4 / 8e4), math.log(1e4 / 8e4), math.log(400 / 8e4),
+                                                math.log(4e4 / 8e4)])
+    assert layout([], (10, 10)).shape == (0, len(LAYOUT))
+
+
+def test_a_check_reads_the_layout_inputs_it_names(tmp_path):
+    from stylist.verify import LAYOUT
+
+    rng = np.random.default_rng(1)
+    vecs, scores = rng.normal(size=(2, 3)), np.array([0.5, 0.5])
+    places = np.array([[0.2, 2.0, -3.0], [0.9, 0.0, -1.0]])
+    check = ItemCheck(np.array([0.0, 2.0, -1.0, 0.0, 0.0, 0.0]), 0.0, "fashion-lite", ("log_area", "inside_better"))
+    z = 2.0 * places[:, LAYOUT.index("log_area")] - places[:, LAYOUT.index("inside_better")]
+    assert check.probs(vecs, scores, places) == pytest.approx(1 / (1 + np.exp(-z)))
+    save_check(tmp_path / "c.json", check.weights, 0.0, 0.5, 0.1, "fashion-lite", {}, check.places)
+    assert load_check(tmp_path / "c.json").places == ("log_area", "inside_better")
+
+
+def test_the_wrapper_refuses_a_part_of_a_better_box_by_its_layout(served):
+    from stylist.results import Detection
+
+    class Listed:  # a detector with serving settings: two sure items, and a box inside the first
+        conf = 0.25
+
+        def detect(self, img):
+            return [Detection(index=0, label="Dresses", score=0.9, box=(40.0, 40.0, 240.0, 300.0)),
+                    Detection(index=1, label="Handbags", score=0.8, box=(300.0, 60.0, 460.0, 200.0)),
+                    Detection(index=2, label="Handbags", score=0.2, box=(60.0, 60.0, 120.0, 120.0))]
+
+    _, clip, img, _ = served
+    parts_out = ItemCheck(np.r_[0.0, -100.0, np.zeros(256)], 50.0, "fashion-lite", ("inside_better",))
+    out = CheckedDetector(Listed(), clip, parts_out, 0.5).detect(img)
+    assert [d.box for d in out] == [d.box for d in Listed().detect(img)[:2]]

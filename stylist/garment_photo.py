@@ -39,6 +39,12 @@ of sunglasses on a tiled floor) before the garment in the middle, so the boxes a
 the fused label of the first item 0.898 -> 0.903 and its top-5 majority category 0.888 -> 0.896 (each half of a
 random split lifts or ties); 10 of the 150 boards change button order. Powers 1 / 4, or box area instead of
 centrality: the same or smaller gains; without the "no sure box" gate, half of the boards change order.
+Two detections judged one garment that lie apart (neither mostly inside the other) are its two halves: the two
+lenses of sunglasses, two earrings, two shoes, or a garment the detector split; the first item's box becomes
+their union (``paired``), the second stays a button of its own. On val composites (one catalogue product on a
+real background) the product boxed 0.893 -> 0.900 and Recall@10 0.783 -> 0.790 (300), boxed 0.863 -> 0.873
+(599 others, each random half gains; none lost); on the 482 val real photos 18 first boxes change, the fused
+label of the first item unchanged, its top-5 majority 1 photo worse (-0.002); 75 val boards unchanged.
 """
 from __future__ import annotations
 
@@ -148,9 +154,23 @@ def judged(detections: Sequence[Detection], img: Image.Image | None = None) -> l
 
         together = background_beside(boxes, scores, garment_box(img))
     out = [d if d.detector_label else dataclasses.replace(d, whole_photo=together) for d in detections]
+    out = paired(out) if together and len(fresh) == len(out) else out
     return prominent_first(out, img.size) if img is not None else out
 
 
-__all__ = ["one_garment", "parts_of_one", "unsure_of_all", "background_beside", "judged", "namer_may_decide",
+def paired(detections: Sequence[Detection]) -> list[Detection]:
+    """Two detections judged one garment, neither mostly (``PART_INSIDE``) inside the other, are the two halves
+    of a pair (two lenses, two earrings, two shoes) or of a garment the detector split: the first becomes their
+    union, the second stays. Anything else: unchanged."""
+    if len(detections) != 2:
+        return list(detections)
+    a, b = detections[0].box, detections[1].box
+    if _inside(a, b) >= PART_INSIDE or _inside(b, a) >= PART_INSIDE:
+        return list(detections)
+    union = (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+    return [dataclasses.replace(detections[0], box=union), detections[1]]
+
+
+__all__ = ["one_garment", "parts_of_one", "paired", "unsure_of_all", "background_beside", "judged", "namer_may_decide",
            "namer_says_one", "prominent_first", "PART_INSIDE", "UNSURE", "FEW", "MAX_ITEMS", "SURE_ITEM", "NAMER_SURE",
            "CENTRE_POWER"]

@@ -12,7 +12,11 @@ Renders held-out CTL products composited onto real backgrounds (``training.data.
 Then replays the ranking offline (the search's kind rule, the AE/CLIP blend) for every variant, pool size
 and blend, so one collection answers which stage loses the product and what would bring it back.
 
-    python -m training.study_wildmatch --out DIR [--composites 150] [--study-only]
+With ``--boxes N`` only the box question, fast (no embedding, no search): N composites' detector boxes, the
+one-object box (``stylist.garment_box.backdrop``) and the served boxes, and for the unboxed ones what the
+served box was and what decided it (``box_causes``), with a sheet of them drawn (``box_misses.png``).
+
+    python -m training.study_wildmatch --out DIR [--composites 150] [--study-only] [--boxes 300]
 """
 from __future__ import annotations
 
@@ -48,6 +52,70 @@ def box_verdict(truth, box) -> str:
     if inter / area(truth) >= 0.7:
         return "too big"
     return "off"
+
+
+def box_row(stylist, img, truth: dict) -> dict:
+    """One composite's boxes: the detector's own (``raw``), the one-object box (``object``) and the served
+    detections (``served``), with the best served box's IoU and verdict against the truth."""
+    from stylist.garment_box import backdrop
+
+    inner = getattr(stylist.detector, "inner", stylist.detector)
+    raw = [d.box for d in inner.detect(img)]
+    found = backdrop(img)
+    served = [d.box for d in stylist.detect_items(img)]
+    best = max(served, key=lambda b: box_iou(truth["box"], b), default=None)
+    return {"truth_box": truth["box"], "category": truth["category"], "size": img.size, "raw": raw,
+            "object": found.box if found is not None else None, "served": served,
+            "iou": box_iou(truth["box"], best) if best else 0.0, "verdict": box_verdict(truth["box"], best)}
+
+
+def box_causes(rows: list[dict]) -> dict:
+    """For the unboxed composites (served IoU < 0.5): the served box's verdict, and what decided it — no
+    detection and no object (``none``), the detector's box kept (``detector``), a detector box that held the
+    item but was replaced by the object's box (``object replaced a good box``), or the object's box served
+    when the detector held nothing better (``object``)."""
+    miss = [r for r in rows if r["iou"] < 0.5]
+    out: dict = {"n": len(rows), "boxed": float(np.mean([r["iou"] >= 0.5 for r in rows])) if rows else 0.0,
+                 "unboxed": len(miss), "verdict": {}, "decided_by": {}}
+    for r in miss:
+        out["verdict"][r["verdict"]] = out["verdict"].get(r["verdict"], 0) + 1
+        raw_ok = any(box_iou(r["truth_box"], b) >= 0.5 for b in r["raw"])
+        served_object = r["object"] is not None and any(box_iou(r["object"], b) > 0.99 for b in r["served"])
+        cause = ("none" if not r["served"] else "object replaced a good box" if raw_ok and served_object
+                 else "object" if served_object else "detector")
+        out["decided_by"][cause] = out["decided_by"].get(cause, 0) + 1
+    return out
+
+
+def box_study(stylist, src, n: int, imgsz: int, seed: int, out: Path) -> dict:
+    """``box_row`` for ``n`` val composites (the eval's seeds); ``box_causes`` and a sheet of the first 24 misses
+    (truth green, served blue, object red)."""
+    from PIL import Image, ImageDraw
+
+    from training.data.wild import render_composite
+
+    rows, sheet = [], []
+    for k in tqdm(range(n), desc="val composites (boxes)", unit="img"):
+        img, rec = render_composite(src, "val", imgsz, np.random.default_rng([seed, 77, k]), n_items=1)
+        if not rec["boxes"]:
+            continue
+        rows.append({"k": k, **box_row(stylist, img, rec["boxes"][0])})
+        r = rows[-1]
+        if r["iou"] < 0.5 and len(sheet) < 24:
+            draw = ImageDraw.Draw(img)
+            for boxes, colour in (([r["truth_box"]], "lime"), (r["served"], "blue"), ([r["object"]] if r["object"] else [], "red")):
+                for b in boxes:
+                    draw.rectangle(b, outline=colour, width=3)
+            draw.text((4, 4), f"#{k} {r['verdict']}", fill="yellow")
+            img.thumbnail((200, 200))
+            sheet.append(img)
+    if sheet:
+        page = Image.new("RGB", (6 * 200, -(-len(sheet) // 6) * 200), "white")
+        for i, im in enumerate(sheet):
+            page.paste(im, ((i % 6) * 200, (i // 6) * 200))
+        page.save(out / "box_misses.png")
+    (out / "boxes.pkl").write_bytes(pickle.dumps(rows))
+    return box_causes(rows)
 
 
 def collect(stylist, src, n: int, imgsz: int, seed: int, cat_ids: list[str]) -> list[dict]:
@@ -245,6 +313,7 @@ def val_pipeline(stylist, src, records: list[dict], sizes: dict, seed: int) -> d
 def main(argv: list[str] | None = None) -> int:
     p = study_parser(__doc__, seed=3, composites=150, photos=0)
     p.add_argument("--study-only", action="store_true")
+    p.add_argument("--boxes", type=int, default=0, help="only the box question, on this many composites (fast)")
     p.add_argument("--pipeline", type=str, default="", help="PHOTOS,COMPOSITES,BOARDS: the eval's numbers on val instead")
     args = p.parse_args(argv)
     from stylist.config import load_config
@@ -271,6 +340,15 @@ def main(argv: list[str] | None = None) -> int:
         res = val_pipeline(stylist, src, records, sizes, args.seed)
         print(json.dumps(res, indent=1))
         (out / "pipeline.json").write_text(json.dumps(res, indent=1))
+        return 0
+    if args.boxes:
+        root = Path(args.data)
+        records = load_wild_boxes(root, config.cache_dir / "wild-boxes-val.jsonl", True, ("val",))
+        src = load_wild_sources(root, records, load_board_sources(root, False, False))
+        src.items["val"] = [(q, c) for q, c in src.items["val"] if Path(q).stem in meta]
+        res = box_study(stylist, src, args.boxes, config.imgsz, args.seed, out)
+        print(json.dumps(res, indent=1))
+        (out / "boxes.json").write_text(json.dumps(res, indent=1))
         return 0
     if not args.study_only:
         root = Path(args.data)

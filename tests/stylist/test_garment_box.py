@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
-from stylist.garment_box import WholeGarmentDetector, backdrop, backdrop_of, garment_box, on_white, whole_garments
+from stylist.garment_box import (WholeGarmentDetector, backdrop, backdrop_of, garment_box, on_white, spans,
+                                 whole_garments)
 from stylist.metrics import box_iou
 from stylist.results import Detection
 from tests.helpers.pictures import four_products_on_white
@@ -125,3 +126,30 @@ def test_interleaved_photos_each_keep_their_own_backdrop():
     assert first_a.box == backdrop(a).box and first_b.box == backdrop(b).box  # each its own photo's answer
     assert box_iou(first_a.box, SHIRT) >= 0.8 and box_iou(first_b.box, SHIRT) < 0.5  # and they differ
 
+
+
+def _shadowed_wall(seed: int = 0) -> Image.Image:
+    """A wall of three tones crossed from top to bottom by a dark shadow, a red bag lying across the shadow."""
+    rng = np.random.default_rng(seed)
+    wall = np.zeros((400, 400, 3))
+    for i, colour in enumerate([(220, 200, 180), (150, 170, 220), (170, 220, 150)]):
+        wall[:, i * 134:(i + 1) * 134] = colour
+    img = Image.fromarray(np.clip(wall + rng.normal(0, 3, wall.shape), 0, 255).astype(np.uint8))
+    d = ImageDraw.Draw(img)
+    d.rectangle((150, 0, 190, 400), fill=(60, 50, 45))
+    d.rectangle((130, 180, 210, 260), fill=(200, 30, 40))
+    return img
+
+
+def test_spans_means_two_opposite_edges():
+    assert spans((100, 0, 200, 300), (400, 300)) and spans((0, 50, 400, 90), (400, 300))
+    assert spans((100, 5, 200, 296), (400, 300))  # within 2 % of each edge
+    assert not spans((100, 0, 200, 250), (400, 300)) and not spans((0, 0, 200, 200), (400, 300))  # one edge, a corner
+
+
+def test_a_box_is_not_grown_to_an_object_spanning_the_picture():
+    photo = _shadowed_wall()
+    found = garment_box(photo)
+    assert found is not None and spans(found, photo.size)  # the shadow band stands out as "the object"
+    bag = _det((128, 178, 212, 262))
+    assert whole_garments([bag], photo) == [bag]

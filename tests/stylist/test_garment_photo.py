@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
-from stylist.garment_photo import (FEW, MAX_ITEMS, UNSURE, background_beside, judged, one_garment, parts_of_one,
-                                   unsure_of_all)
+from stylist.garment_photo import (FEW, MAX_ITEMS, UNSURE, background_beside, judged, one_garment, paired,
+                                   parts_of_one, unsure_of_all)
 from stylist.results import Detection
 from tests.helpers.pictures import four_products_on_white
 
@@ -113,3 +113,19 @@ def test_an_unsure_photo_puts_the_garment_in_the_middle_first():
     assert [d.index for d in prominent_first([sure, dress], (400, 400))] == [0, 1]
     centred = _det((150, 150, 250, 250), 0.3, 2)  # as central as the dress, lower score: stays behind it
     assert [d.index for d in prominent_first([dress, centred], (400, 400))] == [1, 2]
+
+
+def test_two_separate_halves_of_one_garment_are_joined():
+    left, right = _det((100, 100, 160, 150), 0.3), _det((180, 100, 240, 150), 0.3, 1)  # two lenses, apart
+    out = paired([left, right])
+    assert out[0].box == (100, 100, 240, 150) and out[0].label == left.label and out[1] == right
+    inner = _det((110, 110, 150, 140), 0.3, 1)  # a part inside the first: not a pair
+    assert paired([left, inner]) == [left, inner] and paired([left]) == [left]
+
+
+def test_judged_joins_a_pair_only_in_a_one_garment_photo():
+    left, right = _det((100, 100, 160, 150), 0.3), _det((180, 100, 240, 150), 0.3, 1)
+    out = judged([left, right])  # both unsure, two boxes: one garment
+    assert out[0].whole_photo and out[0].box == (100, 100, 240, 150)
+    sure = judged([_det((100, 100, 160, 150), 0.9), _det((180, 100, 240, 150), 0.9, 1)])  # two sure items: several
+    assert not sure[0].whole_photo and sure[0].box == (100, 100, 160, 150)

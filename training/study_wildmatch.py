@@ -28,15 +28,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from stylist.metrics import box_iou
 from training.common import study_parser
 
 VARIANTS = ("det", "det_white", "truth", "truth_white")
-
-
-def box_iou(a, b) -> float:
-    inter = max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def box_verdict(truth, box) -> str:

@@ -35,8 +35,8 @@ majority 9 → 7 times (−0.002 / −0.004 over the 482). Boards: unchanged.
 A detection is taken for the garment itself only from IoU ``AGREE`` = 0.6 with the garment's box: a part
 inside it at IoU 0.5–0.6 (a body without its sleeves) still misses up to half of the garment, and grows.
 Chosen on 300 val composites (boxed flat from 0.6 to 0.7): boxed 0.893 → 0.907, Recall@10 0.790 → 0.800,
-Recall@1 0.617 → 0.623; on 598 others boxed 0.873 → 0.885. Real photos (482 val): fused label 0.896 → 0.896,
-top-5 majority 0.886 → 0.888.
+Recall@1 0.617 → 0.623; on 598 others boxed 0.873 → 0.885, Recall@10 0.768 → 0.783, Recall@1 0.607 → 0.630.
+Real photos (482 val): fused label 0.896 → 0.896, top-5 majority 0.886 → 0.888. Boards (75 val): unchanged.
 """
 from __future__ import annotations
 

@@ -116,10 +116,27 @@ def eval_real_photos(stylist, records: list[dict], progress: bool = True, keep_e
 
 
 # --- 2. composites ----------------------------------------------------------------------------------------
-def eval_composites(stylist, src, n: int, imgsz: int, seed: int = 0, progress: bool = True, split: str = "test") -> dict:
-    """One held-out CTL product per composite (products not in the index are skipped); ``split`` "val" tunes."""
+def composite_pictures(src, split: str, n: int, imgsz: int, seed: int, desc: str = "wild composites",
+                       progress: bool = True):
+    """The composites the eval scores (its seeds; the val studies draw the same ones on val): ``(k, picture,
+    truth)`` for each of ``n`` that holds a pasted product."""
     from training.data.wild import render_composite
 
+    for k in tqdm(range(n), desc=desc, unit="img", disable=not progress):
+        img, rec = render_composite(src, split, imgsz, np.random.default_rng([seed, 77, k]), n_items=1)
+        if rec["boxes"]:
+            yield k, img, rec["boxes"][0]
+
+
+def boxing(truth_box, detections) -> int | None:
+    """Which detection boxes the item: the best IoU with ``truth_box`` when it reaches 0.5, else None."""
+    ious = [box_iou(truth_box, d.box) for d in detections]
+    j = int(np.argmax(ious)) if ious else -1
+    return j if j >= 0 and ious[j] >= 0.5 else None
+
+
+def eval_composites(stylist, src, n: int, imgsz: int, seed: int = 0, progress: bool = True, split: str = "test") -> dict:
+    """One held-out CTL product per composite (products not in the index are skipped); ``split`` "val" tunes."""
     indexed = set(stylist.store.fingerprints())
     src_ctl = [(p, c) for p, c in src.items[split] if Path(p).stem in indexed]
     if not src_ctl:
@@ -128,16 +145,10 @@ def eval_composites(stylist, src, n: int, imgsz: int, seed: int = 0, progress: b
     src.items = {**items, split: src_ctl}
     r1, r10, found = [], [], []
     try:
-        for k in tqdm(range(n), desc="wild composites", unit="img", disable=not progress):
-            rng = np.random.default_rng([seed, 77, k])
-            img, rec = render_composite(src, split, imgsz, rng, n_items=1)
-            if not rec["boxes"]:
-                continue
-            truth = rec["boxes"][0]
+        for _, img, truth in composite_pictures(src, split, n, imgsz, seed, progress=progress):
             dets = stylist.detect_items(img)
-            ious = [box_iou(truth["box"], d.box) for d in dets]
-            j = int(np.argmax(ious)) if ious else -1
-            if j < 0 or ious[j] < 0.5:
+            j = boxing(truth["box"], dets)
+            if j is None:
                 found.append(False)
                 r1.append(False)
                 r10.append(False)

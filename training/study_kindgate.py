@@ -28,9 +28,9 @@ from training.common import study_parser
 
 def collect(stylist, config, root: Path, photos: int, composites: int, seed: int) -> dict:
     from training.data.boards import load_board_sources
-    from training.data.wild import load_wild_sources, render_composite
+    from training.data.wild import load_wild_sources
     from training.data.wild_boxes import load_wild_boxes
-    from training.eval_wild import box_iou
+    from training.eval_wild import boxing, composite_pictures
 
     n = max(config.candidates, 10)
     records = load_wild_boxes(root, config.cache_dir / "wild-boxes-val.jsonl", True, ("val",))
@@ -48,16 +48,11 @@ def collect(stylist, config, root: Path, photos: int, composites: int, seed: int
     src = load_wild_sources(root, records, load_board_sources(root, False, False))
     indexed = set(stylist.store.fingerprints())
     src.items["val"] = [(p, c) for p, c in src.items["val"] if Path(p).stem in indexed]
-    for k in tqdm(range(composites), desc="val composites", unit="img"):
-        img, rec = render_composite(src, "val", 512, np.random.default_rng([seed, 77, k]), n_items=1)
-        if not rec["boxes"]:
-            continue
+    for _, img, truth in composite_pictures(src, "val", composites, 512, seed, desc="val composites"):
         out["n_composites"] += 1
-        truth = rec["boxes"][0]
         dets = stylist.detect_items(img)
-        ious = [box_iou(truth["box"], d.box) for d in dets]
-        j = int(np.argmax(ious)) if ious else -1
-        if j < 0 or ious[j] < 0.5:
+        j = boxing(truth["box"], dets)
+        if j is None:
             continue
         cand = stylist.candidates.gather(img, [dets[j]], n)[0]
         out["composites"].append({"category": truth["category"], "product": truth["product_id"], "cand": cand})

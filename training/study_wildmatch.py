@@ -87,14 +87,11 @@ def box_study(stylist, src, n: int, imgsz: int, seed: int, out: Path) -> dict:
     (truth green, served blue, object red)."""
     from PIL import Image, ImageDraw
 
-    from training.data.wild import render_composite
+    from training.eval_wild import composite_pictures
 
     rows, sheet = [], []
-    for k in tqdm(range(n), desc="val composites (boxes)", unit="img"):
-        img, rec = render_composite(src, "val", imgsz, np.random.default_rng([seed, 77, k]), n_items=1)
-        if not rec["boxes"]:
-            continue
-        rows.append({"k": k, **box_row(stylist, img, rec["boxes"][0])})
+    for k, img, truth in composite_pictures(src, "val", n, imgsz, seed, desc="val composites (boxes)"):
+        rows.append({"k": k, **box_row(stylist, img, truth)})
         r = rows[-1]
         if r["iou"] < 0.5 and len(sheet) < 24:
             draw = ImageDraw.Draw(img)
@@ -116,16 +113,14 @@ def box_study(stylist, src, n: int, imgsz: int, seed: int, out: Path) -> dict:
 def collect(stylist, src, n: int, imgsz: int, seed: int, cat_ids: list[str]) -> list[dict]:
     from stylist.garment_box import backdrop, on_white
     from stylist.images import item_crop
-    from training.data.wild import render_composite
+    from training.eval_wild import composite_pictures
 
     pos = {i: j for j, i in enumerate(cat_ids)}
     inner = getattr(stylist.detector, "inner", stylist.detector)
     rows = []
-    for k in tqdm(range(n), desc="val composites", unit="img"):
-        img, rec = render_composite(src, "val", imgsz, np.random.default_rng([seed, 77, k]), n_items=1)
-        if not rec["boxes"] or rec["boxes"][0]["product_id"] not in pos:
+    for k, img, truth in composite_pictures(src, "val", n, imgsz, seed, desc="val composites"):
+        if truth["product_id"] not in pos:
             continue
-        truth = rec["boxes"][0]
         raw = inner.detect(img)
         found = backdrop(img)
         dets = stylist.detect_items(img)

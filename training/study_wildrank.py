@@ -67,22 +67,16 @@ def item_row(stylist, img: Image.Image, det) -> dict:
 
 
 def collect_composites(stylist, src, split: str, n: int, imgsz: int, seed: int) -> list[dict]:
-    from training.eval_wild import box_iou
-    from training.data.wild import render_composite
+    from training.eval_wild import boxing, composite_pictures
 
     indexed = set(stylist.store.fingerprints())
     src.items[split] = [(q, c) for q, c in src.items[split] if Path(q).stem in indexed]
     rows = []
-    for k in tqdm(range(n), desc=f"{split} composites", unit="img"):
-        img, rec = render_composite(src, split, imgsz, np.random.default_rng([seed, 77, k]), n_items=1)
-        if not rec["boxes"]:
-            continue
-        truth = rec["boxes"][0]
+    for k, img, truth in composite_pictures(src, split, n, imgsz, seed, desc=f"{split} composites"):
         dets = stylist.detect_items(img)
-        ious = [box_iou(truth["box"], d.box) for d in dets]
-        j = int(np.argmax(ious)) if ious else -1
-        row = {"k": k, "product": truth["product_id"], "category": truth["category"], "boxed": j >= 0 and ious[j] >= 0.5}
-        if row["boxed"]:
+        j = boxing(truth["box"], dets)
+        row = {"k": k, "product": truth["product_id"], "category": truth["category"], "boxed": j is not None}
+        if j is not None:
             row.update(item_row(stylist, img, dets[j]))
         rows.append(row)
     return rows

@@ -82,11 +82,17 @@ def _detector_label(d) -> str:
 
 
 # --- 1. real photos ---------------------------------------------------------------------------------------
+def photo_pictures(stylist, records: list[dict], desc: str = "wild photos", progress: bool = True):
+    """The real photos the eval scores (the val studies pass val records): ``(record, picture, detections)``,
+    detected as the search serves them (``Stylist.detect_items``, best first)."""
+    for rec in tqdm(records, desc=desc, unit="photo", disable=not progress):
+        img = stylist.load_image(rec["path"])
+        yield rec, img, stylist.detect_items(img)
+
+
 def eval_real_photos(stylist, records: list[dict], progress: bool = True, keep_examples: int = 24) -> dict:
     rows, examples = [], []
-    for rec in tqdm(records, desc="wild photos", unit="photo", disable=not progress):
-        img = stylist.load_image(rec["path"])
-        dets = stylist.detect_items(img)
+    for rec, img, dets in photo_pictures(stylist, records, progress=progress):
         best = dets[0] if dets else None
         res = stylist.search_item(img, best, None, top_k=5)
         top5 = [_product_category(p) for p in res.products]

@@ -21,7 +21,6 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from training.common import study_parser
 
@@ -30,17 +29,14 @@ def collect(stylist, config, root: Path, photos: int, composites: int, seed: int
     from training.data.boards import load_board_sources
     from training.data.wild import load_wild_sources
     from training.data.wild_boxes import load_wild_boxes
-    from training.eval_wild import boxing, composite_pictures
+    from training.eval_wild import boxing, composite_pictures, photo_pictures
 
     n = max(config.candidates, 10)
     records = load_wild_boxes(root, config.cache_dir / "wild-boxes-val.jsonl", True, ("val",))
     val = [r for r in records if r["split"] == "val"]
     pick = sorted(np.random.default_rng(seed).choice(len(val), min(photos, len(val)), replace=False))
     out: dict = {"photos": [], "composites": [], "n_composites": 0}
-    for i in tqdm(pick, desc="val photos", unit="photo"):
-        rec = val[i]
-        img = stylist.load_image(rec["path"])
-        dets = stylist.detect_items(img)
+    for rec, img, dets in photo_pictures(stylist, [val[i] for i in pick], desc="val photos"):
         if not dets:
             out["photos"].append({"category": rec["category"], "cand": None})
             continue

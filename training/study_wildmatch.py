@@ -26,7 +26,6 @@ import pickle
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from stylist.metrics import box_iou
 from training.common import study_parser
@@ -161,12 +160,10 @@ def collect_photos(stylist, records: list[dict]) -> list[dict]:
     """Real CC0 photos: the search's fused label and top-5 categories, and the best item's crop vectors."""
     from stylist.garment_box import backdrop, on_white
     from stylist.images import item_crop
-    from training.eval_wild import _product_category, majority
+    from training.eval_wild import _product_category, majority, photo_pictures
 
     rows = []
-    for rec in tqdm(records, desc="val photos", unit="photo"):
-        img = stylist.load_image(rec["path"])
-        dets = stylist.detect_items(img)
+    for rec, img, dets in photo_pictures(stylist, records, desc="val photos"):
         best = dets[0] if dets else None
         top5 = [_product_category(p) for p in stylist.search_item(img, best, None, top_k=5).products]
         row = {"category": rec["category"], "label": best.label if best else "", "top5_right": majority(top5) == rec["category"],

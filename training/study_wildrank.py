@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps
-from tqdm import tqdm
 
 from training.common import study_parser
 
@@ -83,10 +82,10 @@ def collect_composites(stylist, src, split: str, n: int, imgsz: int, seed: int) 
 
 
 def collect_photos(stylist, records: list[dict]) -> list[dict]:
+    from training.eval_wild import photo_pictures
+
     rows = []
-    for rec in tqdm(records, desc="photos", unit="photo"):
-        img = stylist.load_image(rec["path"])
-        dets = stylist.detect_items(img)
+    for rec, img, dets in photo_pictures(stylist, records, desc="photos"):
         row = {"category": rec["category"], "garment": rec["garment"], "boxed": bool(dets)}
         if dets:
             row.update(item_row(stylist, img, dets[0]))

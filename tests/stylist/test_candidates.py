@@ -64,3 +64,18 @@ def test_context_image_shrinks_large_photos_by_an_integer_box_filter():
     small = Image.new("RGB", (240, 320))
     assert context_image(small) is small
 
+
+def test_context_image_shrinks_a_photo_once():
+    """The one-garment decision and then the context models ask for the same photo shrunk: the second asker
+    gets the very image the first got; another photo of the same size gets its own."""
+    from PIL import Image
+
+    from stylist.candidates import context_image
+
+    photo, other = Image.new("RGB", (1280, 960), (200, 10, 10)), Image.new("RGB", (1280, 960), (10, 10, 200))
+    first = context_image(photo)
+    assert context_image(photo) is first
+    assert context_image(other) is not first
+    assert context_image(other).getpixel((0, 0)) == (10, 10, 200) and first.getpixel((0, 0)) == (200, 10, 10)
+    assert context_image(photo, side=128).size == (128, 96)  # another side: its own reduction
+

@@ -30,7 +30,8 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
-from stylist.models.clip import OPENAI_MEAN, OPENAI_STD, build_visual, load_imagenet_lite0
+from stylist.models.clip import build_visual, load_imagenet_lite0
+from stylist.models.fast import OPENAI_MEAN, OPENAI_STD
 from stylist.models.registry import get_model_config
 from training.common import add_dataclass_args, save_run, warmup_cosine
 from training.eval_clip import top_colours

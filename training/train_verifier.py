@@ -28,8 +28,6 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from stylist.schema import CLASSES  # noqa: F401  (the classes the detector names)
-
 KINDS = ("clutter", "board", "composite", "photo")
 
 

@@ -21,7 +21,7 @@ from PIL import Image
 from torch import nn
 
 from stylist.models.embedder import channels_last_on_cpu, l2_normalize
-from stylist.models.fast import OPENAI_MEAN, OPENAI_STD, preprocess_cfg  # noqa: F401 - torch-free home, re-exported
+from stylist.models.fast import preprocess_cfg
 
 MINILM_TOKEN = "@minilm"  # placeholder in configs/fashion-lite.json for the MiniLM folder inside its package
 TRAINED_PREFIXES = ("visual.", "text.proj.", "logit_scale")  # what LiT trains (and what we bundle)

@@ -7,7 +7,7 @@ from typing import Sequence
 
 from PIL import Image
 
-from stylist.models.detector_settings import DetectorSettings, Found, to_detections  # noqa: F401  (re-exported)
+from stylist.models.detector_settings import DetectorSettings, Found
 from stylist.results import Detection
 from stylist.schema import CLASSES
 

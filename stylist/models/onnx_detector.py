@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from stylist.models.detector_settings import DetectorSettings, Found, nms  # noqa: F401  (nms re-exported)
+from stylist.models.detector_settings import DetectorSettings, Found, nms
 from stylist.results import Detection
 
 STRIDE = 32

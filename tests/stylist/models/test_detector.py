@@ -80,7 +80,7 @@ def test_bundled_detector_finds_the_items_of_a_simple_board(shared_data):
 
 
 def _settings(**kw):
-    from stylist.models.detector import DetectorSettings
+    from stylist.models.detector_settings import DetectorSettings
 
     s = DetectorSettings(conf=0.25, **kw)
     s.classes = CLASSES

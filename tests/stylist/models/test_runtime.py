@@ -10,7 +10,8 @@ from PIL import Image
 
 from stylist.config import load_config
 from stylist.models import registry, runtime
-from stylist.models.onnx_detector import letterbox, nms
+from stylist.models.detector_settings import nms
+from stylist.models.onnx_detector import letterbox
 
 COSINE_MIN = 0.999
 IOU_MIN = 0.99

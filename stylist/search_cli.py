@@ -9,10 +9,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from stylist.config import load_config
 from stylist.errors import StylistError
 from stylist.results import Detection, ItemResult, detection_json
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from stylist.search import Stylist
 
 
 WARM_FROM = 3  # photos in one run from which holding the filter fields in memory pays off
@@ -28,7 +34,7 @@ def parse_items(raw: str | None) -> list[int] | str | None:
         raise argparse.ArgumentTypeError(f"--item must be a number, a comma-separated list or 'all', not {raw!r}")
 
 
-def run_search(stylist, img, items: list[int] | str | None, text: str | None,
+def run_search(stylist: Stylist, img: Image.Image | None, items: list[int] | str | None, text: str | None,
                top: int) -> tuple[list[Detection], list[ItemResult]]:
     """One search: the decoded image ``img`` (None = ``text`` alone) → (detections, results per item)."""
     if img is None:
@@ -52,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def format_table(image: str, detections, results: list[ItemResult], text_only: bool = False) -> str:
+def format_table(image: str, detections: list[Detection], results: list[ItemResult], text_only: bool = False) -> str:
     """A readable block: the detected items, then per item the ranked products."""
     lines = [f"== {image}"]
     if detections:

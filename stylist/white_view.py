@@ -8,7 +8,7 @@ setting (``Config.on_white``, ``STYLIST_ON_WHITE``).
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 from PIL import Image
@@ -40,7 +40,8 @@ def white_crops(img: Image.Image, crops: Sequence[Image.Image], flags: Sequence[
     return {i: on_white(c, found) for i, (c, f) in enumerate(zip(crops, flags)) if f}
 
 
-def two_views(run, images: list[Image.Image], white: dict[int, Image.Image], unit: bool = True) -> np.ndarray:
+def two_views(run: Callable[[list[Image.Image]], np.ndarray], images: list[Image.Image], white: dict[int, Image.Image],
+              unit: bool = True) -> np.ndarray:
     """``run(images)`` (one row per image) in one batch with the white views; the row of an image that has one
     is the mean of both (renormalised when ``unit``: embeddings; probabilities stay summing to one).
 

@@ -12,12 +12,15 @@ and a candidate that looks more like the excluded words is demoted.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
 from stylist.query import category_of
 from stylist.results import ParsedQuery
+
+if TYPE_CHECKING:
+    from stylist.garment_color import ClipColours
 
 EXCLUDE_SCALE = 30.0  # cosine difference -> logit, as CLIP's own temperature does
 FALLBACK_REFERENCE = "a fashion product"
@@ -50,7 +53,7 @@ def excluded_probability(image_vectors: np.ndarray, excluded: np.ndarray, refere
 
 
 def word_scores(image_vectors: np.ndarray, query: ParsedQuery, text: Callable[[str], np.ndarray],
-                colours=None, full: bool = True) -> WordScores:
+                colours: ClipColours | None = None, full: bool = True) -> WordScores:
     """The three readings for candidates with these CLIP image vectors. ``text`` embeds words (cached by
     the caller); ``colours`` (a ``ClipColours``) gives the colour evidence; ``full``: the colour and
     exclusion wishes count (off in the "clip" ranking mode, which blends words but applies no wishes)."""

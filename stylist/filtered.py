@@ -13,6 +13,7 @@ import threading
 
 import numpy as np
 
+from stylist.models.fast import l2_normalize
 from stylist.store import VISUAL, CatalogStore, Hit
 
 _OPS = {"$in": lambda col, v: np.isin(col, list(v)), "$lte": lambda col, v: col <= v, "$gte": lambda col, v: col >= v,
@@ -42,8 +43,7 @@ class FilteredIndex:
             metas += [dict(m or {}) for m in page["metadatas"]]
         self.ids, self.metas = ids, metas
         self.vectors = np.concatenate(vecs) if vecs else np.zeros((0, 0), np.float32)
-        norms = np.linalg.norm(self.vectors, axis=1, keepdims=True) if len(ids) else 1.0
-        self.vectors = self.vectors / np.maximum(norms, 1e-12)  # cosine space, as the collection's
+        self.vectors = l2_normalize(self.vectors)  # cosine space, as the collection's
         price = [m.get("price") for m in metas]
         self.columns = {
             "category": np.array([str(m.get("category", "")) for m in metas], dtype=object),

@@ -24,6 +24,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from stylist.models.fast import l2_normalize
+
 FORMAT = 1  # bump when the layout changes; an unknown format is refused with a message to rebuild
 _CMP: dict[str, Callable[[np.ndarray, object], np.ndarray]] = {
     "$eq": lambda col, v: col == v, "$ne": lambda col, v: col != v, "$gt": lambda col, v: col > v,
@@ -152,7 +154,7 @@ class VectorFile:
         out: dict = {"ids": [self._ids[k] for k in rows]}
         if "embeddings" in include:  # unit rows again: float16 rounding moves the norm by up to ~1e-3
             vecs = self._vectors[list(rows)].astype(np.float32)
-            out["embeddings"] = vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
+            out["embeddings"] = l2_normalize(vecs)
         if "metadatas" in include:
             out["metadatas"] = [dict(self._metas[k]) or None for k in rows]
         return out
@@ -176,13 +178,13 @@ class VectorFile:
               include: Sequence[str] = ("metadatas", "distances")) -> dict:
         """Exact nearest rows by cosine distance (1 - cosine), best first, per query vector."""
         queries = np.asarray(query_embeddings, dtype=np.float32).reshape(len(query_embeddings), -1)
-        queries = queries / np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
+        queries = l2_normalize(queries)
         out: dict = {"ids": [], "distances": [], "metadatas": []}
         with self._lock:
             self._fresh()
             if self._unit is None:
                 unit = self._vectors.astype(np.float32)
-                self._unit = unit / np.maximum(np.linalg.norm(unit, axis=1, keepdims=True), 1e-12)
+                self._unit = l2_normalize(unit)
             keep = np.flatnonzero(self._mask(where)) if where else np.arange(len(self._ids))
             rows = self._unit[keep] if where else self._unit  # no copy of the whole matrix when unfiltered
             # einsum, not BLAS: OpenBLAS's thread pool spins on a busy machine — measured 17 ms wall / 8 ms

@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image
 
 from stylist.garment_box import backdrop_of, on_white
+from stylist.models.fast import l2_normalize
 
 ON_WHITE_MODELS = ("ae", "clip", "namer")
 
@@ -55,7 +56,7 @@ def two_views(run: Callable[[list[Image.Image]], np.ndarray], images: list[Image
     out = np.array(run(images + [white[i] for i in keys]), dtype=np.float32)
     both = (out[keys] + out[len(images):]) / 2
     if unit:
-        both /= np.maximum(np.linalg.norm(both, axis=1, keepdims=True), 1e-12)
+        both = l2_normalize(both)
     out[keys] = both
     return out[:len(images)]
 

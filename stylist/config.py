@@ -14,6 +14,8 @@ from typing import Mapping
 
 import platformdirs
 
+from stylist.schema import DEFAULT_COLLECTION
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PACKAGE_DIR = Path(__file__).resolve().parent
 WEIGHTS_DIR = PACKAGE_DIR / "weights"
@@ -46,7 +48,7 @@ class Config:
     home: Path = field(default_factory=lambda: Path(platformdirs.user_data_dir("smart-stylist")))  # STYLIST_HOME
     db_path: Path | None = None  # STYLIST_DB; default <home>/chroma
     chroma_url: str | None = None  # STYLIST_CHROMA_URL, e.g. http://127.0.0.1:8000
-    collection: str = "catalog"  # STYLIST_COLLECTION
+    collection: str = DEFAULT_COLLECTION  # STYLIST_COLLECTION
     detector: str = "yolov5n-fashion"  # STYLIST_DETECTOR: registry name or a .pt path
     embedder: str = "ae512"  # STYLIST_EMBEDDER: registry name or a checkpoint path
     clip_model: str = "fashion-lite"  # STYLIST_CLIP_MODEL: registry name or any open_clip model name / hf-hub:...

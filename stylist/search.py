@@ -25,7 +25,7 @@ from stylist.models.signature import model_signature
 from stylist.photo_search import MODES, PhotoSearch
 from stylist.query import parse_query
 from stylist.relax import relax_query, rerank_or_loosen
-from stylist.results import Detection, ItemResult, ParsedQuery, Product
+from stylist.results import Detection, ItemResult, Product
 from stylist.store import CatalogStore, Hit
 from stylist.vectors import VectorCache
 from stylist.verify import serving_detector
@@ -67,9 +67,6 @@ class Stylist:
         """Detected items, each named by the fused class (stylist.labels); the detector's own in detector_label."""
         found = judged(self.detector.detect(img), img)  # one garment or several: decided once, for all the items
         return [c.detection for c in self.candidates.gather(img, found, self.candidates.namer.k)] if found else []
-
-    def parse_text(self, text: str | None) -> ParsedQuery:
-        return parse_query(text)
 
     # --- start-up ----------------------------------------------------------------------------------
     def warm_filters(self) -> None:

@@ -13,7 +13,7 @@ from PIL import Image
 from stylist.catalog import CatalogItem
 from stylist.colors import canonical_color, dominant_color
 from stylist.garment_color import ClipColours, garment_color
-from stylist.models.fast import l2_normalize
+from stylist.metrics import l2_normalize
 from stylist.models.runtime import OpenVinoRunner, make_runner
 from stylist.query import category_of
 from stylist.models.signature import model_signature

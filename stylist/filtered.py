@@ -13,7 +13,7 @@ import threading
 
 import numpy as np
 
-from stylist.models.fast import l2_normalize
+from stylist.metrics import l2_normalize
 from stylist.store import VISUAL, CatalogStore, Hit
 
 _OPS = {"$in": lambda col, v: np.isin(col, list(v)), "$lte": lambda col, v: col <= v, "$gte": lambda col, v: col >= v,

@@ -1,7 +1,8 @@
-"""Retrieval, classification and detection quality metrics: pure functions, arrays in, numbers out, no I/O.
+"""Retrieval, classification and detection quality metrics, and the L2 normalisation they assume: pure, no I/O.
 
 Conventions (so every number in ``reports/metrics.json`` means one thing):
-- embeddings are L2-normalised, similarity is the dot product (cosine);
+- embeddings are L2-normalised (``l2_normalize``, the one home of that step: the embedders, the index and
+  the vector stores call it too), similarity is the dot product (cosine);
 - a *rank* is 0-based (0 = first result); a missing query (e.g. the detector found no box) has rank -1
   and counts as "not retrieved" in every recall and MRR;
 - ties are broken pessimistically: an item tied with the target is ranked ahead of it, so a degenerate
@@ -14,6 +15,15 @@ from typing import Sequence
 import numpy as np
 
 MISS = -1  # rank of a query that never reached the index (no detection)
+
+
+# --- unit vectors ----------------------------------------------------------------------------------
+def l2_normalize(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
+    """Rows scaled to unit length, as float32 (the one home of L2 normalisation for numpy vectors)."""
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim == 1:
+        return x / max(float(np.linalg.norm(x)), eps)
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), eps)
 
 
 # --- neighbours ------------------------------------------------------------------------------------

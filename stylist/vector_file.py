@@ -24,7 +24,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from stylist.models.fast import l2_normalize
+from stylist.metrics import l2_normalize
 
 FORMAT = 1  # bump when the layout changes; an unknown format is refused with a message to rebuild
 _CMP: dict[str, Callable[[np.ndarray, object], np.ndarray]] = {

@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from stylist.garment_box import backdrop_of, on_white
-from stylist.models.fast import l2_normalize
+from stylist.metrics import l2_normalize
 
 ON_WHITE_MODELS = ("ae", "clip", "namer")
 

@@ -20,7 +20,8 @@ import torch
 from PIL import Image
 from torch import nn
 
-from stylist.models.embedder import channels_last_on_cpu, l2_normalize
+from stylist.metrics import l2_normalize
+from stylist.models.embedder import channels_last_on_cpu
 from stylist.models.fast import preprocess_cfg
 
 MINILM_TOKEN = "@minilm"  # placeholder in configs/fashion-lite.json for the MiniLM folder inside its package

@@ -8,8 +8,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from stylist.metrics import l2_normalize
 from stylist.models.autoencoder import Autoencoder, Preprocess
-from stylist.models.fast import l2_normalize  # noqa: F401 - its home for numpy vectors; re-exported here
 
 
 def channels_last_on_cpu(module: torch.nn.Module | None, device: str) -> None:

@@ -15,6 +15,8 @@ from typing import Callable, Sequence
 import numpy as np
 from PIL import Image
 
+from stylist.metrics import l2_normalize
+
 OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
 OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
 
@@ -24,14 +26,6 @@ def preprocess_cfg(arch: dict) -> dict:
     centre crop cutting off shoes or hems), OpenAI stats."""
     return {"resize_mode": "longest", "fill_color": 255, "mean": OPENAI_MEAN, "std": OPENAI_STD,
             "size": arch["vision_cfg"]["image_size"]}
-
-
-def l2_normalize(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
-    """Rows scaled to unit length, as float32 (the one home of L2 normalisation for numpy vectors)."""
-    x = np.asarray(x, dtype=np.float32)
-    if x.ndim == 1:
-        return x / max(float(np.linalg.norm(x)), eps)
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), eps)
 
 
 class SquarePreprocess:

@@ -21,6 +21,13 @@ LABELS = ["a", "a", "a", "b", "b", "b"]
 POINTS = _unit([[math.cos(math.radians(d)), math.sin(math.radians(d))] for d in ANGLES])
 
 
+def test_l2_normalize():
+    x = metrics.l2_normalize(np.array([[3.0, 4.0], [0.0, 0.0]]))
+    np.testing.assert_allclose(x, [[0.6, 0.8], [0.0, 0.0]])
+    assert x.dtype == np.float32
+    np.testing.assert_allclose(metrics.l2_normalize(np.array([0.0, 5.0])), [0.0, 1.0])
+
+
 def test_neighbours_by_hand():
     nbrs = metrics.top_k_neighbours(POINTS, POINTS, k=3)
     # a1 (10°): itself, then a0 and a2 (both 10° away; a0 first by index order is not guaranteed), then b0

@@ -5,7 +5,7 @@ import numpy as np
 from PIL import Image
 
 from stylist.models.autoencoder import Autoencoder, AutoencoderConfig, Preprocess
-from stylist.models.embedder import ImageEmbedder, l2_normalize
+from stylist.models.embedder import ImageEmbedder
 
 
 def _embedder() -> ImageEmbedder:
@@ -23,8 +23,3 @@ def test_embed_shapes_and_norms():
     assert emb.embed([]).shape == (0, 24)
     labels = emb.classify(imgs[:2])
     assert all(lbl in ("a", "b") and 0 < p <= 1 for lbl, p in labels)
-
-
-def test_l2_normalize():
-    x = l2_normalize(np.array([[3.0, 4.0], [0.0, 0.0]]))
-    np.testing.assert_allclose(x, [[0.6, 0.8], [0.0, 0.0]])

@@ -11,8 +11,9 @@ import numpy as np
 from PIL import Image
 
 from stylist.catalog import CatalogItem
+from stylist.clip_colours import ClipColours
 from stylist.colors import canonical_color, dominant_color
-from stylist.garment_color import ClipColours, garment_color
+from stylist.garment_color import garment_color
 from stylist.metrics import l2_normalize
 from stylist.models.runtime import OpenVinoRunner, make_runner
 from stylist.query import category_of

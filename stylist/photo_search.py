@@ -12,9 +12,9 @@ import numpy as np
 from PIL import Image
 
 from stylist.candidates import CandidateFinder, Candidates, Photo
+from stylist.clip_colours import ClipColours
 from stylist.config import Config
 from stylist.errors import UnknownItemError
-from stylist.garment_color import ClipColours
 from stylist.garment_photo import judged
 from stylist.query import parse_query
 from stylist.relax import rerank_or_loosen

@@ -16,8 +16,8 @@ from PIL import Image
 
 from stylist.candidates import CandidateFinder, Photo, choose_items
 from stylist.catalog_profile import CatalogProfile
+from stylist.clip_colours import ClipColours
 from stylist.config import Config, load_config
-from stylist.garment_color import ClipColours
 from stylist.garment_photo import judged
 from stylist.images import load_image
 from stylist.models.registry import shared_clip, shared_detector, shared_embedder, shared_namer

@@ -20,7 +20,7 @@ from stylist.query import category_of
 from stylist.results import ParsedQuery
 
 if TYPE_CHECKING:
-    from stylist.garment_color import ClipColours
+    from stylist.clip_colours import ClipColours
 
 EXCLUDE_SCALE = 30.0  # cosine difference -> logit, as CLIP's own temperature does
 FALLBACK_REFERENCE = "a fashion product"

@@ -206,7 +206,7 @@ def colour_reader_digest() -> str:
 
     h = hashlib.sha1()
     base = Path(stylist.__file__).parent
-    for rel in ("garment_color.py", "colors.py", "colour_calibration.py", "weights/colour-calibration.json"):
+    for rel in ("garment_color.py", "clip_colours.py", "colors.py", "colour_calibration.py", "weights/colour-calibration.json"):
         if (base / rel).is_file():
             h.update((base / rel).read_bytes())
     return h.hexdigest()[:8]

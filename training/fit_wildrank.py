@@ -107,7 +107,7 @@ def candidates(ev: Evidence, row: dict, pool: int = 100, others: int = 2, rule: 
 def features(ev: Evidence, row: dict, ids: list[str], prompts: np.ndarray) -> dict[str, np.ndarray]:
     """Per candidate: AE / CLIP cosines of each view, the kind against the fused label, the colour agreement."""
     from stylist.colors import COLORS
-    from stylist.garment_color import CLIP_FAMILIES, clip_family_probs
+    from stylist.clip_colours import CLIP_FAMILIES, clip_family_probs
 
     idx = np.array([ev.pos[i] for i in ids])
     A, C, ae, cl = ev.A[idx], ev.C[idx], row["ae"], row["clip"]
@@ -249,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--val-more", nargs="*", default=[], help="fresh VAL evidence folders under --ev (reported apart)")
     args = p.parse_args(argv)
     from stylist.config import load_config
-    from stylist.garment_color import clip_family_prompts
+    from stylist.clip_colours import clip_family_prompts
     from stylist.models.registry import shared_clip
 
     config = load_config()

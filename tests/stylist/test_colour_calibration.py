@@ -4,8 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from stylist.clip_colours import CLIP_FAMILIES, read_colour
 from stylist.colour_calibration import CALIBRATION_PATH, ColourCalibration, fit, softmax
-from stylist.garment_color import CLIP_FAMILIES, GarmentColor, read_colour
+from stylist.garment_color import GarmentColor
 from stylist.schema import CLASSES
 
 
@@ -45,9 +46,10 @@ def test_bundled_calibration_agrees_with_fpi_more_than_pixels_or_clip(shared_dat
     """200 FPI validation products (not fitted on), judged by FPI's own colour names."""
     from PIL import Image
 
+    from stylist.clip_colours import ClipColours
     from stylist.colors import color_family
     from stylist.config import load_config
-    from stylist.garment_color import ClipColours, garment_color
+    from stylist.garment_color import garment_color
     from stylist.models import shared_clip
     from stylist.query import category_of
     from training.train_colour_calibration import split_items

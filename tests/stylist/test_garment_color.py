@@ -136,29 +136,3 @@ def test_busy_background_photo_uses_grabcut():
     got = garment_color(Image.fromarray(arr))
     assert color_family(got.name) == "green" and got.share > 0.4
 
-
-def test_clip_second_opinion_overrules_only_when_sure():
-    from stylist.garment_color import CLIP_FAMILIES, clip_family_probs, fuse_clip
-
-    prompts = np.eye(len(CLIP_FAMILIES))  # one orthogonal "prompt" per family
-    red = CLIP_FAMILIES.index("red")
-    sure = clip_family_probs(prompts[[red]], prompts)[0]
-    assert sure.argmax() == red and sure[red] > 0.5 and abs(sure.sum() - 1) < 1e-9
-    assert fuse_clip("navy", sure) == "red"  # sure of another family: CLIP's family name
-    assert fuse_clip("maroon", sure) == "maroon"  # same family: the pixels' finer name stays
-    fairly = np.full(len(CLIP_FAMILIES), 0.2 / (len(CLIP_FAMILIES) - 1))
-    fairly[red] = 0.8
-    assert fuse_clip("navy", fairly, pixel_share=0.6) == "red"
-    assert fuse_clip("navy", fairly, pixel_share=0.95) == "navy"  # the pixels are surer: a one-colour garment
-    unsure = clip_family_probs(np.full((1, len(CLIP_FAMILIES)), 0.1), prompts)[0]
-    assert fuse_clip("navy", unsure) == "navy"
-
-
-def test_colour_confidence_is_clips_probability_of_the_family():
-    from stylist.garment_color import CLIP_FAMILIES, color_confidence
-
-    probs = np.zeros(len(CLIP_FAMILIES))
-    probs[CLIP_FAMILIES.index("blue")] = 0.7
-    probs[CLIP_FAMILIES.index("black")] = 0.3
-    assert color_confidence("navy", probs) == 0.7 and color_confidence("black", probs) == 0.3
-    assert color_confidence("red", probs) == 0.0 and color_confidence("multi", probs) == 0.0

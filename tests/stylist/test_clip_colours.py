@@ -1,4 +1,5 @@
-"""CLIP's colour-family prompts: embedded once per text encoder, then read from the runtime cache."""
+"""CLIP's second opinion on colours: when it overrules the pixels, its confidence, and its family prompts
+(embedded once per text encoder, then read from the runtime cache)."""
 from __future__ import annotations
 
 import copy
@@ -7,8 +8,9 @@ import numpy as np
 import pytest
 import torch
 
+from stylist.clip_colours import (CLIP_COLOUR_PROMPTS, CLIP_FAMILIES, ClipColours, clip_family_probs,
+                                  clip_family_prompts, color_confidence, fuse_clip)
 from stylist.config import load_config
-from stylist.garment_color import CLIP_COLOUR_PROMPTS, CLIP_FAMILIES, ClipColours, clip_family_prompts
 from stylist.models import shared_clip
 from stylist.models.clip import ClipModel
 
@@ -53,3 +55,26 @@ def test_load_clip_gives_the_runtime_cache(clip):
     # shared per process, so made under whichever STYLIST_HOME loaded it first: <home>/cache/runtime
     assert clip.text_cache is not None and (clip.text_cache.parent.name, clip.text_cache.name) == ("cache", "runtime")
     assert ClipColours(clip).cache_dir == clip.text_cache
+
+
+def test_clip_second_opinion_overrules_only_when_sure():
+    prompts = np.eye(len(CLIP_FAMILIES))  # one orthogonal "prompt" per family
+    red = CLIP_FAMILIES.index("red")
+    sure = clip_family_probs(prompts[[red]], prompts)[0]
+    assert sure.argmax() == red and sure[red] > 0.5 and abs(sure.sum() - 1) < 1e-9
+    assert fuse_clip("navy", sure) == "red"  # sure of another family: CLIP's family name
+    assert fuse_clip("maroon", sure) == "maroon"  # same family: the pixels' finer name stays
+    fairly = np.full(len(CLIP_FAMILIES), 0.2 / (len(CLIP_FAMILIES) - 1))
+    fairly[red] = 0.8
+    assert fuse_clip("navy", fairly, pixel_share=0.6) == "red"
+    assert fuse_clip("navy", fairly, pixel_share=0.95) == "navy"  # the pixels are surer: a one-colour garment
+    unsure = clip_family_probs(np.full((1, len(CLIP_FAMILIES)), 0.1), prompts)[0]
+    assert fuse_clip("navy", unsure) == "navy"
+
+
+def test_colour_confidence_is_clips_probability_of_the_family():
+    probs = np.zeros(len(CLIP_FAMILIES))
+    probs[CLIP_FAMILIES.index("blue")] = 0.7
+    probs[CLIP_FAMILIES.index("black")] = 0.3
+    assert color_confidence("navy", probs) == 0.7 and color_confidence("black", probs) == 0.3
+    assert color_confidence("red", probs) == 0.0 and color_confidence("multi", probs) == 0.0

@@ -32,7 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train namer": ("training.train_namer:main", "train the garment namer (names crops in photos and on boards)"),
     "train clip": ("training.train_clip:main", "align the compact CLIP on real image-text pairs"),
     "eval": ("training.evaluate:main", "recompute every quality metric from the bundled weights"),
-    "models list": ("stylist.models.registry:cli_list", "list registered models and their weights"),
+    "models list": ("stylist.models_cli:print_models", "list registered models and their weights"),
 }
 
 

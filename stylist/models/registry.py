@@ -8,14 +8,13 @@ return one cached instance per model configuration per process (the bot, the CLI
 """
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import threading
 from pathlib import Path
 from typing import Any, Callable
 
-from stylist.config import Config, load_config
+from stylist.config import Config
 from stylist.models.checkpoints import bundled_weights, load_checkpoint, resolve_weights, warn_random_init
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
@@ -258,21 +257,3 @@ def shared_namer(config: Config):
 
     return _shared("namer", (config.runtime,), lambda: load_namer(config))
 
-
-def cli_list(argv: list[str]) -> int:
-    """``stylist models list``: the registry and which weights are bundled."""
-    parser = argparse.ArgumentParser(prog="stylist models list", description="list registered models and their weights")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    args = parser.parse_args(argv)
-    rows = list_models()
-    if args.json:
-        print(json.dumps(rows, indent=2))
-        return 0
-    config = load_config()
-    active = {config.detector, config.embedder, config.clip_model}
-    for r in rows:
-        state = f"{r['size_mb']:.1f} MB" if r["present"] else "MISSING (random init)"
-        mark = "*" if r["name"] in active else " "
-        print(f"{mark} {r['name']:<16} {r['kind']:<9} {state:<22} {r['description']}")
-    print("\n* = selected by the current configuration (STYLIST_DETECTOR / STYLIST_EMBEDDER / STYLIST_CLIP_MODEL)")
-    return 0

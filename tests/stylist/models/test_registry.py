@@ -1,4 +1,4 @@
-"""The registry: every config loads on CPU (bundled weights, or random init with a warning), list/CLI work."""
+"""The registry: every config loads on CPU (bundled weights, or random init with a warning), list works."""
 from __future__ import annotations
 
 import logging
@@ -8,19 +8,12 @@ from PIL import Image
 
 from stylist.config import load_config
 from stylist.models import list_models, load_detector, load_embedder
-from stylist.models.registry import cli_list
 
 
 def test_list_models_names_every_config():
     names = {r["name"]: r for r in list_models()}
     assert {"yolov5n-fashion", "ae512", "ae4096", "fashion-lite"} <= set(names)
     assert names["ae512"]["kind"] == "embedder" and names["fashion-lite"]["kind"] == "clip"
-
-
-def test_cli_list_prints_a_table(capsys):
-    assert cli_list([]) == 0
-    out = capsys.readouterr().out
-    assert "ae512" in out and "yolov5n-fashion" in out
 
 
 def test_every_embedder_loads(caplog):

@@ -17,6 +17,8 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
+from stylist.models.fast import SquarePreprocess
+
 
 @dataclass(frozen=True)
 class AutoencoderConfig:
@@ -50,38 +52,20 @@ class AutoencoderConfig:
         return cls(**d)
 
 
-class Preprocess:
+class Preprocess(SquarePreprocess):
     """PIL crop → float tensor 3×S×S in [0, 1]: pad to square on white, then resize to S.
 
     Returned together with the model so the indexer, the bot and training cannot prepare crops differently.
+    The padding, resizing and ``batch`` are ``SquarePreprocess``'s (the torch-free serving path), so a crop
+    embedded with or without torch gets the same pixels; this adds the tensor for one crop.
     """
 
     def __init__(self, image_size: int = 128, background: tuple[int, int, int] = (255, 255, 255)):
-        self.image_size = image_size
-        self.background = tuple(background)
-
-    def pad_square(self, img: Image.Image) -> Image.Image:
-        img = img.convert("RGB")
-        side = max(img.size)
-        if img.width == img.height:
-            return img
-        canvas = Image.new("RGB", (side, side), self.background)
-        canvas.paste(img, ((side - img.width) // 2, (side - img.height) // 2))
-        return canvas
-
-    def square(self, img: Image.Image) -> Image.Image:
-        """The crop padded and resized to S×S (what the network sees, before scaling to [0, 1])."""
-        return self.pad_square(img).resize((self.image_size, self.image_size), Image.BILINEAR)
+        super().__init__(image_size, background)
 
     def __call__(self, img: Image.Image) -> torch.Tensor:
         arr = np.asarray(self.square(img), dtype=np.float32) / 255.0
         return torch.from_numpy(arr.transpose(2, 0, 1).copy())
-
-    def batch(self, imgs) -> np.ndarray:
-        """N crops → N×3×S×S float32, equal to stacking ``__call__``'s tensors but without torch: uint8 rows
-        are stacked first and scaled once (torch.stack of float tensors cost ~3 ms per crop on 2 busy cores)."""
-        arr = np.stack([np.asarray(self.square(im)) for im in imgs])
-        return arr.transpose(0, 3, 1, 2).astype(np.float32) / np.float32(255.0)
 
 
 def conv_block(c_in: int, c_out: int) -> nn.Sequential:

@@ -30,22 +30,30 @@ def preprocess_cfg(arch: dict) -> dict:
 
 class SquarePreprocess:
     """The autoencoder's preprocessing in numpy: pad to square on the background colour, resize (bilinear)
-    to S, scale to [0, 1] — the same values as ``stylist.models.autoencoder.Preprocess`` (tested)."""
+    to S, scale to [0, 1]. The one home of these steps: ``stylist.models.autoencoder.Preprocess`` (the torch
+    side) inherits them, so serving with or without torch sees the same pixels."""
 
     def __init__(self, image_size: int, background: Sequence[int]):
         self.image_size = int(image_size)
         self.background = tuple(int(v) for v in background)
 
-    def square(self, img: Image.Image) -> Image.Image:
+    def pad_square(self, img: Image.Image) -> Image.Image:
+        """The crop as RGB, centred on a square of the background colour (unchanged when already square)."""
         img = img.convert("RGB")
-        if img.width != img.height:
-            side = max(img.size)
-            canvas = Image.new("RGB", (side, side), self.background)
-            canvas.paste(img, ((side - img.width) // 2, (side - img.height) // 2))
-            img = canvas
-        return img.resize((self.image_size, self.image_size), Image.BILINEAR)
+        if img.width == img.height:
+            return img
+        side = max(img.size)
+        canvas = Image.new("RGB", (side, side), self.background)
+        canvas.paste(img, ((side - img.width) // 2, (side - img.height) // 2))
+        return canvas
+
+    def square(self, img: Image.Image) -> Image.Image:
+        """The crop padded and resized to S×S (what the network sees, before scaling to [0, 1])."""
+        return self.pad_square(img).resize((self.image_size, self.image_size), Image.BILINEAR)
 
     def batch(self, imgs: Sequence[Image.Image]) -> np.ndarray:
+        """N crops → N×3×S×S float32: uint8 rows are stacked first and scaled once (torch.stack of float
+        tensors cost ~3 ms per crop on 2 busy cores)."""
         arr = np.stack([np.asarray(self.square(im)) for im in imgs])
         return arr.transpose(0, 3, 1, 2).astype(np.float32) / np.float32(255.0)
 

@@ -173,3 +173,5 @@ def test_an_unsure_box_beside_the_garment_becomes_the_garment():
     assert box_iou(out[0].box, SHIRT) > 0.8 and out[0].label == "Handbags" and out[0].score == 0.3
     sure = _det((20, 340, 100, 390), score=0.8)  # a sure detection beside it is another item: kept
     assert whole_garments([sure], photo) == [sure]
+    apart = [floor, _det((300, 20, 380, 70), score=0.3, index=1)]  # two separate boxes: maybe a board's items
+    assert whole_garments(apart, photo) == apart

@@ -109,6 +109,9 @@ def test_a_box_only_somewhat_larger_is_kept():
     # the garment's box is then more often a part the background colours hid (a light garment on a light floor)
     near = _det((75, 45, 325, 360))  # 0.49 of the picture, holding the shirt (IoU 0.49) with room to spare
     assert whole_garments([near], _floor_photo()) == [near]
+    half = _det((60, 40, 340, 337))  # 0.52 of the picture (IoU 0.46): still under SHRINK_FROM
+    assert whole_garments([half], _floor_photo()) == [half]
+    assert box_iou(whole_garments([_det((30, 20, 370, 370))], _floor_photo())[0].box, SHIRT) > 0.8  # 0.74: shrinks
 
 
 def test_the_photo_is_read_once():
@@ -161,3 +164,14 @@ def test_a_part_already_half_the_garment_still_grows():
     assert 0.5 <= box_iou(body.box, garment_box(photo)) < 0.6
     out = whole_garments([body], photo)
     assert box_iou(out[0].box, SHIRT) > 0.8 and out[0].label == "Handbags"
+
+
+def test_an_unsure_box_beside_the_garment_becomes_the_garment():
+    # a patch of floor the detector is unsure of, lying outside the shirt: the shirt is what the photo shows
+    photo, floor = _floor_photo(), _det((20, 340, 100, 390), score=0.3)
+    out = whole_garments([floor], photo)
+    assert box_iou(out[0].box, SHIRT) > 0.8 and out[0].label == "Handbags" and out[0].score == 0.3
+    sure = _det((20, 340, 100, 390), score=0.8)  # a sure detection beside it is another item: kept
+    assert whole_garments([sure], photo) == [sure]
+    apart = [floor, _det((300, 20, 380, 70), score=0.3, index=1)]  # two separate boxes: maybe a board's items
+    assert whole_garments(apart, photo) == apart

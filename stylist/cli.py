@@ -30,7 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train autoencoder": ("training.train_autoencoder:main", "train the 512-d (or baseline 4096-d) autoencoder"),
     "train dae": ("training.finetune_autoencoder:main", "fine-tune the autoencoder on in-the-world pairs (CPU-sized)"),
     "train namer": ("training.train_namer:main", "train the garment namer (names crops in photos and on boards)"),
-    "train clip": ("training.train_clip:main", "align the compact CLIP on real image-text pairs"),
+    "train clip": ("training.train_clip:main", "align the compact CLIP on real image-text pairs (captions, fit; world: fine-tune on in-the-world pairs)"),
     "eval": ("training.evaluate:main", "recompute every quality metric from the bundled weights"),
     "models list": ("stylist.models_cli:print_models", "list registered models and their weights"),
 }

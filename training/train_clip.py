@@ -45,7 +45,7 @@ CTL_WORDS = {
 
 @dataclass
 class TrainConfig:
-    step: str = "fit"  # captions (CPU, once) | fit (GPU)
+    step: str = "fit"  # captions (CPU, once) | fit (GPU) | world (CPU fine-tune: training.finetune_clip)
     data: str = ""  # data root (../shared/data or a packed mini root); "" = Config.data_dir
     captions: str = "runs/clip/captions.npz"
     out: str = "runs/clip"
@@ -384,8 +384,12 @@ def fit(cfg: TrainConfig) -> dict:
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["world"]:  # step 3, CPU: the image tower fine-tuned on garments photographed in the world
+        from training.finetune_clip import main as world
+
+        return world(argv[1:])
     parser = argparse.ArgumentParser(prog="stylist train clip", description=__doc__.split("\n")[0])
-    parser.add_argument("step", choices=("captions", "fit"))
+    parser.add_argument("step", choices=("captions", "fit", "world"))
     cfg = TrainConfig(**vars(add_dataclass_args(parser, TrainConfig, skip=("step",)).parse_args(argv)))
     if cfg.step == "captions":
         build_captions(cfg)

@@ -1,0 +1,112 @@
+"""fashion-lite's in-the-world fine-tuning: a few steps on made-up pairs, the export loads through the product."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageDraw
+
+from stylist.config import load_config
+from stylist.models import load_clip
+from stylist.models.checkpoints import load_checkpoint
+
+COLOURS = [(200, 30, 30), (30, 160, 40), (30, 60, 200), (230, 200, 20), (120, 40, 160), (20, 20, 20)]
+
+
+def _jpeg(img: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=92)
+    return buf.getvalue()
+
+
+def _garment(k: int, background: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """Product ``k``: a shape of its own colour and form, drawn on ``background`` at a jittered place."""
+    img = background.copy()
+    d = ImageDraw.Draw(img)
+    x, y = rng.integers(2, 10, 2)
+    box = (int(x), int(y), int(x) + 36, int(y) + 40)
+    colour = COLOURS[k % len(COLOURS)]
+    (d.ellipse if k % 2 else d.rectangle)(box, fill=colour)
+    if k >= len(COLOURS):
+        d.line((box[0], box[1], box[2], box[3]), fill=(255, 255, 255), width=4)
+    return img
+
+
+def _write_pairs(folder, n_products: int, seed: int) -> None:
+    """One shard in ``training.data.dae_pairs``' format: world + catalog views with their clean image, photos."""
+    rng = np.random.default_rng(seed)
+    white = Image.new("RGB", (48, 48), "white")
+    part = {"view": [], "clean": [], "label": [], "product": [], "kind": []}
+    for k in range(n_products):
+        clean = _jpeg(_garment(k, white, np.random.default_rng(k)))
+        for kind in ("world", "world", "catalog"):
+            bg = Image.fromarray(rng.integers(60, 200, (48, 48, 3), dtype=np.uint8)) if kind == "world" else white
+            part["view"].append(_jpeg(_garment(k, bg, rng)))
+            part["clean"].append(clean)
+            part["label"].append(k % 4)
+            part["product"].append(f"p{k}")
+            part["kind"].append(kind)
+    for j in range(4):
+        bg = Image.fromarray(rng.integers(80, 180, (48, 48, 3), dtype=np.uint8))
+        part["view"].append(_jpeg(_garment(j, bg, rng)))
+        part["clean"].append(None)
+        part["label"].append(j % 4)
+        part["product"].append(f"cc0-{j}")
+        part["kind"].append("photo")
+    folder.mkdir(parents=True)
+    (folder / "shard-0000.pkl").write_bytes(pickle.dumps(part))
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    from training.train_clip import main  # through `stylist train clip world`
+
+    base = tmp_path_factory.mktemp("clipworld")
+    _write_pairs(base / "train", 8, 0)
+    _write_pairs(base / "val", 6, 1)
+    rc = main(["world", "--pairs", str(base / "train"), "--val", str(base / "val"), "--out", str(base / "run"),
+               "--limit-steps", "8", "--epochs", "100", "--batch-size", "24", "--photos-per-batch", "4", "--anchor-per-batch", "8",
+               "--checkpoint-minutes", "0", "--lr", "3e-4", "--warmup-steps", "1", "--export", str(base / "fl.pt")])
+    assert rc == 0
+    return base
+
+
+def test_contrastive_loss_falls_and_proxies_are_logged(run):
+    rows = list(csv.DictReader((run / "run" / "log.csv").open()))
+    assert len(rows) == 1 + 8  # the start proxies, then a row (and a checkpoint) per step here
+    assert rows[0]["step"] == "0" and rows[0]["val_world_R@10"] and rows[0]["val_zs_colour_clean"]
+    contrast = [float(r["contrast"]) for r in rows[1:]]
+    assert np.mean(contrast[-3:]) < 0.8 * np.mean(contrast[:2])  # the same 24 pairs every step: it must learn them
+    metrics = json.loads((run / "run" / "metrics.json").read_text())
+    assert metrics["steps"] == 8 and metrics["threads"] == 1 and metrics["start"]["val_clean_cos"] == pytest.approx(1.0, abs=1e-4)
+    assert (run / "run" / "step-8.pt").exists()
+
+
+def test_only_the_image_tower_moves_and_bn_stays_frozen(run):
+    from stylist.config import WEIGHTS_DIR
+
+    before = load_checkpoint(WEIGHTS_DIR / "fashion-lite.pt")["state_dict"]
+    after = load_checkpoint(run / "fl.pt")["state_dict"]
+    assert set(before) == set(after) and after["visual.head.proj.weight"].dtype == torch.float16
+    assert torch.equal(before["text.proj.weight"], after["text.proj.weight"])
+    assert torch.equal(before["logit_scale"], after["logit_scale"])
+    assert not torch.equal(before["visual.head.proj.weight"], after["visual.head.proj.weight"])
+    running = [k for k in before if k.endswith("running_mean")]
+    assert running and all(torch.equal(before[k], after[k]) for k in running)
+
+
+def test_export_loads_through_the_product_loader(run):
+    env = {"STYLIST_RUNTIME": "torch"}
+    tuned = load_clip(load_config(env={**env, "STYLIST_CLIP_PRETRAINED": str(run / "fl.pt")}))
+    bundled = load_clip(load_config(env=env))
+    words = ["a photo of a red dress", "blue shoes"]
+    assert np.allclose(tuned.embed_texts(words), bundled.embed_texts(words), atol=1e-6)  # the text side is locked
+    img = [Image.new("RGB", (60, 80), "red")]
+    a, b = tuned.embed_images(img), bundled.embed_images(img)
+    assert a.shape == (1, 256) and np.isclose(np.linalg.norm(a), 1.0, atol=1e-4)
+    assert 0.5 < float(a[0] @ b[0]) < 0.99999  # moved, but stayed near (the anchor)

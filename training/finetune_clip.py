@@ -49,7 +49,7 @@ from stylist.schema import CLASSES
 from training.common import add_dataclass_args, warmup_cosine
 from training.data.dae_pairs import load_pairs
 from training.finetune_autoencoder import contrastive_loss, freeze_batchnorm
-from training.train_clip import _pad_resize, colour_prompt
+from training.train_clip import pad_resize, colour_prompt
 
 
 @dataclass
@@ -82,7 +82,7 @@ class ClipInput:
     """Rendered JPEG squares → fashion-lite's normalised input (its own resize/pad, OpenAI stats)."""
 
     def __init__(self, size: int):
-        self.resize, self.pad = _pad_resize(size)
+        self.resize, self.pad = pad_resize(size)
         self.mean = torch.tensor(OPENAI_MEAN).view(1, 3, 1, 1)
         self.std = torch.tensor(OPENAI_STD).view(1, 3, 1, 1)
 

@@ -186,7 +186,7 @@ def load_images(paths: list[Path], size: int, workers: int) -> torch.Tensor:
 
 
 @lru_cache(maxsize=4)
-def _pad_resize(size: int):
+def pad_resize(size: int):
     """fashion-lite's own preprocess up to (not including) tensor conversion: longest side → size, white pad."""
     from open_clip.transform import PreprocessCfg, image_transform_v2
 
@@ -198,7 +198,7 @@ def _pad_resize(size: int):
 
 def _square_uint8(args: tuple[str, int]) -> np.ndarray:
     path, size = args
-    resize, pad = _pad_resize(size)
+    resize, pad = pad_resize(size)
     with Image.open(path) as img:
         x = pad(resize(img.convert("RGB")))
     return np.asarray(x.convert("RGB")).transpose(2, 0, 1).copy()

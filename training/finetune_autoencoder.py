@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import csv
 import io
 import json
 import time
@@ -44,6 +43,7 @@ from stylist.models.checkpoints import load_checkpoint, save_checkpoint
 from stylist.schema import CLASSES
 from training.common import add_dataclass_args, warmup_cosine
 from training.data.dae_pairs import load_pairs
+from training.finetune_loop import Budget, StepLog, export_fp16, optimizer_step
 
 
 @dataclass
@@ -174,19 +174,15 @@ def finetune(cfg: FinetuneConfig, progress: bool = True) -> dict:
     body = [p for n, p in model.named_parameters() if not n.startswith("classifier.")]
     opt = torch.optim.AdamW([{"params": body, "mult": 1.0}, {"params": head, "mult": cfg.head_lr_mult}],
                             lr=cfg.lr, weight_decay=cfg.weight_decay)
-    budget = cfg.minutes * 60.0
     start = proxy_metrics(model, val) if val else {}
     tqdm.write(json.dumps({"samples": len(data["kind"]), "start": start}))
     model.train()
     freeze_batchnorm(model)
-    t0 = last_ckpt = time.time()
-    step, seen, history, sums = 0, 0.0, [], {}
-    fields = ["step", "epoch", "seconds", "lr", "pairs", "loss", "recon", "contrast", "anchor", "ce", "ce_photo"]
-    log = (out / "log.csv").open("w", newline="")
-    writer = csv.DictWriter(log, fieldnames=fields + ["val_world_R@1", "val_world_R@10", "val_catalog_R@1",
-                                                      "val_catalog_R@10", "val_world_head_acc", "val_photo_head_acc"],
-                            extrasaction="ignore")
-    writer.writeheader()
+    budget = Budget(cfg.minutes, cfg.epochs, cfg.limit_steps)
+    last_ckpt, step, seen = budget.t0, 0, 0.0
+    log = StepLog(out / "log.csv", ["step", "epoch", "seconds", "lr", "pairs", "loss", "recon", "contrast", "anchor",
+                                    "ce", "ce_photo", "val_world_R@1", "val_world_R@10", "val_catalog_R@1",
+                                    "val_catalog_R@10", "val_world_head_acc", "val_photo_head_acc"])
     bar = tqdm(desc="fine-tune ae", unit="step", disable=not progress)
     done = False
     while not done:
@@ -197,10 +193,7 @@ def finetune(cfg: FinetuneConfig, progress: bool = True) -> dict:
         code_of = {p: i for i, p in enumerate(dict.fromkeys(data["product"]))}
         products = torch.tensor([code_of[p] for p in data["product"]])
         while True:
-            elapsed = time.time() - t0
-            frac = max(seen / cfg.epochs, elapsed / budget if budget else 0.0,
-                       step / cfg.limit_steps if cfg.limit_steps else 0.0)
-            lr = warmup_cosine(cfg.lr, step, cfg.warmup_steps, frac)
+            lr = warmup_cosine(cfg.lr, step, cfg.warmup_steps, budget.progress(step, seen))
             for g in opt.param_groups:
                 g["lr"] = lr * g["mult"]
             idx = rng.choice(pair_idx, min(cfg.batch_size, len(pair_idx)), replace=False)
@@ -223,38 +216,25 @@ def finetune(cfg: FinetuneConfig, progress: bool = True) -> dict:
             recon = F.mse_loss(model.decoder(code[:r]), clean[:r]) if r else torch.zeros(())
             loss = (cfg.recon_weight * recon + cfg.contrast_weight * contrast + cfg.anchor_weight * anchor
                     + cfg.class_weight * ce + cfg.photo_class_weight * ce_photo)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-            opt.step()
+            optimizer_step(opt, loss, model.parameters())
             step += 1
             seen += len(idx) / len(pair_idx)
             bar.update(1)
-            for k, v in (("loss", loss), ("recon", recon), ("contrast", contrast), ("anchor", anchor), ("ce", ce),
-                         ("ce_photo", ce_photo)):
-                sums[k] = sums.get(k, 0.0) + float(v.detach())
+            log.add((("loss", loss), ("recon", recon), ("contrast", contrast), ("anchor", anchor), ("ce", ce),
+                     ("ce_photo", ce_photo)))
             bar.set_postfix(loss=f"{float(loss.detach()):.3f}", contrast=f"{float(contrast.detach()):.3f}")
-            done = bool((budget and time.time() - t0 > budget) or seen >= cfg.epochs
-                        or (cfg.limit_steps and step >= cfg.limit_steps))
+            done = budget.spent(step, seen)
             if done or time.time() - last_ckpt > cfg.checkpoint_minutes * 60:
                 break
-        n = max(1, step - (history[-1]["step"] if history else 0))
-        row = {"step": step, "epoch": round(seen, 3), "seconds": round(time.time() - t0, 1), "lr": lr,
-               "pairs": len(pair_idx), **{k: round(v / n, 5) for k, v in sums.items()}}
-        if val:
-            row.update(proxy_metrics(model, val))
-        history.append(row)
-        writer.writerow(row)
-        log.flush()
-        tqdm.write(json.dumps(row))
-        sums = {}
+        row = log.record(step, {"epoch": round(seen, 3), "seconds": round(time.time() - budget.t0, 1), "lr": lr,
+                                "pairs": len(pair_idx)}, proxy_metrics(model, val) if val else {})
         _save(out / "last.pt", model, cfg, row, fp16=False)
         last_ckpt = time.time()
         if not done:
             data = load_pairs(cfg.pairs)
     bar.close()
     log.close()
-    final = history[-1]
+    final = log.history[-1]
     metrics = {**{k: v for k, v in final.items() if k.startswith("val_")}, "start": start, "steps": step,
                "epochs": final["epoch"], "train_seconds": final["seconds"], "pairs": final["pairs"],
                "photos": int((np.array(data["kind"]) == "photo").sum()), "threads": cfg.threads, "device": "cpu", "init": cfg.init or "bundled ae512"}
@@ -270,9 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     if cfg.export_from:
         if not cfg.export:
             parser.error("--export-from needs --export")
-        ckpt = load_checkpoint(cfg.export_from)
-        save_checkpoint(cfg.export, kind="embedder", arch=ckpt["arch"], state_dict=ckpt["state_dict"],
-                        train_config=ckpt["train_config"], classes=ckpt["classes"], metrics=ckpt["metrics"])
+        export_fp16(cfg.export_from, cfg.export)
         print(f"wrote {cfg.export} (fp16) from {cfg.export_from}")
         return 0
     print(json.dumps(finetune(cfg), indent=2))

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import csv
 import io
 import json
 import time
@@ -49,6 +48,7 @@ from stylist.schema import CLASSES
 from training.common import add_dataclass_args, warmup_cosine
 from training.data.dae_pairs import load_pairs
 from training.finetune_autoencoder import contrastive_loss, freeze_batchnorm
+from training.finetune_loop import Budget, StepLog, export_fp16, optimizer_step
 from training.train_clip import pad_resize, colour_prompt
 
 
@@ -203,21 +203,15 @@ def finetune(cfg: ClipWorldConfig, progress: bool = True) -> dict:
     code_of = {p: i for i, p in enumerate(dict.fromkeys(data["product"]))}
     products = torch.tensor([code_of[p] for p in data["product"]])
     cached: dict[int, torch.Tensor] = {}  # the frozen teacher's clean embeddings (no augmentation: fixed)
-    budget, t0 = cfg.minutes * 60.0, time.time()
+    budget = Budget(cfg.minutes, cfg.epochs, cfg.limit_steps)
     cpu0 = time.process_time()
-    last_ckpt, step, seen, sums, history = t0, 0, 0.0, {}, []
-    fields = ["step", "epoch", "seconds", "cpu_seconds", "lr", "loss", "contrast", "anchor", "text"]
-    val_fields = list(start) if start else []
-    log = (out / "log.csv").open("w", newline="")
-    writer = csv.DictWriter(log, fieldnames=fields + val_fields, extrasaction="ignore")
-    writer.writeheader()
-    writer.writerow({"step": 0, "epoch": 0, "seconds": 0, "cpu_seconds": 0, "lr": 0, **start})
+    last_ckpt, step, seen = budget.t0, 0, 0.0
+    log = StepLog(out / "log.csv", ["step", "epoch", "seconds", "cpu_seconds", "lr", "loss", "contrast", "anchor", "text",
+                                    *start], first={"step": 0, "epoch": 0, "seconds": 0, "cpu_seconds": 0, "lr": 0, **start})
     bar = tqdm(desc="fine-tune clip", unit="step", disable=not progress)
     done = False
     while not done:
-        elapsed = time.time() - t0
-        frac = max(seen / cfg.epochs, elapsed / budget if budget else 0.0, step / cfg.limit_steps if cfg.limit_steps else 0.0)
-        lr = warmup_cosine(cfg.lr, step, cfg.warmup_steps, frac)
+        lr = warmup_cosine(cfg.lr, step, cfg.warmup_steps, budget.progress(step, seen))
         for g in opt.param_groups:
             g["lr"] = lr
         idx = rng.choice(pair_idx, min(cfg.batch_size, len(pair_idx)), replace=False)
@@ -239,37 +233,24 @@ def finetune(cfg: ClipWorldConfig, progress: bool = True) -> dict:
         text = (F.cross_entropy(scale * worded @ classes.t(), torch.cat([labels[idx][world], labels[ph]]))
                 if len(worded) else torch.zeros(()))
         loss = cfg.contrast_weight * contrast + cfg.anchor_weight * anchor + cfg.text_weight * text
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(tower.parameters(), 5.0)
-        opt.step()
+        optimizer_step(opt, loss, tower.parameters())
         step += 1
         seen += len(idx) / len(pair_idx)
         bar.update(1)
-        for k, v in (("loss", loss), ("contrast", contrast), ("anchor", anchor), ("text", text)):
-            sums[k] = sums.get(k, 0.0) + float(v.detach())
+        log.add((("loss", loss), ("contrast", contrast), ("anchor", anchor), ("text", text)))
         bar.set_postfix(loss=f"{float(loss.detach()):.3f}", contrast=f"{float(contrast.detach()):.3f}")
-        done = bool((budget and time.time() - t0 > budget) or seen >= cfg.epochs
-                    or (cfg.limit_steps and step >= cfg.limit_steps))
+        done = budget.spent(step, seen)
         if not (done or time.time() - last_ckpt > cfg.checkpoint_minutes * 60):
             continue
-        n = max(1, step - (history[-1]["step"] if history else 0))
-        row = {"step": step, "epoch": round(seen, 3), "seconds": round(time.time() - t0, 1),
-               "cpu_seconds": round(time.process_time() - cpu0, 1), "lr": lr,
-               **{k: round(v / n, 5) for k, v in sums.items()}}
-        if proxies:
-            row.update(proxies(tower))
-        history.append(row)
-        writer.writerow(row)
-        log.flush()
-        tqdm.write(json.dumps(row))
-        sums = {}
+        row = log.record(step, {"epoch": round(seen, 3), "seconds": round(time.time() - budget.t0, 1),
+                                "cpu_seconds": round(time.process_time() - cpu0, 1), "lr": lr},
+                         proxies(tower) if proxies else {})
         _save(out / f"step-{step}.pt", ckpt, model, cfg, row, fp16=False)
         _save(out / "last.pt", ckpt, model, cfg, row, fp16=False)
         last_ckpt = time.time()
     bar.close()
     log.close()
-    final = history[-1]
+    final = log.history[-1]
     metrics = {**{k: v for k, v in final.items() if k.startswith("val_")}, "start": start, "steps": step,
                "epochs": final["epoch"], "train_seconds": final["seconds"], "cpu_seconds": final["cpu_seconds"],
                "pairs": int(len(pair_idx)), "photos": int(len(photo_idx)), "threads": cfg.threads, "device": "cpu",
@@ -286,9 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     if cfg.export_from:
         if not cfg.export:
             parser.error("--export-from needs --export")
-        ckpt = load_checkpoint(cfg.export_from)
-        save_checkpoint(cfg.export, kind=ckpt["kind"], arch=ckpt["arch"], state_dict=ckpt["state_dict"],
-                        train_config=ckpt["train_config"], classes=ckpt["classes"], metrics=ckpt["metrics"])
+        export_fp16(cfg.export_from, cfg.export)
         print(f"wrote {cfg.export} (fp16) from {cfg.export_from}")
         return 0
     print(json.dumps(finetune(cfg), indent=2))

@@ -34,6 +34,7 @@ from stylist.models.autoencoder import Autoencoder, AutoencoderConfig, Preproces
 from stylist.models.registry import autoencoder_arch, model_names
 from stylist.schema import CLASSES
 from training.common import add_dataclass_args, save_run, warmup_cosine
+from training.finetune_loop import optimizer_step
 
 
 @dataclass
@@ -219,10 +220,7 @@ def train(cfg: TrainConfig) -> dict:
                 yy = torch.cat([y, y])
                 ce = F.cross_entropy(logits.float(), yy, label_smoothing=0.1)
                 loss = cfg.recon_weight * recon_loss + cfg.contrast_weight * contrast + cfg.class_weight * ce
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-                opt.step()
+                optimizer_step(opt, loss, model.parameters())
                 step += 1
                 for k, v in (("loss", loss), ("recon", recon_loss), ("contrast", contrast), ("ce", ce),
                              ("acc", (logits.argmax(1) == yy).float().mean())):

@@ -1,0 +1,85 @@
+"""What the CPU fine-tunes share (``finetune_autoencoder``, ``finetune_clip``): a budget of wall-clock minutes,
+passes and steps; a log of the losses averaged between checkpoints, one CSV row per checkpoint; an optimiser step
+with clipped gradients; and the fp16 re-export of a stopped run's checkpoint.
+
+They run in the background on a shared machine, so they stop on whichever budget ends first and log often
+enough that a run stopped at any moment leaves a usable checkpoint and a readable log.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+import torch
+from tqdm import tqdm
+
+from stylist.models.checkpoints import load_checkpoint, save_checkpoint
+
+
+class Budget:
+    """Stop after ``minutes`` of wall clock, ``epochs`` passes or ``limit_steps`` steps, whichever comes first
+    (0 = no limit for minutes and steps); ``progress`` is the share used, for the learning-rate schedule."""
+
+    def __init__(self, minutes: float, epochs: float, limit_steps: int) -> None:
+        self.seconds, self.epochs, self.limit_steps = minutes * 60.0, epochs, limit_steps
+        self.t0 = time.time()
+
+    def progress(self, step: int, seen: float) -> float:
+        elapsed = time.time() - self.t0
+        return max(seen / self.epochs, elapsed / self.seconds if self.seconds else 0.0,
+                   step / self.limit_steps if self.limit_steps else 0.0)
+
+    def spent(self, step: int, seen: float) -> bool:
+        return bool((self.seconds and time.time() - self.t0 > self.seconds) or seen >= self.epochs
+                    or (self.limit_steps and step >= self.limit_steps))
+
+
+class StepLog:
+    """Loss sums since the last checkpoint and ``log.csv``: each checkpoint writes their means as one row."""
+
+    def __init__(self, path: Path, fields: list[str], first: dict | None = None) -> None:
+        self._file = path.open("w", newline="")
+        self._writer = csv.DictWriter(self._file, fieldnames=fields, extrasaction="ignore")
+        self._writer.writeheader()
+        if first is not None:
+            self._writer.writerow(first)
+        self.sums: dict[str, float] = {}
+        self.history: list[dict] = []
+
+    def add(self, losses: Iterable[tuple[str, torch.Tensor]]) -> None:
+        for k, v in losses:
+            self.sums[k] = self.sums.get(k, 0.0) + float(v.detach())
+
+    def record(self, step: int, fields: dict[str, Any], extra: dict[str, Any]) -> dict:
+        """One row: ``step``, ``fields``, the losses' means over the steps since the last row, then ``extra``."""
+        n = max(1, step - (self.history[-1]["step"] if self.history else 0))
+        row = {"step": step, **fields, **{k: round(v / n, 5) for k, v in self.sums.items()}, **extra}
+        self.history.append(row)
+        self._writer.writerow(row)
+        self._file.flush()
+        tqdm.write(json.dumps(row))
+        self.sums = {}
+        return row
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def optimizer_step(opt: torch.optim.Optimizer, loss: torch.Tensor, params: Iterable[torch.Tensor],
+                   max_norm: float = 5.0) -> None:
+    """Backward, clip the gradients' norm (one bad batch must not undo a fine-tune), step."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(params, max_norm)
+    opt.step()
+
+
+def export_fp16(source: str | Path, target: str | Path) -> None:
+    """Re-save a run's full-precision checkpoint (e.g. ``out/last.pt`` of a stopped run) as the fp16 file the
+    product loads."""
+    ckpt = load_checkpoint(source)
+    save_checkpoint(target, kind=ckpt["kind"], arch=ckpt["arch"], state_dict=ckpt["state_dict"],
+                    train_config=ckpt["train_config"], classes=ckpt["classes"], metrics=ckpt["metrics"])

@@ -42,7 +42,7 @@ from stylist.models.autoencoder import Autoencoder, AutoencoderConfig
 from stylist.models.checkpoints import load_checkpoint, save_checkpoint
 from stylist.schema import CLASSES
 from training.common import add_dataclass_args, warmup_cosine
-from training.data.dae_pairs import load_pairs
+from training.data.dae_pairs import PairIndex, load_pairs, load_training_pairs
 from training.finetune_loop import Budget, StepLog, export_fp16, optimizer_step
 
 
@@ -166,9 +166,7 @@ def finetune(cfg: FinetuneConfig, progress: bool = True) -> dict:
     teacher.eval()
     for p in teacher.parameters():
         p.requires_grad_(False)
-    data = load_pairs(cfg.pairs)
-    if not any(k != "photo" for k in data["kind"]):
-        raise SystemExit(f"no rendered pairs in {cfg.pairs} (run `stylist data dae-pairs` first)")
+    data = load_training_pairs(cfg.pairs)
     val = load_pairs(cfg.val) if cfg.val else None
     head = [p for n, p in model.named_parameters() if n.startswith("classifier.")]
     body = [p for n, p in model.named_parameters() if not n.startswith("classifier.")]
@@ -187,17 +185,13 @@ def finetune(cfg: FinetuneConfig, progress: bool = True) -> dict:
     done = False
     while not done:
         # (re)index the samples: shards still being rendered join at the next checkpoint
-        kinds = np.array(data["kind"])
-        pair_idx, photo_idx = np.flatnonzero(kinds != "photo"), np.flatnonzero(kinds == "photo")
-        labels = torch.tensor(data["label"])
-        code_of = {p: i for i, p in enumerate(dict.fromkeys(data["product"]))}
-        products = torch.tensor([code_of[p] for p in data["product"]])
+        index = PairIndex.of(data)
+        pair_idx, labels, products = index.pairs, index.labels, index.products
         while True:
             lr = warmup_cosine(cfg.lr, step, cfg.warmup_steps, budget.progress(step, seen))
             for g in opt.param_groups:
                 g["lr"] = lr * g["mult"]
-            idx = rng.choice(pair_idx, min(cfg.batch_size, len(pair_idx)), replace=False)
-            ph = rng.choice(photo_idx, min(cfg.photos_per_batch, len(photo_idx)), replace=False) if len(photo_idx) else idx[:0]
+            idx, ph = index.sample(rng, cfg.batch_size, cfg.photos_per_batch)
             views = decode([data["view"][j] for j in idx] + [data["view"][j] for j in ph])
             clean = decode([data["clean"][j] for j in idx])
             a = min(cfg.anchor_per_batch, len(idx))

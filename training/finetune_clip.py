@@ -46,7 +46,7 @@ from stylist.models.registry import get_model_config
 from stylist.labels import ZERO_SHOT_PROMPT
 from stylist.schema import CLASSES
 from training.common import add_dataclass_args, warmup_cosine
-from training.data.dae_pairs import load_pairs
+from training.data.dae_pairs import PairIndex, load_pairs, load_training_pairs
 from training.finetune_autoencoder import contrastive_loss, freeze_batchnorm
 from training.finetune_loop import Budget, StepLog, export_fp16, optimizer_step
 from training.train_clip import pad_resize, colour_prompt
@@ -188,20 +188,15 @@ def finetune(cfg: ClipWorldConfig, progress: bool = True) -> dict:
     tower = model.visual
     for p in list(teacher.parameters()) + list(model.text.parameters()) + [model.logit_scale]:
         p.requires_grad_(False)
-    data = load_pairs(cfg.pairs)
-    if not any(k != "photo" for k in data["kind"]):
-        raise SystemExit(f"no rendered pairs in {cfg.pairs} (run `stylist data dae-pairs` first)")
+    data = load_training_pairs(cfg.pairs)
     proxies = ValProxies(load_pairs(cfg.val), prep, teacher, classes, model, tokenizer) if cfg.val else None
     opt = torch.optim.AdamW([p for p in tower.parameters()], lr=cfg.lr, weight_decay=cfg.weight_decay)
     start = proxies(tower) if proxies else {}
     tqdm.write(json.dumps({"samples": len(data["kind"]), "start": start}))
     tower.train()
     freeze_batchnorm(tower)
-    kinds = np.array(data["kind"])
-    pair_idx, photo_idx = np.flatnonzero(kinds != "photo"), np.flatnonzero(kinds == "photo")
-    labels = torch.tensor(data["label"])
-    code_of = {p: i for i, p in enumerate(dict.fromkeys(data["product"]))}
-    products = torch.tensor([code_of[p] for p in data["product"]])
+    index = PairIndex.of(data)
+    kinds, pair_idx, photo_idx, labels, products = index.kinds, index.pairs, index.photos, index.labels, index.products
     cached: dict[int, torch.Tensor] = {}  # the frozen teacher's clean embeddings (no augmentation: fixed)
     budget = Budget(cfg.minutes, cfg.epochs, cfg.limit_steps)
     cpu0 = time.process_time()
@@ -214,8 +209,7 @@ def finetune(cfg: ClipWorldConfig, progress: bool = True) -> dict:
         lr = warmup_cosine(cfg.lr, step, cfg.warmup_steps, budget.progress(step, seen))
         for g in opt.param_groups:
             g["lr"] = lr
-        idx = rng.choice(pair_idx, min(cfg.batch_size, len(pair_idx)), replace=False)
-        ph = rng.choice(photo_idx, min(cfg.photos_per_batch, len(photo_idx)), replace=False) if len(photo_idx) else idx[:0]
+        idx, ph = index.sample(rng, cfg.batch_size, cfg.photos_per_batch)
         a = min(cfg.anchor_per_batch, len(idx))
         todo = [int(j) for j in idx if int(j) not in cached]
         if todo:

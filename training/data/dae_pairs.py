@@ -28,6 +28,7 @@ from multiprocessing import Pool
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image
 from tqdm import tqdm
 
@@ -231,6 +232,39 @@ def load_pairs(folder: str | Path) -> dict[str, list]:
         for k in merged:
             merged[k].extend(part[k])
     return merged
+
+
+def load_training_pairs(folder: str | Path) -> dict[str, list]:
+    """``load_pairs``, refusing a folder with no rendered pair yet (photos alone train nothing)."""
+    data = load_pairs(folder)
+    if not any(k != "photo" for k in data["kind"]):
+        raise SystemExit(f"no rendered pairs in {folder} (run `stylist data dae-pairs` first)")
+    return data
+
+
+@dataclass
+class PairIndex:
+    """Which loaded samples are world/catalogue pairs and which real photos, with each sample's class and
+    product code (views of one product share a code, so the contrastive loss can mask them)."""
+
+    kinds: np.ndarray
+    pairs: np.ndarray
+    photos: np.ndarray
+    labels: torch.Tensor
+    products: torch.Tensor
+
+    @classmethod
+    def of(cls, data: dict[str, list]) -> PairIndex:
+        kinds = np.array(data["kind"])
+        code_of = {p: i for i, p in enumerate(dict.fromkeys(data["product"]))}
+        return cls(kinds, np.flatnonzero(kinds != "photo"), np.flatnonzero(kinds == "photo"),
+                   torch.tensor(data["label"]), torch.tensor([code_of[p] for p in data["product"]]))
+
+    def sample(self, rng: np.random.Generator, n_pairs: int, n_photos: int) -> tuple[np.ndarray, np.ndarray]:
+        """One step's pairs and photos, drawn without replacement."""
+        idx = rng.choice(self.pairs, min(n_pairs, len(self.pairs)), replace=False)
+        ph = rng.choice(self.photos, min(n_photos, len(self.photos)), replace=False) if len(self.photos) else idx[:0]
+        return idx, ph
 
 
 def main(argv: list[str] | None = None) -> int:

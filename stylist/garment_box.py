@@ -41,7 +41,7 @@ Real photos (482 val): fused label 0.896 → 0.896, top-5 majority 0.886 → 0.8
 
 A smaller detection (the garment's box ``GROW`` times larger) that the detector is unsure of (< ``UNSURE`` = 0.7,
 the one-garment rule's "not sure"), on a photo whose boxes are parts of one garment
-(``stylist.garment_photo.parts_of_one``: a single box, say), grows to the garment's box wherever it lies: lying
+(``stylist.box_geometry.parts_of_one``: a single box, say), grows to the garment's box wherever it lies: lying
 mostly outside the one object the pixels show, it is a floor tile, a shadow or a corner of the bed (the
 one-garment rule reads such boxes as background too) and the object is the garment. It costs nothing: the
 object is read anyway. Chosen on 300 val composites (unsure below 0.5 to 0.8 all within one composite):
@@ -76,7 +76,7 @@ from typing import Sequence
 import numpy as np
 from PIL import Image
 
-from stylist.garment_photo import parts_of_one
+from stylist.box_geometry import intersection, parts_of_one
 from stylist.photo_memo import PhotoMemo
 from stylist.results import Detection
 
@@ -101,11 +101,8 @@ UNSURE = 0.7  # a smaller detection (parts of one) the detector is less sure of 
 
 
 def _area(b: Sequence[float]) -> float:
+    """Area of ``b``, at least 1e-9: the ratios below divide by it."""
     return max(1e-9, (b[2] - b[0]) * (b[3] - b[1]))
-
-
-def _inter(a: Sequence[float], b: Sequence[float]) -> float:
-    return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -256,7 +253,7 @@ def whole_garments(detections: Sequence[Detection], img: Image.Image) -> list[De
     if not detections:
         return [Detection(index=0, label="", score=0.0, box=box)]
     best = detections[0].box
-    inter = _inter(best, box)
+    inter = intersection(best, box)
     if inter / (_area(best) + _area(box) - inter) >= AGREE:
         return detections
     unsure = max(d.score for d in detections) < UNSURE and parts_of_one([d.box for d in detections])

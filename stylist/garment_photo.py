@@ -6,8 +6,8 @@ pocket, a sleeve) or, when the detector is unsure, as bits of the background (fl
 beside the garment; every source that names such a box names the part or the background, while the whole
 photo shows the garment. So a photo is one garment when
 
-1. its detections are parts of one: a single box, boxes lying mostly inside the best one, or just two boxes
-   that overlap (the halves of a dress); or
+1. its detections are parts of one (``stylist.box_geometry.parts_of_one``): a single box, boxes lying mostly
+   inside the best one, or just two boxes that overlap (the halves of a dress); or
 2. the detector is unsure (score < ``UNSURE``) of each of its one or two boxes: a board's items are detected
    surely; or
 3. the detector is unsure of each of its few boxes (at most ``MAX_ITEMS``) and its best box lies mostly outside
@@ -53,11 +53,10 @@ from typing import Sequence
 
 from PIL import Image
 
+from stylist.box_geometry import PART_INSIDE, Box, parts_of_one, share_inside
+from stylist.garment_box import garment_box
 from stylist.results import Detection
 
-Box = Sequence[float]
-
-PART_INSIDE = 0.5  # a box at least this much inside the best one is a part of the same garment
 UNSURE = 0.5  # rules 2 and 3: every detection scores below this ...
 FEW = 2  # ... and there are at most this many (rule 2) ...
 MAX_ITEMS = 4  # ... or at most this many (rule 3) ...
@@ -65,28 +64,6 @@ OUTSIDE = 0.5  # ... and less than this share of the best box lies inside the sa
 SURE_ITEM = 0.7  # rule 4: every detection scores below this ...
 NAMER_SURE = 0.8  # ... and the namer gives the whole photo one class at least this probability
 CENTRE_POWER = 2.0  # the first detection of an unsure photo: score * centrality ** this (``prominent_first``)
-
-
-def _area(b: Box) -> float:
-    return max(0.0, b[2] - b[0]) * max(0.0, b[3] - b[1])
-
-
-def _inside(b: Box, of: Box) -> float:
-    """Share of ``b``'s area inside ``of`` (0 for an empty ``b``)."""
-    area = _area(b)
-    inter = max(0.0, min(b[2], of[2]) - max(b[0], of[0])) * max(0.0, min(b[3], of[3]) - max(b[1], of[1]))
-    return inter / area if area > 0 else 0.0
-
-
-def parts_of_one(boxes: Sequence[Box], inside: float = PART_INSIDE) -> bool:
-    """Rule 1: one box; every other box lying mostly (``inside`` of its area) within the best one; or just two
-    boxes that overlap. ``boxes`` best first."""
-    if not boxes:
-        return False
-    best = boxes[0]
-    if len(boxes) == 2 and _inside(boxes[1], best) > 0:
-        return True
-    return all(_area(b) > 0 and _inside(b, best) >= inside for b in boxes[1:])
 
 
 def unsure_of_all(scores: Sequence[float], most: int) -> bool:
@@ -97,7 +74,7 @@ def unsure_of_all(scores: Sequence[float], most: int) -> bool:
 def background_beside(boxes: Sequence[Box], scores: Sequence[float], garment: Box | None) -> bool:
     """Rule 3: few unsure detections and the best box mostly outside the salient object ``garment`` (None: the
     pixels show no single object)."""
-    return garment is not None and unsure_of_all(scores, MAX_ITEMS) and _inside(boxes[0], garment) < OUTSIDE
+    return garment is not None and unsure_of_all(scores, MAX_ITEMS) and share_inside(boxes[0], garment) < OUTSIDE
 
 
 def one_garment(boxes: Sequence[Box], scores: Sequence[float] | None = None, garment: Box | None = None,
@@ -150,8 +127,6 @@ def judged(detections: Sequence[Detection], img: Image.Image | None = None) -> l
     boxes, scores = [d.box for d in fresh], [d.score for d in fresh]
     together = bool(fresh) and one_garment(boxes, scores)
     if not together and img is not None and unsure_of_all(scores, MAX_ITEMS):
-        from stylist.garment_box import garment_box
-
         together = background_beside(boxes, scores, garment_box(img))
     out = [d if d.detector_label else dataclasses.replace(d, whole_photo=together) for d in detections]
     out = paired(out) if together and len(fresh) == len(out) else out
@@ -165,12 +140,12 @@ def paired(detections: Sequence[Detection]) -> list[Detection]:
     if len(detections) != 2:
         return list(detections)
     a, b = detections[0].box, detections[1].box
-    if _inside(a, b) >= PART_INSIDE or _inside(b, a) >= PART_INSIDE:
+    if share_inside(a, b) >= PART_INSIDE or share_inside(b, a) >= PART_INSIDE:
         return list(detections)
     union = (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
     return [dataclasses.replace(detections[0], box=union), detections[1]]
 
 
-__all__ = ["one_garment", "parts_of_one", "paired", "unsure_of_all", "background_beside", "judged", "namer_may_decide",
-           "namer_says_one", "prominent_first", "PART_INSIDE", "UNSURE", "FEW", "MAX_ITEMS", "SURE_ITEM", "NAMER_SURE",
+__all__ = ["one_garment", "paired", "unsure_of_all", "background_beside", "judged", "namer_may_decide",
+           "namer_says_one", "prominent_first", "UNSURE", "FEW", "MAX_ITEMS", "SURE_ITEM", "NAMER_SURE",
            "CENTRE_POWER"]

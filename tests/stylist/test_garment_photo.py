@@ -5,7 +5,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from stylist.garment_photo import (FEW, MAX_ITEMS, UNSURE, background_beside, judged, one_garment, paired,
-                                   parts_of_one, unsure_of_all)
+                                   unsure_of_all)
 from stylist.results import Detection
 from tests.helpers.pictures import four_products_on_white
 
@@ -30,16 +30,12 @@ def _det(box, score: float, index: int = 0, label: str = "Jewelry") -> Detection
     return Detection(index=index, label=label, score=score, box=tuple(float(v) for v in box))
 
 
-def test_parts_of_one_means_one_box_or_parts_inside_the_best_one():
+def test_boxes_alone_decide_when_they_are_parts_of_one():
     shirt, collar, pocket = (10, 10, 110, 210), (40, 5, 80, 40), (60, 100, 90, 130)
-    assert parts_of_one([shirt]) and one_garment([shirt])
-    assert one_garment([shirt, collar, pocket])  # collar: 35 of its 40 px rows inside -> 0.875 inside
+    assert one_garment([shirt]) and one_garment([shirt, collar, pocket])  # rule 1 (stylist.box_geometry)
     assert not one_garment([shirt, (120, 10, 200, 90)])  # a second item beside it: a board, an outfit
-    assert one_garment([shirt, (90, 10, 150, 60)])  # just two boxes that overlap: halves of one garment
-    beside = (120, 150, 200, 230)
-    assert not one_garment([shirt, (90, 10, 150, 60), beside])  # 1/3 inside (< 0.5), and a third item
-    assert not one_garment([shirt, (90, 10, 150, 60), collar])  # a third of a box inside is not a part
-    assert one_garment([shirt, (90, 10, 150, 60), collar], inside=0.3)
+    assert not one_garment([shirt, (90, 10, 150, 60), collar])  # a third of a box inside is not a part ...
+    assert one_garment([shirt, (90, 10, 150, 60), collar], inside=0.3)  # ... unless ``inside`` says so
     assert not one_garment([])
 
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from stylist.colors import COLORS, color_family
 from stylist.garment_color import FAMILY_OF, GarmentColor
+from stylist.metrics import softmax
 
 if TYPE_CHECKING:
     from stylist.colour_calibration import ColourCalibration
@@ -43,9 +44,7 @@ def clip_family_prompts(clip, cache_dir: Path | None = None) -> np.ndarray:
 
 def clip_family_probs(image_vectors: np.ndarray, prompts: np.ndarray) -> np.ndarray:
     """(N, families) softmax over the families of each L2-normalised CLIP image vector."""
-    logits = CLIP_COLOUR_SCALE * (np.asarray(image_vectors, dtype=np.float64) @ prompts.T)
-    p = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return p / p.sum(axis=1, keepdims=True)
+    return softmax(CLIP_COLOUR_SCALE * (np.asarray(image_vectors, dtype=np.float64) @ prompts.T))
 
 
 def fuse_clip(pixel_name: str, probs: np.ndarray, pixel_share: float = 0.0) -> str:

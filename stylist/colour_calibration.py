@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from stylist.metrics import softmax
 from stylist.schema import CLASSES
 
 CALIBRATION_PATH = Path(__file__).parent / "weights" / "colour-calibration.json"
@@ -36,13 +37,6 @@ def features(clip_probs: np.ndarray, pixel_shares: np.ndarray, pixel_lab: np.nda
     onehot = np.array([[c == k for k in CLASSES] for c in classes], dtype=np.float64).reshape(n, len(CLASSES))
     return np.hstack([np.log(clip_probs + PROB_FLOOR) / LOG_SCALE, np.atleast_2d(pixel_shares).reshape(n, len(families)),
                       np.atleast_2d(pixel_lab).reshape(n, 3) / 100.0, onehot, np.ones((n, 1))])
-
-
-def softmax(z: np.ndarray) -> np.ndarray:
-    """Row-wise softmax."""
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
 
 
 def fit(x: np.ndarray, y: np.ndarray, k: int, l2: float = 1e-4, steps: int = 3000, lr: float = 0.5) -> np.ndarray:

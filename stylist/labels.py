@@ -21,6 +21,8 @@ from typing import Sequence
 
 import numpy as np
 
+from stylist.metrics import softmax
+
 FLOOR = 0.02  # no source may veto a class outright: its probability never drops below this share
 
 
@@ -138,10 +140,7 @@ def neighbour_probs(categories: Sequence[str | None], similarities: Sequence[flo
 
 def zero_shot_probs(clip_vectors: np.ndarray, class_vectors: np.ndarray, scale: float = ZERO_SHOT_SCALE) -> np.ndarray:
     """CLIP zero-shot: per item, softmax over the classes of ``scale`` · cosine(image vector, class prompt vector)."""
-    logits = scale * (np.asarray(clip_vectors, np.float64) @ np.asarray(class_vectors, np.float64).T)
-    logits -= logits.max(axis=1, keepdims=True)
-    p = np.exp(logits)
-    return p / p.sum(axis=1, keepdims=True)
+    return softmax(scale * (np.asarray(clip_vectors, np.float64) @ np.asarray(class_vectors, np.float64).T))
 
 
 SOURCES = tuple(f.name for f in fields(FusionWeights))  # every source a FusionWeights weighs, in order
@@ -163,8 +162,7 @@ def fuse(classes: Sequence[str], detector: np.ndarray | None = None, head: np.nd
     if not present:
         raise ValueError("fuse needs at least one source of evidence")
     logits = sum(w * np.log(p) for p, w in present)
-    post = np.exp(logits - logits.max())
-    post /= post.sum()
+    post = softmax(logits)
     best = int(post.argmax())
     second = int(np.where(np.arange(len(post)) == best, -1.0, post).argmax())
 
@@ -189,10 +187,7 @@ def head_probs(embedder, vectors: np.ndarray, classes: Sequence[str]) -> list[np
     if head is None or not names or not set(classes) & set(names) or len(vectors) == 0:
         return [None] * len(vectors)
     weight, bias = head
-    logits = np.asarray(vectors, np.float32) @ weight.T + bias
-    logits -= logits.max(1, keepdims=True)
-    probs = np.exp(logits)
-    probs /= probs.sum(1, keepdims=True)
+    probs = softmax(np.asarray(vectors, np.float32) @ weight.T + bias)
     order = [names.index(c) if c in names else -1 for c in classes]
     out = []
     for row in probs:

@@ -1,4 +1,5 @@
-"""Retrieval, classification and detection quality metrics, and the L2 normalisation they assume: pure, no I/O.
+"""Retrieval, classification and detection quality metrics, the L2 normalisation they assume, and softmax: pure,
+no I/O.
 
 Conventions (so every number in ``reports/metrics.json`` means one thing):
 - embeddings are L2-normalised (``l2_normalize``, the one home of that step: the embedders, the index and
@@ -24,6 +25,16 @@ def l2_normalize(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
     if x.ndim == 1:
         return x / max(float(np.linalg.norm(x)), eps)
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), eps)
+
+
+# --- probabilities ---------------------------------------------------------------------------------
+def softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Probabilities along ``axis`` (each row of a matrix, or a vector), computed after subtracting the max so
+    large logits do not overflow. The one home of softmax for numpy arrays: the result keeps the logits'
+    dtype (a namer's float32 logits give float32 probabilities, a calibration's float64 give float64)."""
+    z = logits - logits.max(axis=axis, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=axis, keepdims=True)
 
 
 # --- neighbours ------------------------------------------------------------------------------------

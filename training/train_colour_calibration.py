@@ -18,9 +18,10 @@ from tqdm import tqdm
 
 from stylist.clip_colours import CLIP_FAMILIES, ClipColours, fuse_clip
 from stylist.colors import color_family
-from stylist.colour_calibration import CALIBRATION_PATH, ColourCalibration, features, fit, softmax
+from stylist.colour_calibration import CALIBRATION_PATH, ColourCalibration, features, fit
 from stylist.config import load_config
 from stylist.garment_color import GarmentColor, garment_color
+from stylist.metrics import softmax
 from stylist.query import category_of
 
 # chosen on the validation split: fitted on 4,000 train products, 1e-4 / 1e-3 / 1e-2 agreed 0.730 / 0.725 /

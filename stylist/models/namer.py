@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image
 
 from stylist.config import Config, load_config
+from stylist.metrics import softmax
 from stylist.models.checkpoints import resolve_weights
 from stylist.models.fast import SquarePreprocess
 from stylist.schema import CLASSES
@@ -98,12 +99,6 @@ def ensemble(members: Sequence):
     return NamerEnsemble(members)
 
 
-def softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits - logits.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
-
-
 class GarmentNamer:
     """Crops → class probabilities (N×13, CLASSES order). ``runner`` (ONNX Runtime: normalised batch →
     logits) when set, else the torch ``model``. With ``flip`` each crop's probabilities are averaged with its
@@ -128,7 +123,7 @@ class GarmentNamer:
         self.flip = flip
 
     def logits(self, batch: np.ndarray) -> np.ndarray:
-        """Normalised N×3×S×S → N×C logits (the model's own class order)."""
+        """Normalised N×3×S×S → N×C float32 logits (the model's own class order)."""
         if self.runner is not None:
             return np.asarray(self.runner(batch), np.float32)
         import torch
@@ -147,7 +142,7 @@ class GarmentNamer:
     def _probs(self, batch: np.ndarray) -> np.ndarray:
         """Probabilities of a normalised batch (the model's class order), mirrored views averaged in."""
         if not self.flip:
-            return softmax(self.logits(batch))
+            return softmax(self.logits(batch)).astype(np.float32)
         both = softmax(self.logits(np.concatenate([batch, batch[..., ::-1]])))
         return ((both[:len(batch)] + both[len(batch):]) / 2).astype(np.float32)
 
@@ -206,4 +201,4 @@ def load_namer(config: Config | None = None, weights: str | Path | None = None) 
 
 
 __all__ = ["NAMER_FILE", "IMAGE_SIZE", "NamerPreprocess", "GarmentNamer", "build_namer", "ensemble", "load_namer",
-           "namer_from_checkpoint", "softmax"]
+           "namer_from_checkpoint"]

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from stylist.clip_colours import CLIP_FAMILIES, read_colour
-from stylist.colour_calibration import CALIBRATION_PATH, ColourCalibration, fit, softmax
+from stylist.colour_calibration import CALIBRATION_PATH, ColourCalibration, fit
+from stylist.metrics import softmax
 from stylist.garment_color import GarmentColor
 from stylist.schema import CLASSES
 

@@ -28,6 +28,15 @@ def test_l2_normalize():
     np.testing.assert_allclose(metrics.l2_normalize(np.array([0.0, 5.0])), [0.0, 1.0])
 
 
+def test_softmax_is_stable_for_large_logits_and_keeps_the_dtype():
+    p = metrics.softmax(np.array([[1000.0, 0.0], [0.0, 0.0]], np.float32))
+    assert np.allclose(p, [[1.0, 0.0], [0.5, 0.5]]) and p.dtype == np.float32
+    q = metrics.softmax(np.array([0.0, math.log(3.0)]))  # a vector: one distribution, e^0 : e^ln3 = 1 : 3
+    assert q.dtype == np.float64 and np.allclose(q, [0.25, 0.75])
+    cols = metrics.softmax(np.array([[0.0, 0.0], [math.log(3.0), 0.0]]), axis=0)
+    assert np.allclose(cols, [[0.25, 0.5], [0.75, 0.5]])
+
+
 def test_neighbours_by_hand():
     nbrs = metrics.top_k_neighbours(POINTS, POINTS, k=3)
     # a1 (10°): itself, then a0 and a2 (both 10° away; a0 first by index order is not guaranteed), then b0

@@ -26,6 +26,7 @@ import resource
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -33,6 +34,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.machine import machine_line, pct, photos_from_crops  # noqa: E402
 from stylist.config import load_config  # noqa: E402
+
+if TYPE_CHECKING:
+    from stylist.search import Stylist
 
 
 def build(config, root, limit) -> dict | None:
@@ -70,7 +74,7 @@ def _lap(samples: dict, key: str, t: float) -> float:
     return now
 
 
-def one_photo(stylist, data: bytes, text: str, novel: str, samples: dict) -> None:
+def one_photo(stylist: Stylist, data: bytes, text: str, novel: str, samples: dict) -> None:
     """Time one shopper's photo, then a tap with cached words and one with novel words, then the CLI path."""
     t = time.perf_counter()
     img = stylist.load_image(data)
@@ -117,7 +121,7 @@ def one_photo(stylist, data: bytes, text: str, novel: str, samples: dict) -> Non
     _lap(samples, "CLI search_image(one item, words) incl. decode", t)
 
 
-def chroma_breakdown(stylist, vectors: np.ndarray, rounds: int = 30) -> None:
+def chroma_breakdown(stylist: Stylist, vectors: np.ndarray, rounds: int = 30) -> None:
     """Where a Chroma query's time goes: the HNSW search itself vs fetching, filters and round trips."""
     col = stylist.store.visual
     n = 100

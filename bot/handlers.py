@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-from typing import Awaitable, Callable
+from typing import TYPE_CHECKING, Awaitable, Callable
 
 from PIL import Image
 from telegram import Message, Update
@@ -24,6 +24,9 @@ from bot.replies import chat_action, send_all_items, send_results
 from bot.photos import KEEP_SIDE
 from bot.state import BotData, Choice, Key, Session, SessionStore
 from stylist.errors import BadImageError, EmptyIndexError, IndexUnavailableError, StylistError
+
+if TYPE_CHECKING:
+    from stylist.search import Stylist
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +115,7 @@ async def on_photo(update: Update, context: Context) -> None:
             )
 
 
-def load_photo(stylist, data: bytes) -> Image.Image:
+def load_photo(stylist: Stylist, data: bytes) -> Image.Image:
     """Decode safely, then shrink to KEEP_SIDE so a session holds at most a few MB (boxes refer to this copy)."""
     image = stylist.load_image(data)
     if max(image.size) > KEEP_SIDE:

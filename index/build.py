@@ -30,6 +30,7 @@ from stylist.catalog import Reject
 from stylist.catalog_profile import store_profile
 from stylist.config import Config
 from stylist.models.runtime import cpu_threads
+from stylist.protocols import ClipEncoder, CropEmbedder
 from stylist.store import PROFILE_KEY, UNFINISHED, CatalogStore
 
 
@@ -76,8 +77,9 @@ def _reject(row: ProductRow, reason: str) -> Reject:
     return Reject(row.item.line, row.item.id, reason, row.item.image)
 
 
-def build_index(config: Config, catalog: str | Path, embedder, clip, *, store: CatalogStore | None = None,
-                batch_size: int = 256, prune: bool = False, progress: bool = True) -> BuildReport:
+def build_index(config: Config, catalog: str | Path, embedder: CropEmbedder, clip: ClipEncoder, *,
+                store: CatalogStore | None = None, batch_size: int = 256, prune: bool = False,
+                progress: bool = True) -> BuildReport:
     """Index (or update) every product of ``catalog`` into the store named by ``config``."""
     start = time.perf_counter()
     folder = store.path if store is not None else (None if config.chroma_url else config.db_dir)

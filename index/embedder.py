@@ -18,6 +18,7 @@ from stylist.metrics import l2_normalize
 from stylist.models.runtime import OpenVinoRunner, make_runner
 from stylist.query import category_of
 from stylist.models.signature import model_signature
+from stylist.protocols import ClipEncoder, CropEmbedder
 
 
 def single_thread_runner(runner):
@@ -36,7 +37,7 @@ class ProductEmbedder:
     ``embed`` may be called from several threads at once: with a fast runtime each encoder runs in a
     one-thread session in the calling thread, so N threads use N cores; torch serialises on its own lock."""
 
-    def __init__(self, embedder, clip):
+    def __init__(self, embedder: CropEmbedder, clip: ClipEncoder):
         self.embedder = embedder
         self.clip = clip
         self._signature: str | None = None

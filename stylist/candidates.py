@@ -20,6 +20,7 @@ from stylist.item_kind import item_kind, shown_kinds
 from stylist.item_namer import ItemNamer, View
 from stylist.labels import FusedLabel
 from stylist.photo_memo import PhotoMemo
+from stylist.protocols import ClassNamer, ClipEncoder, CropEmbedder
 from stylist.relax import refines, relax_query
 from stylist.results import Detection, ParsedQuery
 from stylist.schema import CLASSES
@@ -115,7 +116,8 @@ def in_context(targets: Sequence[Detection | None]) -> list[bool]:
 class CandidateFinder:
     """Fetches candidates from the store. Thread-safe, as the store and ``FilteredIndex`` are."""
 
-    def __init__(self, store: CatalogStore, embedder, clip, pool: int, garment_namer=None, white: str = ""):
+    def __init__(self, store: CatalogStore, embedder: CropEmbedder, clip: ClipEncoder, pool: int,
+                 garment_namer: ClassNamer | None = None, white: str = ""):
         self.store = store
         self.embedder = embedder
         self.clip = clip  # the crops' CLIP image vectors: label evidence and the visual blend

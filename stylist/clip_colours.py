@@ -17,6 +17,7 @@ import numpy as np
 from stylist.colors import COLORS, color_family
 from stylist.garment_color import FAMILY_OF, GarmentColor
 from stylist.metrics import softmax
+from stylist.protocols import ClipEncoder
 
 if TYPE_CHECKING:
     from stylist.colour_calibration import ColourCalibration
@@ -27,7 +28,7 @@ CLIP_SURE = 0.5  # probability above which CLIP's family wins over the pixels'
 CLIP_FAMILIES: tuple[str, ...] = tuple(dict.fromkeys(f for f in COLORS.values() if f != "multi"))
 
 
-def clip_family_prompts(clip, cache_dir: Path | None = None) -> np.ndarray:
+def clip_family_prompts(clip: ClipEncoder, cache_dir: Path | None = None) -> np.ndarray:
     """(families, dim) L2-normalised mean text embedding of the colour prompts of each family. The prompts'
     text vectors never change for one text encoder: with ``cache_dir`` they are embedded once and read back
     (``stylist.vocabulary.text_vectors``, keyed by the encoder's weights), which spares every process that
@@ -86,7 +87,7 @@ class ClipColours:
     """CLIP's colour-family probabilities for CLIP image vectors; the family prompts are embedded on first use,
     or read from the CLIP's text-vector cache (``text_cache``, set by ``stylist.models.registry.load_clip``)."""
 
-    def __init__(self, clip, cache_dir: Path | None = None):
+    def __init__(self, clip: ClipEncoder, cache_dir: Path | None = None):
         self.clip = clip
         self.cache_dir = cache_dir if cache_dir is not None else getattr(clip, "text_cache", None)
         self._prompts: np.ndarray | None = None

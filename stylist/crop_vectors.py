@@ -16,6 +16,7 @@ from PIL import Image
 
 from stylist.images import item_crop
 from stylist.photo_memo import PhotoMemo
+from stylist.protocols import ClipEncoder
 
 Box = tuple[float, float, float, float]
 
@@ -30,11 +31,11 @@ class PhotoCrops:
         self.boxes = [tuple(float(x) for x in b) if b is not None else None for b in boxes]
         self.crops = [item_crop(img, b) for b in self.boxes]
 
-    def _recall(self, clip, box: Box | None) -> np.ndarray | None:
+    def _recall(self, clip: ClipEncoder, box: Box | None) -> np.ndarray | None:
         found = _VECTORS.get(self.img, (id(clip), box))
         return found[1] if found is not None and found[0]() is clip else None  # type: ignore[index]
 
-    def clip_embedder(self, clip) -> Callable[[Sequence[Image.Image]], np.ndarray]:
+    def clip_embedder(self, clip: ClipEncoder) -> Callable[[Sequence[Image.Image]], np.ndarray]:
         """``clip.embed_images`` for a batch that may hold these crops (the very objects in ``self.crops``) among
         other images (other views of them, the whole photo): the crops embedded before are read back, the rest
         embedded in one batch, and the crops among them kept for the next asker."""
@@ -55,7 +56,7 @@ class PhotoCrops:
 
         return embed
 
-    def clip_vectors(self, clip) -> np.ndarray:
+    def clip_vectors(self, clip: ClipEncoder) -> np.ndarray:
         """The crops' CLIP image vectors (rows, as ``clip.embed_images`` gives them)."""
         return self.clip_embedder(clip)(self.crops)
 

@@ -78,6 +78,7 @@ from PIL import Image
 
 from stylist.box_geometry import intersection, parts_of_one
 from stylist.photo_memo import PhotoMemo
+from stylist.protocols import ItemDetector
 from stylist.results import Detection
 
 Box = tuple[float, float, float, float]
@@ -268,7 +269,7 @@ def whole_garments(detections: Sequence[Detection], img: Image.Image) -> list[De
 class WholeGarmentDetector:
     """A detector whose boxes are ``whole_garments`` of the wrapped one's (anything else passes through)."""
 
-    def __init__(self, detector):
+    def __init__(self, detector: ItemDetector):
         self.inner = detector
 
     def detect(self, img: Image.Image) -> list[Detection]:

@@ -15,6 +15,7 @@ import numpy as np
 from stylist.labels import (CONTEXT_WEIGHTS, CONTEXT_WEIGHTS_WITHOUT_NAMER, WEIGHTS, WEIGHTS_WITHOUT_NAMER,
                             ZERO_SHOT_PROMPT, FusedLabel, FusionWeights, detector_probs, fuse, head_probs,
                             neighbour_probs, zero_shot_probs)
+from stylist.protocols import ClassNamer, ClipEncoder, CropEmbedder
 
 
 @dataclass(frozen=True)
@@ -36,8 +37,9 @@ class ItemNamer:
     the detector's class and score, the category head on the AE vector, the classes of the nearest products
     by AE and by CLIP image, and CLIP zero-shot against one prompt per class. Thread-safe."""
 
-    def __init__(self, embedder, clip, classes: Sequence[str] | None = None, weights: FusionWeights | None = None,
-                 k: int = NEIGHBOURS_K, context_weights: FusionWeights | None = None, garment_namer=None):
+    def __init__(self, embedder: CropEmbedder | None, clip: ClipEncoder | None, classes: Sequence[str] | None = None,
+                 weights: FusionWeights | None = None, k: int = NEIGHBOURS_K,
+                 context_weights: FusionWeights | None = None, garment_namer: ClassNamer | None = None):
         from stylist.schema import CLASSES
 
         self.embedder = embedder
@@ -46,7 +48,7 @@ class ItemNamer:
         with_namer = garment_namer is not None
         self.weights = weights or (WEIGHTS if with_namer else WEIGHTS_WITHOUT_NAMER)
         self.context_weights = context_weights or (CONTEXT_WEIGHTS if with_namer else CONTEXT_WEIGHTS_WITHOUT_NAMER)
-        self.garment_namer = garment_namer  # stylist.models.namer (probs(crops) -> [n, classes]), or None
+        self.garment_namer = garment_namer  # stylist.models.namer.GarmentNamer, or None
         self.k = k
         self._class_vectors: np.ndarray | None = None
         self._lock = threading.Lock()

@@ -22,6 +22,7 @@ from typing import Sequence
 import numpy as np
 
 from stylist.metrics import softmax
+from stylist.protocols import CropEmbedder
 
 FLOOR = 0.02  # no source may veto a class outright: its probability never drops below this share
 
@@ -178,7 +179,7 @@ def _first(*probs: np.ndarray | None) -> np.ndarray | None:
     return next((p for p in probs if p is not None), None)
 
 
-def head_probs(embedder, vectors: np.ndarray, classes: Sequence[str]) -> list[np.ndarray | None]:
+def head_probs(embedder: CropEmbedder | None, vectors: np.ndarray, classes: Sequence[str]) -> list[np.ndarray | None]:
     """The embedder's category head on already-computed embeddings, re-ordered to ``classes`` (None per row
     when the embedder has no head or names other classes). Numpy only: the ONNX-served embedder has the
     same head (its export carries it), so fusion works without torch."""

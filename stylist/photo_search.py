@@ -16,6 +16,7 @@ from stylist.clip_colours import ClipColours
 from stylist.config import Config
 from stylist.errors import UnknownItemError
 from stylist.garment_photo import judged
+from stylist.protocols import ItemDetector
 from stylist.query import parse_query
 from stylist.relax import rerank_or_loosen
 from stylist.rerank import VISUAL_BLEND, blend_visual
@@ -31,7 +32,7 @@ class PhotoSearch:
     """The served detector, the candidate finder, the CLIP vector cache and colours of one ``Stylist``;
     ``check_index`` raises when the index cannot be searched (an empty or wrong-model index)."""
 
-    def __init__(self, config: Config, detector, candidates: CandidateFinder, vectors: VectorCache,
+    def __init__(self, config: Config, detector: ItemDetector, candidates: CandidateFinder, vectors: VectorCache,
                  colours: ClipColours, check_index: Callable[[], None]):
         self.config = config
         self.detector = detector

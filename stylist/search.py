@@ -23,6 +23,7 @@ from stylist.images import load_image
 from stylist.models.registry import shared_clip, shared_detector, shared_embedder, shared_namer
 from stylist.models.signature import model_signature
 from stylist.photo_search import MODES, PhotoSearch
+from stylist.protocols import ClassNamer, ClipEncoder, CropEmbedder, ItemDetector
 from stylist.query import parse_query
 from stylist.relax import relax_query, rerank_or_loosen
 from stylist.results import Detection, ItemResult, Product
@@ -37,7 +38,8 @@ CHECK_EVERY_S = 5.0  # how often a search re-checks that the index is non-empty 
 class Stylist:
     """Models + store, loaded once. All public methods are thread-safe."""
 
-    def __init__(self, config: Config, detector, embedder, clip, store: CatalogStore, namer=None):
+    def __init__(self, config: Config, detector: ItemDetector, embedder: CropEmbedder, clip: ClipEncoder,
+                 store: CatalogStore, namer: ClassNamer | None = None):
         self.config = config
         self.detector = serving_detector(config, detector, clip)  # item check, then whole-garment boxes
         self.embedder = embedder

@@ -10,6 +10,7 @@ from typing import Sequence
 
 import numpy as np
 
+from stylist.protocols import ClipEncoder
 from stylist.store import CLIP, CatalogStore, Hit
 
 CLIP_CACHE_SIZE = 50_000  # candidate CLIP vectors kept in memory (~50 MB at 256-d)
@@ -19,7 +20,7 @@ TEXT_CACHE_SIZE = 2048
 class VectorCache:
     """CLIP text vectors (computed by ``clip``) and stored CLIP image vectors (read from ``store``)."""
 
-    def __init__(self, clip, store: CatalogStore, clip_cache_size: int = CLIP_CACHE_SIZE):
+    def __init__(self, clip: ClipEncoder, store: CatalogStore, clip_cache_size: int = CLIP_CACHE_SIZE):
         self.clip = clip
         self.store = store
         self.clip_cache_size = clip_cache_size

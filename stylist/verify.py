@@ -32,6 +32,7 @@ from stylist.crop_vectors import PhotoCrops
 from stylist.garment_box import WholeGarmentDetector, whole_garments
 from stylist.garment_photo import one_garment
 from stylist.models.detector_settings import PROPOSE_AFTER
+from stylist.protocols import ClipEncoder, ItemDetector
 from stylist.results import Detection
 
 CHECK_PATH = Path(__file__).parent / "weights" / "item-check.json"
@@ -118,7 +119,8 @@ class CheckedDetector:
     best must pass ``check`` at ``threshold``; the detections are renumbered 0..n-1, best first. ``check``
     None: nothing is added. Anything else passes through to the wrapped detector."""
 
-    def __init__(self, detector, clip, check: ItemCheck | None, threshold: float, whole_garment: bool = False):
+    def __init__(self, detector: ItemDetector, clip: ClipEncoder, check: ItemCheck | None, threshold: float,
+                 whole_garment: bool = False):
         self.inner = detector
         self.clip = clip
         self.check = check
@@ -146,7 +148,7 @@ class CheckedDetector:
         return getattr(self.inner, name)
 
 
-def serving_detector(config: Config, detector, clip):
+def serving_detector(config: Config, detector: ItemDetector, clip: ClipEncoder) -> ItemDetector:
     """The detector as a search serves it: the whole-garment boxes (``Config.detect_whole_garment``,
     ``stylist.garment_box``) and, on boards, the item check (``Config.detect_verify``)."""
     if not config.detect_verify:

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from stylist.colors import COLORS, SYNONYMS
+from stylist.protocols import ClipEncoder
 from stylist.query import CATEGORY_SYNONYMS, parse_query
 from stylist.schema import CLASSES
 
@@ -41,7 +42,7 @@ def refinement_terms() -> list[str]:
     return sorted(terms)
 
 
-def text_digest(clip) -> str:
+def text_digest(clip: ClipEncoder) -> str:
     """A digest of the text encoder's weights (a lazily loaded CLIP knows it from its manifest)."""
     known = getattr(clip, "text_digest", None)
     if isinstance(known, str):
@@ -54,14 +55,14 @@ def text_digest(clip) -> str:
     return h.hexdigest()[:16]
 
 
-def _digest(clip, terms: list[str]) -> str:
+def _digest(clip: ClipEncoder, terms: list[str]) -> str:
     """Names the text encoder (its weights) and the term list: a changed model or list re-embeds."""
     h = hashlib.sha1(text_digest(clip).encode())
     h.update("\n".join(terms).encode())
     return h.hexdigest()[:16]
 
 
-def text_vectors(clip, cache_dir: Path | None, terms: list[str] | None = None, compute: bool = True
+def text_vectors(clip: ClipEncoder, cache_dir: Path | None, terms: list[str] | None = None, compute: bool = True
                  ) -> dict[str, np.ndarray]:
     """{term: CLIP text vector} for the refinement vocabulary, read from ``cache_dir`` when it was made before
     (``compute=False``: only then; {} otherwise, so a one-off search never pays for the whole vocabulary)."""

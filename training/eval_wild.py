@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
@@ -26,6 +27,9 @@ from tqdm import tqdm
 from stylist.metrics import box_iou
 from stylist.query import category_of
 from stylist.schema import CLASSES
+
+if TYPE_CHECKING:
+    from stylist.search import Stylist
 
 TARGETS = {"real.detected": 0.95, "real.label_accuracy": 0.85, "real.top5_majority": 0.85,
            "boards.recall": 0.95, "boards.precision": 0.90, "boards.label_accuracy": 0.90,
@@ -82,7 +86,7 @@ def _detector_label(d) -> str:
 
 
 # --- 1. real photos ---------------------------------------------------------------------------------------
-def photo_pictures(stylist, records: list[dict], desc: str = "wild photos", progress: bool = True):
+def photo_pictures(stylist: Stylist, records: list[dict], desc: str = "wild photos", progress: bool = True):
     """The real photos the eval scores (the val studies pass val records): ``(record, picture, detections)``,
     detected as the search serves them (``Stylist.detect_items``, best first)."""
     for rec in tqdm(records, desc=desc, unit="photo", disable=not progress):
@@ -90,7 +94,7 @@ def photo_pictures(stylist, records: list[dict], desc: str = "wild photos", prog
         yield rec, img, stylist.detect_items(img)
 
 
-def eval_real_photos(stylist, records: list[dict], progress: bool = True, keep_examples: int = 24) -> dict:
+def eval_real_photos(stylist: Stylist, records: list[dict], progress: bool = True, keep_examples: int = 24) -> dict:
     rows, examples = [], []
     for rec, img, dets in photo_pictures(stylist, records, progress=progress):
         best = dets[0] if dets else None
@@ -141,7 +145,8 @@ def boxing(truth_box, detections) -> int | None:
     return j if j >= 0 and ious[j] >= 0.5 else None
 
 
-def eval_composites(stylist, src, n: int, imgsz: int, seed: int = 0, progress: bool = True, split: str = "test") -> dict:
+def eval_composites(stylist: Stylist, src, n: int, imgsz: int, seed: int = 0, progress: bool = True,
+                    split: str = "test") -> dict:
     """One held-out CTL product per composite (products not in the index are skipped); ``split`` "val" tunes."""
     indexed = set(stylist.store.fingerprints())
     src_ctl = [(p, c) for p, c in src.items[split] if Path(p).stem in indexed]
@@ -169,7 +174,7 @@ def eval_composites(stylist, src, n: int, imgsz: int, seed: int = 0, progress: b
 
 
 # --- 3. cluttered boards ------------------------------------------------------------------------------
-def eval_clutter_boards(stylist, src, n: int, imgsz: int, seed: int = 0, progress: bool = True,
+def eval_clutter_boards(stylist: Stylist, src, n: int, imgsz: int, seed: int = 0, progress: bool = True,
                         split: str = "test") -> dict:
     from training.data.wild import render_clutter
 
@@ -250,7 +255,7 @@ def wild_picture(examples: list, out: Path, n: int = 24, cols: int = 4) -> Path 
 
 
 # --- entry point ------------------------------------------------------------------------------------------
-def evaluate_wild(stylist, root: Path, boxes_cache: Path, out_dir: Path | None = None, quick: bool = False,
+def evaluate_wild(stylist: Stylist, root: Path, boxes_cache: Path, out_dir: Path | None = None, quick: bool = False,
                   seed: int = 0, imgsz: int = 512, progress: bool = True, sizes: dict | None = None,
                   splits: tuple[str, ...] | None = ("test",)) -> dict:
     """All three parts on ``stylist`` (a Stylist on the CTL index); the picture goes to ``out_dir``."""
@@ -301,7 +306,7 @@ def flat_checks(result: dict) -> list[tuple[str, str, float | None, float | None
 
 
 # --- which evidence names items best (chooses stylist.labels.FusionWeights) ---------------------------------
-def collect_evidence(stylist, samples: list[tuple[Image.Image, list[dict]]], k: int = 10) -> list[dict]:
+def collect_evidence(stylist: Stylist, samples: list[tuple[Image.Image, list[dict]]], k: int = 10) -> list[dict]:
     """Per detected true item (IoU ≥ 0.5, best score first): each source's probability vector and the truth."""
     from stylist.images import crop_box
     from stylist.labels import detector_probs, head_probs, neighbour_probs

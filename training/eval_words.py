@@ -28,6 +28,7 @@ import platform
 import time
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from tqdm import tqdm
@@ -35,6 +36,9 @@ from tqdm import tqdm
 from stylist.colors import color_family, dominant_color
 from stylist.config import Config, load_config
 from stylist.query import category_of, parse_query
+
+if TYPE_CHECKING:
+    from stylist.search import Stylist
 
 TARGETS = {"color_p_at_5_catalog": 0.95, "color_p_at_5_pixels": 0.80, "category_p_at_5": 0.90,
            "empty_but_relaxable": 0}
@@ -74,7 +78,7 @@ def eval_pixel_colors(items, progress: bool = True) -> dict:
 
 
 # --- 2. "in <colour>" ------------------------------------------------------------------------------------
-def eval_in_colour(stylist, queries, truth: dict[str, str], have: Counter, seed: int, progress: bool,
+def eval_in_colour(stylist: Stylist, queries, truth: dict[str, str], have: Counter, seed: int, progress: bool,
                    label: str, min_supply: int = 5) -> dict:
     """Colour P@5 by the products' true colour family, category P@5 by the query item's class."""
     rng = np.random.default_rng(seed + 1)
@@ -100,7 +104,7 @@ def _bare(text: str) -> str:
     return q.terms or text
 
 
-def eval_relaxation(stylist, images, progress: bool) -> dict:
+def eval_relaxation(stylist: Stylist, images, progress: bool) -> dict:
     """Empty pages among queries the catalog cannot fully satisfy, where the bare words have results."""
     rows = []
     for text in tqdm(RELAX_TEXTS, desc="eval relaxation", unit="query", disable=not progress):
@@ -120,7 +124,7 @@ def eval_relaxation(stylist, images, progress: bool) -> dict:
 
 
 # --- 4. phrases ------------------------------------------------------------------------------------------
-def phrase_table(stylist=None) -> list[dict]:
+def phrase_table(stylist: Stylist=None) -> list[dict]:
     """Each phrase: what the words say, and (with a Stylist) what that catalog searched after relaxing."""
     rows = []
     for text in PHRASES:

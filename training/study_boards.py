@@ -27,12 +27,16 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from tqdm import tqdm
 
 from stylist.metrics import box_iou
 from training.common import study_parser
+
+if TYPE_CHECKING:
+    from stylist.search import Stylist
 
 RAW_FLOOR = 0.001
 LOW = 0.05
@@ -107,7 +111,7 @@ def draw(img, truths, dets, matched, out: Path) -> None:
     im.save(out)
 
 
-def study(stylist, src, n: int, imgsz: int, out: Path, seed: int = 0, pictures: int = 12) -> dict:
+def study(stylist: Stylist, src, n: int, imgsz: int, out: Path, seed: int = 0, pictures: int = 12) -> dict:
     from training.data.wild import render_clutter
     from training.eval_wild import match_boxes
 
@@ -188,7 +192,7 @@ def summarise(found: list[dict], misses: list[dict], fps: list[dict], n_true: in
             "misses": misses, "false_positives": fps}
 
 
-def wild(stylist, src, records: list[dict], args, imgsz: int) -> dict:
+def wild(stylist: Stylist, src, records: list[dict], args, imgsz: int) -> dict:
     """The wild eval's parts on the val split: boards (the study's boards), real photos, composites."""
     from training.eval_wild import eval_clutter_boards, eval_composites, eval_real_photos
 

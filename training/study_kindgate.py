@@ -19,13 +19,17 @@ import json
 import pickle
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from training.common import study_parser
 
+if TYPE_CHECKING:
+    from stylist.search import Stylist
 
-def collect(stylist, config, root: Path, photos: int, composites: int, seed: int) -> dict:
+
+def collect(stylist: Stylist, config, root: Path, photos: int, composites: int, seed: int) -> dict:
     from training.data.boards import load_board_sources
     from training.data.wild import load_wild_sources
     from training.data.wild_boxes import load_wild_boxes
@@ -55,7 +59,7 @@ def collect(stylist, config, root: Path, photos: int, composites: int, seed: int
     return out
 
 
-def replay(stylist, data: dict) -> dict:
+def replay(stylist: Stylist, data: dict) -> dict:
     """Composites R@1/@10 and real photos' top-5 majority under the gate now set (``stylist.item_kind``)."""
     from stylist.timing import StageClock
     from training.eval_wild import _product_category, majority

@@ -22,6 +22,7 @@ import itertools
 import json
 import pickle
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from tqdm import tqdm
@@ -29,6 +30,9 @@ from tqdm import tqdm
 from stylist.labels import FusionWeights, fuse
 from stylist.schema import CLASSES
 from training.common import study_parser
+
+if TYPE_CHECKING:
+    from stylist.search import Stylist
 
 # views per class (CLASSES order) the bundled namer was trained on (stylist/weights/garment-namer.md: CC0
 # photos, CTL crops and composites over 5 rounds): its class prior
@@ -63,7 +67,7 @@ def recording_votes():
         item_namer.fuse = original
 
 
-def record(stylist, samples, progress: bool = True) -> list[dict]:
+def record(stylist: Stylist, samples, progress: bool = True) -> list[dict]:
     """One row per scored item: kind, truth, the votes its fused label came from (``samples`` as
     ``training.tune_wild._samples`` yields them: real photos score the best item, the others each matched one)."""
     from training.eval_wild import match_boxes

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import pickle
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
@@ -24,6 +25,9 @@ from tqdm import tqdm
 
 from stylist.schema import CLASSES
 from training.common import study_parser
+
+if TYPE_CHECKING:
+    from stylist.search import Stylist
 
 SOURCES = ("detector", "head", "neighbours", "clip_neighbours", "zero_shot", "namer")
 K = 10
@@ -43,7 +47,7 @@ def views_of(img: Image.Image, dets) -> dict[str, tuple | None]:
             "union": union_box([d.box for d in dets]), "whole": None}
 
 
-def collect(stylist, samples, progress: bool = True) -> list[dict]:
+def collect(stylist: Stylist, samples, progress: bool = True) -> list[dict]:
     """One row per photo: the named item (real photo: the best detection; composite or board: each detection
     matching a true box), its views' evidence and geometry, and whether the photo looked like one garment."""
     from stylist.images import item_crop
@@ -166,7 +170,7 @@ def context_study(rows: list[dict], class_vectors: np.ndarray, grid=(0.0, 0.5, 1
     return out
 
 
-def product_check(stylist, root: Path, boxes_cache: Path, sizes: dict, imgsz: int, seed: int = 5,
+def product_check(stylist: Stylist, root: Path, boxes_cache: Path, sizes: dict, imgsz: int, seed: int = 5,
                   progress: bool = True) -> dict:
     """The shipped pipeline on the val split: real photos as ``stylist eval`` scores them (fused label of the
     best item, top-5 majority), and the fused label accuracy of found items / exact-product Recall@10 on val

@@ -24,11 +24,15 @@ import itertools
 import json
 import pickle
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from stylist.metrics import box_iou
 from training.common import study_parser
+
+if TYPE_CHECKING:
+    from stylist.search import Stylist
 
 VARIANTS = ("det", "det_white", "truth", "truth_white")
 
@@ -48,7 +52,7 @@ def box_verdict(truth, box) -> str:
     return "off"
 
 
-def box_row(stylist, img, truth: dict) -> dict:
+def box_row(stylist: Stylist, img, truth: dict) -> dict:
     """One composite's boxes: the detector's own (``raw``), the one-object box (``object``) and the served
     detections (``served``), with the best served box's IoU and verdict against the truth."""
     from stylist.garment_box import backdrop
@@ -81,7 +85,7 @@ def box_causes(rows: list[dict]) -> dict:
     return out
 
 
-def box_study(stylist, src, n: int, imgsz: int, seed: int, out: Path) -> dict:
+def box_study(stylist: Stylist, src, n: int, imgsz: int, seed: int, out: Path) -> dict:
     """``box_row`` for ``n`` val composites (the eval's seeds); ``box_causes`` and a sheet of the first 24 misses
     (truth green, served blue, object red)."""
     from PIL import Image, ImageDraw
@@ -109,7 +113,7 @@ def box_study(stylist, src, n: int, imgsz: int, seed: int, out: Path) -> dict:
     return box_causes(rows)
 
 
-def collect(stylist, src, n: int, imgsz: int, seed: int, cat_ids: list[str]) -> list[dict]:
+def collect(stylist: Stylist, src, n: int, imgsz: int, seed: int, cat_ids: list[str]) -> list[dict]:
     from stylist.garment_box import backdrop, on_white
     from stylist.images import item_crop
     from training.eval_wild import composite_pictures
@@ -156,7 +160,7 @@ def collect(stylist, src, n: int, imgsz: int, seed: int, cat_ids: list[str]) -> 
     return rows
 
 
-def collect_photos(stylist, records: list[dict]) -> list[dict]:
+def collect_photos(stylist: Stylist, records: list[dict]) -> list[dict]:
     """Real CC0 photos: the search's fused label and top-5 categories, and the best item's crop vectors."""
     from stylist.garment_box import backdrop, on_white
     from stylist.images import item_crop
@@ -276,7 +280,7 @@ def contact_sheet(rows: list[dict], out: Path, n: int = 20, cols: int = 2) -> Pa
     return out
 
 
-def val_pipeline(stylist, src, records: list[dict], sizes: dict, seed: int) -> dict:
+def val_pipeline(stylist: Stylist, src, records: list[dict], sizes: dict, seed: int) -> dict:
     """``stylist eval --only wild``'s three parts, as the search does them now, on VALIDATION images."""
     import dataclasses
 

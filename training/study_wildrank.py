@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import pickle
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image, ImageOps
 
 from training.common import study_parser
+
+if TYPE_CHECKING:
+    from stylist.search import Stylist
 
 AE_VIEWS = ("raw", "white", "flip", "flip_white", "loose", "loose_white", "tight", "tight_white")
 CLIP_VIEWS = ("raw", "white", "flip", "loose", "tight")
@@ -40,7 +44,7 @@ def views(img: Image.Image, box, found) -> dict[str, Image.Image]:
     return out
 
 
-def item_row(stylist, img: Image.Image, det) -> dict:
+def item_row(stylist: Stylist, img: Image.Image, det) -> dict:
     """What the search holds for ``det`` before ranking, and the views' vectors."""
     from stylist.garment_box import backdrop_of
     from stylist.query import parse_query
@@ -65,7 +69,7 @@ def item_row(stylist, img: Image.Image, det) -> dict:
             "clip": {v: np.asarray(c, np.float32) for v, c in zip(cl_names, cl)}}
 
 
-def collect_composites(stylist, src, split: str, n: int, imgsz: int, seed: int) -> list[dict]:
+def collect_composites(stylist: Stylist, src, split: str, n: int, imgsz: int, seed: int) -> list[dict]:
     from training.eval_wild import boxing, composite_pictures
 
     indexed = set(stylist.store.fingerprints())
@@ -81,7 +85,7 @@ def collect_composites(stylist, src, split: str, n: int, imgsz: int, seed: int) 
     return rows
 
 
-def collect_photos(stylist, records: list[dict]) -> list[dict]:
+def collect_photos(stylist: Stylist, records: list[dict]) -> list[dict]:
     from training.eval_wild import photo_pictures
 
     rows = []

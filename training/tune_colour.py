@@ -20,6 +20,7 @@ import argparse
 import itertools
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -27,13 +28,16 @@ from stylist.colors import color_family
 from stylist.config import load_config
 from stylist.query import category_of
 
+if TYPE_CHECKING:
+    from stylist.search import Stylist
+
 GRID = {"REFINE_COLOR_BOOST": (20.0, 40.0, 80.0, 160.0, 320.0), "EVIDENCE_WEIGHT": (0.0, 0.25, 0.5),
         "UNSURE_PENALTY": (0.5, 1.0)}
 N_PIXEL = 1500  # as the words eval draws it: the same random draws give the same queries and index
 BANDS = (0.0, 0.4, 0.6, 0.8, 0.9, 1.01)
 
 
-def stored_colours(stylist, truth: dict[str, str]) -> dict:
+def stored_colours(stylist: Stylist, truth: dict[str, str]) -> dict:
     """Agreement of the stored colour family with the truth, per family, confusions, per confidence band."""
     rows = [(truth[i], color_family(str(m.get("color") or "")), float(m.get("color_confidence") or 0.0))
             for i, m in stylist.store.all_metadata().items() if i in truth]
@@ -50,7 +54,7 @@ def stored_colours(stylist, truth: dict[str, str]) -> dict:
             "by_confidence": bands}
 
 
-def in_colour(stylist, queries, truth, have, seeds: int) -> tuple[float, float]:
+def in_colour(stylist: Stylist, queries, truth, have, seeds: int) -> tuple[float, float]:
     """Mean colour and category P@5 over ``seeds`` draws of the asked colour per query item."""
     from training.eval_words import eval_in_colour
 

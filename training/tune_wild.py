@@ -21,12 +21,16 @@ import itertools
 import json
 import pickle
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from tqdm import tqdm
 
 from stylist.schema import CLASSES
 from training.common import study_parser
+
+if TYPE_CHECKING:
+    from stylist.search import Stylist
 
 SUBSETS = ("real", "composite", "clutter", "catalog")
 
@@ -59,7 +63,7 @@ def _samples(root: Path, boxes_cache: Path, sizes: dict, imgsz: int, seed: int):
         yield "catalog", img, rec["boxes"]
 
 
-def collect(stylist, samples, pool: int = 100, progress: bool = True) -> list[dict]:
+def collect(stylist: Stylist, samples, pool: int = 100, progress: bool = True) -> list[dict]:
     """One row per (detected) item: truth, detector class/score, head probabilities, AE and CLIP neighbours
     (ids, categories, similarity in both spaces) of the item's crop."""
     from stylist.images import item_crop

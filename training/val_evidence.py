@@ -7,7 +7,7 @@ turns a picture into its own rows.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import numpy as np
 from PIL import Image
@@ -16,6 +16,9 @@ from tqdm import tqdm
 from stylist.results import Detection
 from stylist.schema import CLASSES
 from stylist.store import Hit
+
+if TYPE_CHECKING:
+    from stylist.search import Stylist
 
 
 @dataclass
@@ -55,7 +58,7 @@ def matched_items(kind: str, truths: list[dict], detections: list[Detection]) ->
     return [(t, m) for t, m in zip(truths, matched) if m >= 0]
 
 
-def crop_evidence(stylist, crops: list[Image.Image], k: int) -> CropEvidence:
+def crop_evidence(stylist: Stylist, crops: list[Image.Image], k: int) -> CropEvidence:
     """The evidence the label fusion and the ranking read, for ``crops`` (as ``stylist.labels`` computes it)."""
     from stylist.labels import head_probs
     from stylist.store import CLIP, VISUAL
@@ -77,8 +80,8 @@ def jpeg(img: Image.Image) -> bytes:
     return buf.getvalue()
 
 
-def collect_rows(stylist, samples: Iterable[tuple[str, Any, list[dict]]], rows_of: Callable[[ValPicture], list[dict]],
-                 desc: str, progress: bool = True) -> list[dict]:
+def collect_rows(stylist: Stylist, samples: Iterable[tuple[str, Any, list[dict]]],
+                 rows_of: Callable[[ValPicture], list[dict]], desc: str, progress: bool = True) -> list[dict]:
     """``rows_of`` every sample (kind, image or its path, truths), detected by the served detector."""
     rows: list[dict] = []
     for kind, img, truths in tqdm(list(samples), desc=desc, unit="img", disable=not progress):

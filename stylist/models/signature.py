@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 
+from stylist.protocols import ClipEncoder, CropEmbedder
+
 
 def params_digest(module) -> str:
     """A short hash of a torch module's floating-point weights (the first 4,096 values of each tensor)."""
@@ -18,8 +20,10 @@ def params_digest(module) -> str:
     return h.hexdigest()[:12]
 
 
-def model_signature(embedder, clip) -> str:
-    """Which image encoders (name + weight digest) made an index's vectors; stored with the index."""
+def model_signature(embedder: CropEmbedder, clip: ClipEncoder) -> str:
+    """Which image encoders (name + weight digest) made an index's vectors; stored with the index. An encoder
+    served from an export carries its digest (``weights_digest``, ``visual_digest``); a torch one's ``model``
+    weights are hashed."""
     emb = getattr(embedder, "weights_digest", None) or params_digest(embedder.model)
     vis = getattr(clip, "visual_digest", None) or params_digest(getattr(clip.model, "visual", clip.model))
     return f"{embedder.name}:{emb}|{clip.name}:{vis}"

@@ -12,6 +12,7 @@ from stylist.config import load_config
 from stylist.models import registry, runtime
 from stylist.models.detector_settings import nms
 from stylist.models.onnx_detector import letterbox
+from stylist.protocols import ClipEncoder, CropEmbedder, ItemDetector
 
 COSINE_MIN = 0.999
 IOU_MIN = 0.99
@@ -65,6 +66,9 @@ def test_onnx_models_are_really_onnx(pair):
     assert type(det).__name__ == "OnnxDetector"
     assert isinstance(emb.runner, runtime.OrtRunner) and isinstance(clip.image_runner, runtime.OrtRunner)
     assert pair["torch"][1].runner is None and pair["torch"][2].image_runner is None
+    for rt in ("torch", "onnx"):  # either runtime serves the interfaces the search relies on
+        d, e, c = pair[rt]
+        assert isinstance(d, ItemDetector) and isinstance(e, CropEmbedder) and isinstance(c, ClipEncoder), rt
 
 
 def test_embeddings_match_torch(pair):

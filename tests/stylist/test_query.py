@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from stylist.query import category_of, parse_amount, parse_query
+from stylist.query import category_of, parse_query
 from stylist.schema import CLASSES
 
 
@@ -73,13 +73,6 @@ def test_price_forms(text, lo, hi):
     q = parse_query(text)
     assert (q.min_price, q.max_price) == (lo, hi)
     assert q.terms == "" and not q.colors and not q.categories
-
-
-@pytest.mark.parametrize("raw,value", [("1,299", 1299.0), ("1.299.000", 1299000.0), ("1.299,00", 1299.0),
-                                       ("1,299.99", 1299.99), ("45.5", 45.5), ("12,5", 12.5), ("$3k", 3000.0),
-                                       ("1,000,000", 1e6)])
-def test_parse_amount(raw, value):
-    assert parse_amount(raw) == value
 
 
 def test_cheap_is_an_order_not_a_term():

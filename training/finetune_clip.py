@@ -88,6 +88,7 @@ class ClipWorldConfig:
     checkpoint_minutes: float = 4.0
     limit_steps: int = 0  # stop after N steps (tiny runs / tests); 0 = no limit
     export_from: str = ""  # only write --export (fp16) from this checkpoint, e.g. out/step-800.pt
+    wise: float = 1.0  # with --export-from: export start + wise·(tuned − start), start = --init or the bundled
     seed: int = 0
 
 
@@ -294,8 +295,12 @@ def main(argv: list[str] | None = None) -> int:
     if cfg.export_from:
         if not cfg.export:
             parser.error("--export-from needs --export")
-        export_fp16(cfg.export_from, cfg.export)
-        print(f"wrote {cfg.export} (fp16) from {cfg.export_from}")
+        from stylist.config import WEIGHTS_DIR
+
+        start = cfg.init or WEIGHTS_DIR / get_model_config("fashion-lite")["weights"]
+        export_fp16(cfg.export_from, cfg.export, start, cfg.wise)
+        print(f"wrote {cfg.export} (fp16) from {cfg.export_from}" + (f", {cfg.wise} of the way from {start}"
+                                                                     if cfg.wise != 1.0 else ""))
         return 0
     print(json.dumps(finetune(cfg), indent=2))
     return 0

@@ -150,3 +150,22 @@ def test_colour_distillation_is_zero_at_the_target_and_pulls_towards_it():
     kl.backward()
     stepped = torch.nn.functional.normalize(moved.detach() - 0.01 * moved.grad, dim=-1)
     assert float(colour_distillation(stepped, target, prompts)) < float(kl.detach())
+
+
+def test_wise_export_lies_on_the_line_from_the_start(run):
+    from stylist.config import WEIGHTS_DIR
+    from training.finetune_clip import main
+
+    tuned = load_checkpoint(run / "run" / "step-8.pt")["state_dict"]
+    start = load_checkpoint(WEIGHTS_DIR / "fashion-lite.pt")["state_dict"]
+    for share in (0.0, 0.5):
+        assert main(["--export-from", str(run / "run" / "step-8.pt"), "--export", str(run / f"w{share}.pt"),
+                     "--wise", str(share)]) == 0
+        got = load_checkpoint(run / f"w{share}.pt")
+        assert got["train_config"]["wise"]["share"] == share
+        for k in ("visual.head.proj.weight", "visual.trunk.conv_stem.weight"):
+            want = start[k].float() + share * (tuned[k].float() - start[k].float())
+            assert got["state_dict"][k].dtype == torch.float16
+            assert torch.allclose(got["state_dict"][k].float(), want, atol=2e-3, rtol=1e-2)
+    moved = load_checkpoint(run / "w0.5.pt")["state_dict"]["visual.head.proj.weight"].float()
+    assert not torch.allclose(moved, start["visual.head.proj.weight"].float(), atol=1e-4)

@@ -3,6 +3,7 @@
     stylist data dae-pairs --out runs/dae/pairs            # the autoencoder's rendered pairs, shared
     stylist data dae-pairs --out runs/dae/val --split val --items 600 --photo-repeats 1
     stylist train clip world --pairs runs/dae/pairs --val runs/dae/val --out runs/clipworld --minutes 30
+    stylist train clip world --export-from runs/clipworld/step-546.pt --export fl.pt --wise 0.3   # WiSE-FT
 
 The CLIP twin of ``training.finetune_autoencoder`` (its pairs, its in-batch InfoNCE, its frozen BatchNorm).
 Only the image tower and its projection train; the locked MiniLM text tower, the text projection and the
@@ -17,8 +18,9 @@ logit scale stay as bundled. Per step:
 * text: the class prompt the product's zero-shot uses (``stylist.labels.ZERO_SHOT_PROMPT``) through the
   locked text tower, cross-entropy over the classes at the model's logit scale, on world views and real
   CC0 photos (these have no clean view: only this term);
-* colour: the product's colour reading (``stylist.clip_colours``' family prompts) of the clean image by the
-  starting tower is distilled (KL) into the trained tower's reading of the clean image (``--colour-weight``)
+* colour (optional, off by default — see ``ClipWorldConfig.colour_weight``): the product's colour reading
+  (``stylist.clip_colours``' family prompts) of the clean image by the starting tower is distilled (KL)
+  into the trained tower's reading of the clean image (``--colour-weight``)
   and, optionally, of its world and catalogue views (``--colour-view-weight``, off by default: forcing a
   relit view's reading to the clean one moved the clean reading too; ``training.clip_colour_keep``): the
   contrastive term alone teaches relit views to ignore colour, and the stored colours of products without a
@@ -79,9 +81,12 @@ class ClipWorldConfig:
     contrast_weight: float = 1.0
     anchor_weight: float = 2.0
     text_weight: float = 0.5
-    colour_weight: float = 20.0  # KL(start's colour reading of the clean image ‖ the trained tower's of it)
-    # the same KL for the views' reading: off, it moved the clean reading further (31-step smokes on the real
-    # pairs: val KL on clean 0.035 with no colour term, 0.040 with 1 + 1, 0.021 with 8 + 0.5)
+    # KL(start's colour reading of the clean image ‖ the trained tower's of it). Off by default: at lr 5e-5 on
+    # the real pairs, weight 20 neither held the reading (val KL on clean 0.089 at step 175, 0.078 without the
+    # term) nor let the world views learn (world→product R@1 0.58 vs 0.73); only in 31-step low-lr smokes
+    # did it help (KL 0.035 → 0.017 at weight 16). What holds colour is the WiSE export (``--wise``).
+    colour_weight: float = 0.0
+    # the same KL for the views' reading: it moved the clean reading further (smokes: 0.040 with 1 + 1)
     colour_view_weight: float = 0.0
     temperature: float = 0.07
     threads: int = 1

@@ -69,7 +69,7 @@ def run(tmp_path_factory):
     base = tmp_path_factory.mktemp("clipworld")
     _write_pairs(base / "train", 8, 0)
     _write_pairs(base / "val", 6, 1)
-    # colour weights below the defaults: 20 holds the toy shapes' saturated colours and the contrast falls slower
+    # the colour terms on (off by default) at weights small enough for the contrast to fall on the toy shapes
     rc = main(["world", "--pairs", str(base / "train"), "--val", str(base / "val"), "--out", str(base / "run"),
                "--limit-steps", "8", "--epochs", "100", "--batch-size", "24", "--photos-per-batch", "4", "--anchor-per-batch", "8",
                "--checkpoint-minutes", "0", "--lr", "3e-4", "--warmup-steps", "1", "--export", str(base / "fl.pt"),

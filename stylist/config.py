@@ -68,6 +68,7 @@ class Config:
     detect_verify: int = 1  # STYLIST_DETECT_VERIFY: 1 = a board's boxes down to detect_verify_conf, checked (stylist.verify)
     detect_verify_conf: float = 0.05  # STYLIST_DETECT_VERIFY_CONF: least score of a board's proposed boxes
     detect_verify_threshold: float = 0.35  # STYLIST_DETECT_VERIFY_THRESHOLD: the check's least item probability
+    detect_verify_check: Path | None = None  # STYLIST_DETECT_VERIFY_CHECK: the item check's json; default the bundled
     detect_board_size: int = 0  # STYLIST_DETECT_BOARD_SIZE: with the check on, a board's second look at this size; 0 = off
     on_white: str = "ae"  # STYLIST_ON_WHITE: models that see a photographed garment's crop on white (ae, clip, namer; none)
     imgsz: int = 512  # STYLIST_IMGSZ: detector serving size
@@ -134,6 +135,7 @@ _ENV: dict[str, tuple[str, type]] = {
     "STYLIST_DETECT_VERIFY": ("detect_verify", int),
     "STYLIST_DETECT_VERIFY_CONF": ("detect_verify_conf", float),
     "STYLIST_DETECT_VERIFY_THRESHOLD": ("detect_verify_threshold", float),
+    "STYLIST_DETECT_VERIFY_CHECK": ("detect_verify_check", Path),
     "STYLIST_DETECT_BOARD_SIZE": ("detect_board_size", int),
     "STYLIST_ON_WHITE": ("on_white", str),
     "STYLIST_IMGSZ": ("imgsz", int),

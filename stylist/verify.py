@@ -29,6 +29,7 @@ from PIL import Image
 
 from stylist.config import Config
 from stylist.crop_vectors import PhotoCrops
+from stylist.errors import DataMissingError
 from stylist.garment_box import WholeGarmentDetector, whole_garments
 from stylist.garment_photo import one_garment
 from stylist.models.detector_settings import PROPOSE_AFTER
@@ -153,7 +154,9 @@ def serving_detector(config: Config, detector: ItemDetector, clip: ClipEncoder) 
     ``stylist.garment_box``) and, on boards, the item check (``Config.detect_verify``)."""
     if not config.detect_verify:
         return WholeGarmentDetector(detector) if config.detect_whole_garment else detector
-    check = load_check()
+    if config.detect_verify_check is not None and not config.detect_verify_check.is_file():
+        raise DataMissingError(f"no item check at {config.detect_verify_check} (STYLIST_DETECT_VERIFY_CHECK)")
+    check = load_check(config.detect_verify_check or CHECK_PATH)  # a CLIP tuned further needs its own check
     if check is None or check.clip_model != config.clip_model:
         log.warning("item check off: %s", "no weights" if check is None else f"trained for {check.clip_model}")
         check = None

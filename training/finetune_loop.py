@@ -77,9 +77,20 @@ def optimizer_step(opt: torch.optim.Optimizer, loss: torch.Tensor, params: Itera
     opt.step()
 
 
-def export_fp16(source: str | Path, target: str | Path) -> None:
+def export_fp16(source: str | Path, target: str | Path, start: str | Path | None = None, share: float = 1.0) -> None:
     """Re-save a run's full-precision checkpoint (e.g. ``out/last.pt`` of a stopped run) as the fp16 file the
-    product loads."""
+    product loads. With ``start`` (the checkpoint the run began from) and ``share`` < 1: the weights
+    ``start + share·(tuned − start)`` (WiSE-FT): a fine-tune's drift in what it was not trained for (CLIP's
+    colour reading) shrinks faster along that line than its gain does."""
     ckpt = load_checkpoint(source)
-    save_checkpoint(target, kind=ckpt["kind"], arch=ckpt["arch"], state_dict=ckpt["state_dict"],
-                    train_config=ckpt["train_config"], classes=ckpt["classes"], metrics=ckpt["metrics"])
+    state = ckpt["state_dict"]
+    train_config = ckpt["train_config"]
+    if start is not None and share != 1.0:
+        begin = load_checkpoint(start)["state_dict"]
+        if set(begin) != set(state):
+            raise ValueError(f"{start} and {source} hold different weights")
+        state = {k: begin[k].float() + share * (v.float() - begin[k].float()) if v.is_floating_point() else v
+                 for k, v in state.items()}
+        train_config = {**train_config, "wise": {"start": str(start), "share": share}}
+    save_checkpoint(target, kind=ckpt["kind"], arch=ckpt["arch"], state_dict=state,
+                    train_config=train_config, classes=ckpt["classes"], metrics=ckpt["metrics"])

@@ -97,6 +97,22 @@ def test_the_served_detector_still_finds_every_drawn_item_the_plain_one_finds(se
     assert not isinstance(off, CheckedDetector) and not isinstance(off.inner, CheckedDetector)
 
 
+def test_a_configured_check_file_is_the_one_served(served, tmp_path):
+    from stylist.config import load_config
+    from stylist.errors import DataMissingError
+    from stylist.verify import serving_detector
+
+    detector, clip, _, _ = served
+    w = np.linspace(-1.0, 1.0, 257)
+    save_check(tmp_path / "other.json", w, -0.5, 0.35, 0.05, "fashion-lite", {"why": "test"})
+    config = load_config(env={"STYLIST_DETECT_VERIFY_CHECK": str(tmp_path / "other.json")})
+    served_check = serving_detector(config, detector, clip).check
+    assert served_check.weights.tolist() == pytest.approx(w.tolist(), abs=1e-6) and served_check.bias == -0.5
+    assert serving_detector(load_config(env={}), detector, clip).check.weights.tolist() == load_check().weights.tolist()
+    with pytest.raises(DataMissingError, match="STYLIST_DETECT_VERIFY_CHECK"):
+        serving_detector(config.replace(detect_verify_check=tmp_path / "missing.json"), detector, clip)
+
+
 def test_a_detector_without_serving_settings_is_served_as_it_is(served):
     from stylist.results import Detection
 

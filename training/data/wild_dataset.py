@@ -25,15 +25,17 @@ except ImportError:
 from training.data.boards import RENDERERS as BOARD_RENDERERS
 from training.data.boards import load_board_sources, write_data_yaml, yolo_lines
 from training.data.sample import draw_boxes
+from training.data.drawn import render_drawn_board
 from training.data.splits import SPLITS
 from training.data.wild import RENDERERS, WildSources, add_distractors, load_wild_sources
 from training.data.wild_boxes import load_wild_boxes
 
 KIND_SEED = {"photo": 11, "composite": 12, "clutter": 13, "outfit": 14, "demo": 15, "board": 16, "busy": 17,
-             "empty": 18}
+             "empty": 18, "drawn": 19}
 # board / outfit / demo: the bundled detector's clean catalog boards, so it keeps what it knew (a fine-tune on
 # photos alone forgot small tops on white); busy: cluttered boards with many more unlabelled distractors;
-# empty: distractors and text only (no label at all), so that boxes on perfume, socks and logos cost precision.
+# empty: distractors and text only (no label at all), so that boxes on perfume, socks and logos cost precision;
+# drawn: flat drawn products in a grid on white (mock-ups, the bot's demo grids), which a fine-tune forgot.
 KINDS = tuple(KIND_SEED)
 
 
@@ -69,6 +71,8 @@ def render(src: WildSources, kind: str, split: str, index: int, imgsz: int, seed
         return render_busy(src, split, imgsz, rng)
     if kind == "empty":
         return render_empty(src, split, imgsz, rng)
+    if kind == "drawn":
+        return render_drawn_board(src, split, imgsz, rng)
     return RENDERERS[kind](src, split, imgsz, rng)
 
 

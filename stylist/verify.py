@@ -33,6 +33,8 @@ from stylist.errors import DataMissingError
 from stylist.garment_box import WholeGarmentDetector, whole_garments
 from stylist.garment_photo import one_garment
 from stylist.models.detector_settings import PROPOSE_AFTER
+from stylist.models.registry import detector_weights
+from stylist.models.runtime import file_key
 from stylist.protocols import ClipEncoder, ItemDetector
 from stylist.results import Detection
 
@@ -74,12 +76,14 @@ def features(clip_vectors: np.ndarray, scores: np.ndarray, places: np.ndarray | 
 @dataclass(frozen=True)
 class ItemCheck:
     """A fitted check: weights over ``features`` (with the ``layout`` inputs named in ``places``, in that
-    order), bias, the CLIP model whose vectors it reads."""
+    order), bias, the CLIP model whose vectors it reads and the detector weights (``runtime.file_key``) whose
+    boxes and scores it was fitted on ("" when not recorded)."""
 
     weights: np.ndarray
     bias: float
     clip_model: str
     places: tuple[str, ...] = ()
+    detector: str = ""
 
     def probs(self, clip_vectors: np.ndarray, scores: np.ndarray, places: np.ndarray | None = None) -> np.ndarray:
         """Probability that each box is an item (``places``: ``layout``'s inputs, all of ``LAYOUT``)."""
@@ -92,9 +96,10 @@ class ItemCheck:
 
 
 def save_check(path: Path, weights: np.ndarray, bias: float, threshold: float, conf: float, clip_model: str,
-               notes: dict, places: Sequence[str] = ()) -> None:
+               notes: dict, places: Sequence[str] = (), detector: str = "") -> None:
     """Write a check (JSON: small, readable, diffable); ``threshold``/``conf`` are recorded as chosen on val."""
-    path.write_text(json.dumps({"format": "stylist-item-check-2", "clip_model": clip_model, "bias": bias,
+    path.write_text(json.dumps({"format": "stylist-item-check-2", "clip_model": clip_model, "detector": detector,
+                                "bias": bias,
                                 "places": list(places), "weights": [round(float(x), 6) for x in weights],
                                 "threshold": threshold, "conf": conf, "notes": notes}, indent=0))
 
@@ -105,7 +110,7 @@ def load_check(path: Path = CHECK_PATH) -> ItemCheck | None:
         return None
     d = json.loads(path.read_text())
     return ItemCheck(np.asarray(d["weights"], np.float64), float(d["bias"]), str(d["clip_model"]),
-                     tuple(d.get("places", ())))
+                     tuple(d.get("places", ())), str(d.get("detector", "")))
 
 
 def is_board(sure: Sequence[Sequence[float]]) -> bool:
@@ -160,4 +165,9 @@ def serving_detector(config: Config, detector: ItemDetector, clip: ClipEncoder) 
     if check is None or check.clip_model != config.clip_model:
         log.warning("item check off: %s", "no weights" if check is None else f"trained for {check.clip_model}")
         check = None
+    elif check.detector:
+        weights = detector_weights(config)
+        if weights is None or file_key(weights) != check.detector:  # kept: measure it, or retrain it for yours
+            log.warning("item check fitted on another detector's boxes (%s), served with %s: retrain it with "
+                        "training.train_verifier for this detector", check.detector, config.detector)
     return CheckedDetector(detector, clip, check, config.detect_verify_threshold, bool(config.detect_whole_garment))

@@ -191,8 +191,12 @@ def main(argv: list[str] | None = None) -> int:
         from stylist.verify import save_check
 
         pick = next(r for r in table if r["conf"] == a.pick_conf and r["threshold"] == a.pick_threshold)
+        from stylist.models.registry import detector_weights
+        from stylist.models.runtime import file_key
+
+        weights = detector_weights(config)
         save_check(Path(a.export), w, b, a.pick_threshold, a.pick_conf, config.clip_model,
-                   {"train_rows": len(tr), "val": pick}, places)
+                   {"train_rows": len(tr), "val": pick}, places, file_key(weights) if weights else "")
         print("exported", a.export)
     return 0
 

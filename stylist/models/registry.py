@@ -61,16 +61,21 @@ def load_detector(config: Config):
     from stylist.models.detector import Detector, random_init_yolo
 
     kwargs = config.detector_settings()
-    if config.detector in _CONFIGS:
+    path = detector_weights(config)
+    if path is None:
         cfg = get_model_config(config.detector)
-        path = resolve_weights(None, cfg["weights"])
-        if path is None:
-            warn_random_init(f"detector {config.detector}", bundled_weights(cfg["weights"]))
-            return _seeded(lambda: Detector(random_init_yolo(cfg["arch"]), name=f"{config.detector} (random init)",
-                                            **kwargs))
-    else:
-        path = resolve_weights(config.detector, None)
-    return _fast_detector(Path(path), config, kwargs) or Detector.from_weights(path, **kwargs)
+        warn_random_init(f"detector {config.detector}", bundled_weights(cfg["weights"]))
+        return _seeded(lambda: Detector(random_init_yolo(cfg["arch"]), name=f"{config.detector} (random init)",
+                                        **kwargs))
+    return _fast_detector(path, config, kwargs) or Detector.from_weights(path, **kwargs)
+
+
+def detector_weights(config: Config) -> Path | None:
+    """The weight file ``config.detector`` names (a registry name or a .pt path); None when a registered
+    detector's bundled file is missing. Also read by the item check, which belongs to one detector's boxes."""
+    if config.detector in _CONFIGS:
+        return resolve_weights(None, get_model_config(config.detector)["weights"])
+    return Path(resolve_weights(config.detector, None))
 
 
 def _fast_detector(weights: Path, config: Config, kwargs: dict):

@@ -38,6 +38,17 @@ def test_a_saved_check_loads_back(tmp_path):
     back = load_check(tmp_path / "c.json")
     assert back.weights.tolist() == w.tolist() and back.bias == 0.75 and back.clip_model == "fashion-lite"
     assert load_check(tmp_path / "missing.json") is None
+    save_check(tmp_path / "d.json", w, 0.75, 0.5, 0.1, "fashion-lite", {}, detector="0123456789abcdef")
+    assert load_check(tmp_path / "d.json").detector == "0123456789abcdef" and back.detector == ""
+
+
+def test_the_bundled_check_was_fitted_on_the_bundled_detectors_boxes():
+    from stylist.config import load_config
+    from stylist.models.registry import detector_weights
+    from stylist.models.runtime import file_key
+
+    weights = detector_weights(load_config(env={}))
+    assert weights is not None and load_check(CHECK_PATH).detector == file_key(weights)
 
 
 def test_the_bundled_check_belongs_to_the_bundled_clip_and_reads_its_vectors():
@@ -111,6 +122,22 @@ def test_a_configured_check_file_is_the_one_served(served, tmp_path):
     assert serving_detector(load_config(env={}), detector, clip).check.weights.tolist() == load_check().weights.tolist()
     with pytest.raises(DataMissingError, match="STYLIST_DETECT_VERIFY_CHECK"):
         serving_detector(config.replace(detect_verify_check=tmp_path / "missing.json"), detector, clip)
+
+
+def test_a_check_fitted_on_another_detector_is_served_with_a_warning(served, tmp_path, caplog):
+    from stylist.config import load_config
+    from stylist.verify import serving_detector
+
+    detector, clip, _, _ = served
+    save_check(tmp_path / "other.json", np.zeros(257), 0.0, 0.35, 0.05, "fashion-lite", {}, detector="ffffffffffffffff")
+    with caplog.at_level("WARNING", logger="stylist.verify"):
+        check = serving_detector(load_config(env={"STYLIST_DETECT_VERIFY_CHECK": str(tmp_path / "other.json")}),
+                                 detector, clip).check
+    assert check is not None and "another detector" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="stylist.verify"):
+        serving_detector(load_config(env={}), detector, clip)
+    assert "another detector" not in caplog.text
 
 
 def test_a_detector_without_serving_settings_is_served_as_it_is(served):

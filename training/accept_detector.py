@@ -86,15 +86,9 @@ def served_detector(config, weights: str, check: str, clip):
         config = config.replace(detector=weights)
     if check == "none":
         config = config.replace(detect_verify=0)
-    det = load_detector(config)
-    if check and check != "none":
-        original = verify.load_check
-        verify.load_check = lambda path=Path(check): original(path)
-        try:
-            return verify.serving_detector(config, det, clip)
-        finally:
-            verify.load_check = original
-    return verify.serving_detector(config, det, clip)
+    elif check:
+        config = config.replace(detect_verify_check=Path(check))
+    return verify.serving_detector(config, load_detector(config), clip)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -43,7 +43,8 @@ from stylist.models.checkpoints import load_checkpoint, save_checkpoint
 from stylist.schema import CLASSES
 from training.common import add_dataclass_args, warmup_cosine
 from training.data.dae_pairs import PairIndex, load_pairs, load_training_pairs
-from training.finetune_loop import Budget, StepLog, export_fp16, gallery_recalls, optimizer_step, val_gallery
+from training.finetune_loop import (Budget, StepLog, contrastive_loss, export_fp16, gallery_recalls, optimizer_step,
+                                    val_gallery)
 
 
 @dataclass
@@ -81,15 +82,6 @@ def decode(blobs: list[bytes]) -> torch.Tensor:
     """JPEG bytes → float tensor N×3×S×S in [0, 1]."""
     arr = np.stack([np.asarray(Image.open(io.BytesIO(b)).convert("RGB")) for b in blobs])
     return torch.from_numpy(arr.transpose(0, 3, 1, 2).copy()).float().div_(255.0)
-
-
-def contrastive_loss(a: torch.Tensor, b: torch.Tensor, same: torch.Tensor, temperature: float) -> torch.Tensor:
-    """Symmetric InfoNCE: a_i must find b_i; other pairs of the same product (``same``, B×B) are masked out."""
-    logits = a @ b.t() / temperature
-    eye = torch.eye(len(a), dtype=torch.bool)
-    logits = logits.masked_fill(same & ~eye, float("-inf"))
-    target = torch.arange(len(a))
-    return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.t(), target))
 
 
 def freeze_batchnorm(model: torch.nn.Module) -> None:
@@ -191,7 +183,7 @@ def finetune(cfg: FinetuneConfig, progress: bool = True) -> dict:
             with torch.no_grad():
                 t_clean = teacher.embed(clean)
             pid, y = products[idx], labels[idx]
-            contrast = contrastive_loss(e_view, t_clean, pid[:, None] == pid[None, :], cfg.temperature)
+            contrast = contrastive_loss(e_view, t_clean, cfg.temperature, same=pid[:, None] == pid[None, :])
             anchor = (1.0 - (e_clean * t_clean[:a]).sum(1)).mean() if a else torch.zeros(())
             ce = F.cross_entropy(model.classifier(torch.cat([e_view, e_clean])), torch.cat([y, y[:a]]), label_smoothing=0.1)
             ce_photo = (F.cross_entropy(model.classifier(e_photo), labels[ph], label_smoothing=0.1)

@@ -58,8 +58,9 @@ from stylist.schema import CLASSES
 from training.clip_colour_keep import colour_distillation, colour_log_probs, family_prompts
 from training.common import add_dataclass_args, warmup_cosine
 from training.data.dae_pairs import PairIndex, load_pairs, load_training_pairs
-from training.finetune_autoencoder import contrastive_loss, freeze_batchnorm
-from training.finetune_loop import Budget, StepLog, export_fp16, gallery_recalls, optimizer_step, val_gallery
+from training.finetune_autoencoder import freeze_batchnorm
+from training.finetune_loop import (Budget, StepLog, contrastive_loss, export_fp16, gallery_recalls, optimizer_step,
+                                    val_gallery)
 from training.train_clip import pad_resize, colour_prompt
 
 
@@ -244,7 +245,7 @@ def finetune(cfg: ClipWorldConfig, progress: bool = True) -> dict:
         emb = F.normalize(tower(x).float(), dim=-1)
         e_view, e_photo, e_clean = emb[:len(idx)], emb[len(idx):len(idx) + len(ph)], emb[len(idx) + len(ph):]
         pid = products[idx]
-        contrast = contrastive_loss(e_view, t_clean, pid[:, None] == pid[None, :], cfg.temperature)
+        contrast = contrastive_loss(e_view, t_clean, cfg.temperature, same=pid[:, None] == pid[None, :])
         anchor = 2.0 * (1.0 - (e_clean * t_clean[:a]).sum(1)).mean() if a else torch.zeros(())
         world = torch.from_numpy(kinds[idx] == "world")
         worded = torch.cat([e_view[world], e_photo])

@@ -1,6 +1,7 @@
 """What the CPU fine-tunes share (``finetune_autoencoder``, ``finetune_clip``): a budget of wall-clock minutes,
 passes and steps; a log of the losses averaged between checkpoints, one CSV row per checkpoint; an optimiser step
-with clipped gradients; the val proxy that ranks each rendered view against a gallery of the val products'
+with clipped gradients; the in-batch InfoNCE (``optimizer_step`` and ``contrastive_loss`` also serve
+``train_autoencoder``); the val proxy that ranks each rendered view against a gallery of the val products'
 clean images; and the fp16 re-export of a stopped run's checkpoint.
 
 They run in the background on a shared machine, so they stop on whichever budget ends first and log often
@@ -16,6 +17,7 @@ from typing import Any, Iterable
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from tqdm import tqdm
 
 from stylist.metrics import rank_of_target, recall_at_k
@@ -78,6 +80,19 @@ def optimizer_step(opt: torch.optim.Optimizer, loss: torch.Tensor, params: Itera
     loss.backward()
     torch.nn.utils.clip_grad_norm_(params, max_norm)
     opt.step()
+
+
+def contrastive_loss(a: torch.Tensor, b: torch.Tensor, temperature: float,
+                     same: torch.Tensor | None = None) -> torch.Tensor:
+    """Symmetric InfoNCE over the batch: a_i must find b_i among all b, and b_i find a_i among all a. ``same``
+    (B×B, bool) marks other pairs of one product: masked out, so a view is not pushed away from its own
+    product's clean image in another pair."""
+    logits = a @ b.t() / temperature
+    if same is not None:
+        eye = torch.eye(len(a), dtype=torch.bool, device=a.device)
+        logits = logits.masked_fill(same & ~eye, float("-inf"))
+    target = torch.arange(len(a), device=a.device)
+    return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.t(), target))
 
 
 def val_gallery(val: dict[str, list]) -> tuple[np.ndarray, list[int], np.ndarray]:

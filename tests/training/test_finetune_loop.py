@@ -1,11 +1,41 @@
-"""What the fine-tunes share: the val pairs' gallery and its recalls, on cases small enough to rank by hand."""
+"""What the fine-tunes share: the in-batch InfoNCE, the val pairs' gallery and its recalls, on cases small enough
+to compute by hand."""
 from __future__ import annotations
 
 import math
 
 import numpy as np
+import torch
 
-from training.finetune_loop import gallery_recalls, val_gallery
+from training.finetune_loop import contrastive_loss, gallery_recalls, val_gallery
+
+
+def _infonce_by_hand(a: np.ndarray, b: np.ndarray, same: np.ndarray, t: float) -> float:
+    """Each row's -log softmax of its own pair, the other pairs of its product left out; both directions."""
+    def one_way(s: np.ndarray) -> float:
+        losses = []
+        for i, row in enumerate(s):
+            keep = ~same[i] | (np.arange(len(row)) == i)
+            losses.append(np.log(np.exp(row[keep]).sum()) - row[i])
+        return float(np.mean(losses))
+
+    s = a @ b.T / t
+    return 0.5 * (one_way(s) + one_way(s.T))
+
+
+def test_contrastive_loss_matches_the_formula_with_and_without_products():
+    g = torch.Generator().manual_seed(0)
+    a = torch.nn.functional.normalize(torch.randn(6, 8, generator=g, dtype=torch.float64), dim=1)
+    b = torch.nn.functional.normalize(torch.randn(6, 8, generator=g, dtype=torch.float64), dim=1)
+    pid = torch.tensor([0, 1, 0, 2, 1, 3])
+    same = pid[:, None] == pid[None, :]
+    got = float(contrastive_loss(a, b, 0.1, same=same))
+    assert np.isclose(got, _infonce_by_hand(a.numpy(), b.numpy(), same.numpy(), 0.1), rtol=1e-12)
+    plain = float(contrastive_loss(a, b, 0.1))
+    assert np.isclose(plain, _infonce_by_hand(a.numpy(), b.numpy(), np.eye(6, dtype=bool), 0.1), rtol=1e-12)
+    assert got < plain  # fewer negatives
+    # a mask with nothing to mask (each pair its own product) is the plain loss, bit for bit
+    assert torch.equal(contrastive_loss(a, b, 0.1, same=torch.eye(6, dtype=torch.bool)), contrastive_loss(a, b, 0.1))
 
 
 def test_val_gallery_keeps_one_clean_image_per_product_in_order_of_first_view():

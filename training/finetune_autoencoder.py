@@ -43,7 +43,8 @@ from stylist.models.checkpoints import load_checkpoint, save_checkpoint
 from stylist.schema import CLASSES
 from training.common import add_dataclass_args, warmup_cosine
 from training.data.dae_pairs import PairIndex, load_pairs, load_training_pairs
-from training.finetune_loop import Budget, StepLog, export_fp16, optimizer_step
+from training.finetune_loop import (Budget, StepLog, contrastive_loss, export_fp16, gallery_recalls, optimizer_step,
+                                    val_gallery)
 
 
 @dataclass
@@ -83,15 +84,6 @@ def decode(blobs: list[bytes]) -> torch.Tensor:
     return torch.from_numpy(arr.transpose(0, 3, 1, 2).copy()).float().div_(255.0)
 
 
-def contrastive_loss(a: torch.Tensor, b: torch.Tensor, same: torch.Tensor, temperature: float) -> torch.Tensor:
-    """Symmetric InfoNCE: a_i must find b_i; other pairs of the same product (``same``, B×B) are masked out."""
-    logits = a @ b.t() / temperature
-    eye = torch.eye(len(a), dtype=torch.bool)
-    logits = logits.masked_fill(same & ~eye, float("-inf"))
-    target = torch.arange(len(a))
-    return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.t(), target))
-
-
 def freeze_batchnorm(model: torch.nn.Module) -> None:
     """BatchNorm layers use (and keep) their running statistics; their affine parameters still train."""
     for m in model.modules():
@@ -118,23 +110,13 @@ def embed_blobs(model: Autoencoder, blobs: list[bytes], bs: int = 128) -> tuple[
 def proxy_metrics(model: Autoencoder, val: dict[str, list]) -> dict[str, float]:
     """On rendered val-split pairs: world → clean item R@1/R@10 and catalog-view → clean R@10 (gallery = the
     val products' clean images), head accuracy on world views and on real val photos."""
-    from stylist.metrics import rank_of_target, recall_at_k
-
     kinds, labels = np.array(val["kind"]), np.array(val["label"])
     out: dict[str, float] = {}
-    pairs = np.flatnonzero(kinds != "photo")
+    pairs, first, target = val_gallery(val)
     if len(pairs):
-        products = [val["product"][i] for i in pairs]
-        uniq = list(dict.fromkeys(products))
-        first = {p: int(pairs[products.index(p)]) for p in uniq}
-        gallery, _ = embed_blobs(model, [val["clean"][first[p]] for p in uniq])
+        gallery, _ = embed_blobs(model, [val["clean"][i] for i in first])
         q, logits = embed_blobs(model, [val["view"][i] for i in pairs])
-        ranks = rank_of_target(q @ gallery.T, np.array([uniq.index(p) for p in products]))
-        for kind in ("world", "catalog"):
-            sel = kinds[pairs] == kind
-            if sel.any():
-                out[f"val_{kind}_R@1"] = recall_at_k(ranks[sel], 1)
-                out[f"val_{kind}_R@10"] = recall_at_k(ranks[sel], 10)
+        out.update(gallery_recalls(q @ gallery.T, target, kinds[pairs]))
         out["val_world_head_acc"] = float((logits.argmax(1) == labels[pairs])[kinds[pairs] == "world"].mean())
     photos = np.flatnonzero(kinds == "photo")
     if len(photos):
@@ -201,7 +183,7 @@ def finetune(cfg: FinetuneConfig, progress: bool = True) -> dict:
             with torch.no_grad():
                 t_clean = teacher.embed(clean)
             pid, y = products[idx], labels[idx]
-            contrast = contrastive_loss(e_view, t_clean, pid[:, None] == pid[None, :], cfg.temperature)
+            contrast = contrastive_loss(e_view, t_clean, cfg.temperature, same=pid[:, None] == pid[None, :])
             anchor = (1.0 - (e_clean * t_clean[:a]).sum(1)).mean() if a else torch.zeros(())
             ce = F.cross_entropy(model.classifier(torch.cat([e_view, e_clean])), torch.cat([y, y[:a]]), label_smoothing=0.1)
             ce_photo = (F.cross_entropy(model.classifier(e_photo), labels[ph], label_smoothing=0.1)

@@ -58,8 +58,9 @@ from stylist.schema import CLASSES
 from training.clip_colour_keep import colour_distillation, colour_log_probs, family_prompts
 from training.common import add_dataclass_args, warmup_cosine
 from training.data.dae_pairs import PairIndex, load_pairs, load_training_pairs
-from training.finetune_autoencoder import contrastive_loss, freeze_batchnorm
-from training.finetune_loop import Budget, StepLog, export_fp16, optimizer_step
+from training.finetune_autoencoder import freeze_batchnorm
+from training.finetune_loop import (Budget, StepLog, contrastive_loss, export_fp16, gallery_recalls, optimizer_step,
+                                    val_gallery)
 from training.train_clip import pad_resize, colour_prompt
 
 
@@ -151,15 +152,11 @@ class ValProxies:
 
         kinds = np.array(val["kind"])
         self.kinds, self.labels = kinds, np.array(val["label"])
-        pairs = np.flatnonzero(kinds != "photo")
-        products = [val["product"][i] for i in pairs]
-        uniq = list(dict.fromkeys(products))
-        first = [int(pairs[products.index(p)]) for p in uniq]
-        self.pairs, self.target = pairs, np.array([uniq.index(p) for p in products])
+        self.pairs, first, self.target = val_gallery(val)
         self.photos = np.flatnonzero(kinds == "photo")
         self.clean = prep([val["clean"][i] for i in first])
         self.clean_labels = self.labels[first]
-        self.views = prep([val["view"][i] for i in pairs])
+        self.views = prep([val["view"][i] for i in self.pairs])
         self.photo_x = prep([val["view"][i] for i in self.photos])
         self.start_clean = embed(teacher, self.clean)
         colours = [dominant_color(prep.pil(val["clean"][i])) for i in first]
@@ -175,16 +172,9 @@ class ValProxies:
         self.pixel_family = np.array([CLIP_FAMILIES.index(f) if f in CLIP_FAMILIES else -1 for f in fam])
 
     def __call__(self, tower: torch.nn.Module) -> dict[str, float]:
-        from stylist.metrics import rank_of_target, recall_at_k
-
         gallery = embed(tower, self.clean)
         views = embed(tower, self.views)
-        ranks = rank_of_target((views @ gallery.t()).numpy(), self.target)
-        out: dict[str, float] = {}
-        for kind in ("world", "catalog"):
-            sel = self.kinds[self.pairs] == kind
-            out[f"val_{kind}_R@1"] = recall_at_k(ranks[sel], 1)
-            out[f"val_{kind}_R@10"] = recall_at_k(ranks[sel], 10)
+        out = gallery_recalls((views @ gallery.t()).numpy(), self.target, self.kinds[self.pairs], keep_absent=True)
         out["val_clean_cos"] = float((gallery * self.start_clean).sum(1).mean())
         zs = lambda e, y: float(((e @ self.classes.t()).argmax(1).numpy() == y).mean())  # noqa: E731
         out["val_zs_cat_clean"] = zs(gallery, self.clean_labels)
@@ -255,7 +245,7 @@ def finetune(cfg: ClipWorldConfig, progress: bool = True) -> dict:
         emb = F.normalize(tower(x).float(), dim=-1)
         e_view, e_photo, e_clean = emb[:len(idx)], emb[len(idx):len(idx) + len(ph)], emb[len(idx) + len(ph):]
         pid = products[idx]
-        contrast = contrastive_loss(e_view, t_clean, pid[:, None] == pid[None, :], cfg.temperature)
+        contrast = contrastive_loss(e_view, t_clean, cfg.temperature, same=pid[:, None] == pid[None, :])
         anchor = 2.0 * (1.0 - (e_clean * t_clean[:a]).sum(1)).mean() if a else torch.zeros(())
         world = torch.from_numpy(kinds[idx] == "world")
         worded = torch.cat([e_view[world], e_photo])

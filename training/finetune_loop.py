@@ -1,6 +1,8 @@
 """What the CPU fine-tunes share (``finetune_autoencoder``, ``finetune_clip``): a budget of wall-clock minutes,
 passes and steps; a log of the losses averaged between checkpoints, one CSV row per checkpoint; an optimiser step
-with clipped gradients; and the fp16 re-export of a stopped run's checkpoint.
+with clipped gradients; the in-batch InfoNCE (``optimizer_step`` and ``contrastive_loss`` also serve
+``train_autoencoder``); the val proxy that ranks each rendered view against a gallery of the val products'
+clean images; and the fp16 re-export of a stopped run's checkpoint.
 
 They run in the background on a shared machine, so they stop on whichever budget ends first and log often
 enough that a run stopped at any moment leaves a usable checkpoint and a readable log.
@@ -13,9 +15,12 @@ import time
 from pathlib import Path
 from typing import Any, Iterable
 
+import numpy as np
 import torch
+import torch.nn.functional as F
 from tqdm import tqdm
 
+from stylist.metrics import rank_of_target, recall_at_k
 from stylist.models.checkpoints import load_checkpoint, save_checkpoint
 
 
@@ -75,6 +80,46 @@ def optimizer_step(opt: torch.optim.Optimizer, loss: torch.Tensor, params: Itera
     loss.backward()
     torch.nn.utils.clip_grad_norm_(params, max_norm)
     opt.step()
+
+
+def contrastive_loss(a: torch.Tensor, b: torch.Tensor, temperature: float,
+                     same: torch.Tensor | None = None) -> torch.Tensor:
+    """Symmetric InfoNCE over the batch: a_i must find b_i among all b, and b_i find a_i among all a. ``same``
+    (B×B, bool) marks other pairs of one product: masked out, so a view is not pushed away from its own
+    product's clean image in another pair."""
+    logits = a @ b.t() / temperature
+    if same is not None:
+        eye = torch.eye(len(a), dtype=torch.bool, device=a.device)
+        logits = logits.masked_fill(same & ~eye, float("-inf"))
+    target = torch.arange(len(a), device=a.device)
+    return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.t(), target))
+
+
+def val_gallery(val: dict[str, list]) -> tuple[np.ndarray, list[int], np.ndarray]:
+    """The rendered val pairs as gallery queries: (the pairs' sample indices, for each product in order of first
+    appearance the sample whose clean image is its one gallery entry, each pair's gallery row). Photos have no
+    clean image: they are left out."""
+    pairs = np.flatnonzero(np.array(val["kind"]) != "photo")
+    products = [val["product"][i] for i in pairs]
+    uniq = list(dict.fromkeys(products))
+    first = [int(pairs[products.index(p)]) for p in uniq]
+    return pairs, first, np.array([uniq.index(p) for p in products])
+
+
+def gallery_recalls(scores: np.ndarray, target: np.ndarray, kinds: np.ndarray,
+                    keep_absent: bool = False) -> dict[str, float]:
+    """``val_{kind}_R@1`` / ``R@10`` of world and catalogue views: ``scores`` (views × gallery) ranked with the
+    product's row ``target`` as the hit (``stylist.metrics``: ties count against). A kind no view has is left
+    out, or with ``keep_absent`` reported as NaN, so that both kinds' columns are there whatever the val set
+    holds."""
+    ranks = rank_of_target(scores, target)
+    out: dict[str, float] = {}
+    for kind in ("world", "catalog"):
+        sel = kinds == kind
+        if sel.any() or keep_absent:
+            out[f"val_{kind}_R@1"] = recall_at_k(ranks[sel], 1)
+            out[f"val_{kind}_R@10"] = recall_at_k(ranks[sel], 10)
+    return out
 
 
 def export_fp16(source: str | Path, target: str | Path, start: str | Path | None = None, share: float = 1.0) -> None:

@@ -34,7 +34,7 @@ from stylist.models.autoencoder import Autoencoder, AutoencoderConfig, Preproces
 from stylist.models.registry import autoencoder_arch, model_names
 from stylist.schema import CLASSES
 from training.common import add_dataclass_args, save_run, warmup_cosine
-from training.finetune_loop import optimizer_step
+from training.finetune_loop import contrastive_loss, optimizer_step
 
 
 @dataclass
@@ -143,13 +143,6 @@ def augment(batch: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
 def clean_view(batch: torch.Tensor, variant: int = 0) -> torch.Tensor:
     """The un-augmented crop (variant 0: as catalogued, 2: the rescaled + JPEG query-like copy)."""
     return batch[:, variant, :3].float() / 255.0
-
-
-def contrastive_loss(a: torch.Tensor, b: torch.Tensor, temperature: float) -> torch.Tensor:
-    """Symmetric InfoNCE over the batch: view a_i must find b_i among all b (and vice versa)."""
-    logits = a @ b.t() / temperature
-    target = torch.arange(a.shape[0], device=a.device)
-    return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.t(), target))
 
 
 @torch.no_grad()

@@ -210,11 +210,9 @@ def finetune(cfg: FinetuneConfig, progress: bool = True) -> dict:
             data = load_pairs(cfg.pairs)
     bar.close()
     log.close()
-    final = log.history[-1]
-    metrics = {**{k: v for k, v in final.items() if k.startswith("val_")}, "start": start, "steps": step,
-               "epochs": final["epoch"], "train_seconds": final["seconds"], "pairs": final["pairs"],
-               "photos": int((np.array(data["kind"]) == "photo").sum()), "threads": cfg.threads, "device": "cpu", "init": cfg.init or "bundled ae512"}
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    metrics = log.summary(out, start, step, pairs=log.history[-1]["pairs"],
+                          photos=int((np.array(data["kind"]) == "photo").sum()), threads=cfg.threads, device="cpu",
+                          init=cfg.init or "bundled ae512")
     if cfg.export:
         _save(Path(cfg.export), model, cfg, metrics, fp16=True)
     return metrics

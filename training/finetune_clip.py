@@ -273,12 +273,9 @@ def finetune(cfg: ClipWorldConfig, progress: bool = True) -> dict:
         last_ckpt = time.time()
     bar.close()
     log.close()
-    final = log.history[-1]
-    metrics = {**{k: v for k, v in final.items() if k.startswith("val_")}, "start": start, "steps": step,
-               "epochs": final["epoch"], "train_seconds": final["seconds"], "cpu_seconds": final["cpu_seconds"],
-               "pairs": int(len(pair_idx)), "photos": int(len(photo_idx)), "threads": cfg.threads, "device": "cpu",
-               "init": cfg.init or "bundled fashion-lite"}
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    metrics = log.summary(out, start, step, cpu_seconds=log.history[-1]["cpu_seconds"], pairs=int(len(pair_idx)),
+                          photos=int(len(photo_idx)), threads=cfg.threads, device="cpu",
+                          init=cfg.init or "bundled fashion-lite")
     if cfg.export:
         _save(Path(cfg.export), ckpt, model, cfg, metrics, fp16=True)
     return metrics

@@ -72,6 +72,15 @@ class StepLog:
     def close(self) -> None:
         self._file.close()
 
+    def summary(self, out: Path, start: dict, steps: int, **extra: Any) -> dict:
+        """A run's ``metrics.json`` (written to ``out``): the last row's val proxies, the start's, the steps,
+        passes and wall seconds, then ``extra`` (what the run wants kept beside them)."""
+        final = self.history[-1]
+        metrics = {**{k: v for k, v in final.items() if k.startswith("val_")}, "start": start, "steps": steps,
+                   "epochs": final["epoch"], "train_seconds": final["seconds"], **extra}
+        (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+        return metrics
+
 
 def optimizer_step(opt: torch.optim.Optimizer, loss: torch.Tensor, params: Iterable[torch.Tensor],
                    max_norm: float = 5.0) -> None:

@@ -10,6 +10,7 @@ IoU ≥ 0.99; tests/stylist/models/test_runtime.py checks both).
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -131,7 +132,7 @@ def detector_export(weights: Path, config: Config) -> Path | None:
     (never into the installed package). Dynamic shapes keep ultralytics' minimal letterbox (no square
     padding), so the boxes match the torch path's.
     """
-    h = hashlib.sha1(Path(weights).read_bytes()).hexdigest()[:16]
+    h = file_key(weights)
     folder = cache_dir(config) / f"det-{safe_name(Path(weights).stem)}-{h}-{config.imgsz}"
     target = folder / "model.onnx"
     if target.exists() and (folder / "classes.json").exists():
@@ -182,7 +183,14 @@ def load_fast_detector(weights: Path, config: Config, **kwargs):
 
 
 def file_key(path: Path) -> str:
-    """sha1 of a weight file's bytes: names its exports and manifests without loading it."""
+    """sha1 of a weight file's bytes: names its exports and manifests without loading it. Remembered per
+    (path, size, mtime): a search's start-up asks it of the detector twice (its export, its item check)."""
+    st = Path(path).stat()
+    return _file_key(str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _file_key(path: str, size: int, mtime_ns: int) -> str:
     return hashlib.sha1(Path(path).read_bytes()).hexdigest()[:16]
 
 

@@ -46,6 +46,7 @@ class TrainConfig:
     freeze: int = 0  # first N layers frozen (10 = the backbone): a gentler fine-tune of a trained .pt
     mosaic: float = 1.0  # mosaic probability (0 = whole images only)
     seed: int = 0
+    threads: int = 0  # CPU training's torch threads; 0 = ultralytics' own choice (cores - 1: one on a 2-core box)
     save_period: int = -1  # > 0: also keep epochN.pt every N epochs (candidates to evaluate on held-out data)
     plots: bool = False  # ultralytics' plots need polars; EVAL draws curves from results.csv
     export: str = ""  # copy best.pt here (e.g. stylist/weights/yolov5n-fashion.pt)
@@ -83,11 +84,22 @@ def val_metrics(metrics) -> dict:
             "precision": round(float(box.mp), 4), "recall": round(float(box.mr), 4), "per_class_mAP50": per_class}
 
 
+def use_cpu_threads(n: int) -> None:
+    """Make ultralytics train on ``n`` CPU threads: its device selection resets torch to ``os.cpu_count() - 1``
+    threads for CPU training, which leaves one core of a 2-core machine idle. ``n`` <= 0 leaves ultralytics'
+    choice."""
+    if n > 0:
+        import ultralytics.utils.torch_utils as torch_utils
+
+        torch_utils.NUM_THREADS = n
+
+
 def train(cfg: TrainConfig) -> dict:
     """Train, validate best.pt on the val and test boards, export; returns the metrics dict."""
     import torch
     from ultralytics import YOLO
 
+    use_cpu_threads(cfg.threads)
     out = Path(cfg.out).resolve()
     t0 = time.time()
     model = YOLO(cfg.model, task="detect")

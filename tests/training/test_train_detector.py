@@ -48,3 +48,22 @@ def test_train_detector_one_epoch_exports_a_loadable_model(tmp_path, stylist_hom
     assert isinstance(det.detect(Image.new("RGB", (80, 60), "white")), list)
     meta = torch.load(export, map_location="cpu", weights_only=False)["stylist"]
     assert set(meta["metrics"]) >= {"val", "test"} and "mAP50" in meta["metrics"]["test"]
+
+
+def test_use_cpu_threads_sets_the_threads_ultralytics_trains_with():
+    """ultralytics' CPU device selection resets torch's threads; with use_cpu_threads(n) it sets n."""
+    import torch
+    import ultralytics.utils.torch_utils as torch_utils
+
+    from training.train_detector import use_cpu_threads
+
+    before_setting, before_torch = torch_utils.NUM_THREADS, torch.get_num_threads()
+    try:
+        use_cpu_threads(0)
+        assert torch_utils.NUM_THREADS == before_setting
+        use_cpu_threads(3)
+        torch_utils.select_device("cpu", verbose=False)
+        assert torch.get_num_threads() == 3
+    finally:
+        torch_utils.NUM_THREADS = before_setting
+        torch.set_num_threads(before_torch)

@@ -381,3 +381,9 @@ def main(argv: list[str]) -> int:
     for note in report["meta"]["notes"]:
         print(f"note: {note}")
     return 0
+
+
+if __name__ == "__main__":  # python -m training.evaluate … (the same as `stylist …`)
+    import sys
+
+    raise SystemExit(main(sys.argv[1:]))

@@ -253,3 +253,9 @@ def main(argv: list[str]) -> int:
         parser.error(f"--variant must be one of {', '.join(model_names('embedder'))}")
     print(json.dumps(train(cfg), indent=2))
     return 0
+
+
+if __name__ == "__main__":  # python -m training.train_autoencoder … (the same as `stylist …`)
+    import sys
+
+    raise SystemExit(main(sys.argv[1:]))

@@ -396,3 +396,9 @@ def main(argv: list[str]) -> int:
     else:
         print(json.dumps(fit(cfg), indent=2))
     return 0
+
+
+if __name__ == "__main__":  # python -m training.train_clip … (the same as `stylist …`)
+    import sys
+
+    raise SystemExit(main(sys.argv[1:]))

@@ -148,3 +148,9 @@ def main(argv: list[str]) -> int:
     results = train(cfg)
     print(json.dumps({k: results[k] for k in ("val", "test")}, indent=2))
     return 0
+
+
+if __name__ == "__main__":  # python -m training.train_detector … (the same as `stylist …`)
+    import sys
+
+    raise SystemExit(main(sys.argv[1:]))

@@ -9,7 +9,9 @@ Offline-safe: ``import stylist`` sets YOLO_OFFLINE / YOLO_CONFIG_DIR / the font;
 ``--minutes`` trains by wall clock (ultralytics' ``time``: epochs are re-planned to fit), so a slow
 machine cannot overrun a GPU lease. ``close_mosaic`` stays small: the epoch after mosaic closes dips.
 The best checkpoint (fp16, class names inside) is copied to ``--export`` with our training config and
-validation metrics added under the ``"stylist"`` key.
+validation metrics added under the ``"stylist"`` key. With the backbone free (``--freeze 0``) on CPU the
+batch-norm running statistics drift and val mAP (hence best.pt) misleads: keep every epoch
+(``--save-period 1``) and run ``training.reestimate_bn`` on the candidates before judging them.
 """
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ import pytest
 
 
 @pytest.mark.parametrize("module", ["training.evaluate", "training.train_autoencoder", "training.train_clip",
-                                    "training.train_detector"])
+                                    "training.train_detector", "training.reestimate_bn"])
 def test_python_m_runs_the_command(module):
     done = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr

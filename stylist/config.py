@@ -69,7 +69,7 @@ class Config:
     detect_verify_conf: float = 0.05  # STYLIST_DETECT_VERIFY_CONF: least score of a board's proposed boxes
     detect_verify_threshold: float = 0.35  # STYLIST_DETECT_VERIFY_THRESHOLD: the check's least item probability
     detect_verify_check: Path | None = None  # STYLIST_DETECT_VERIFY_CHECK: the item check's json; default the bundled
-    detect_board_size: int = 0  # STYLIST_DETECT_BOARD_SIZE: with the check on, a board's second look at this size; 0 = off
+    detect_board_size: int = 640  # STYLIST_DETECT_BOARD_SIZE: with the check on, a board's second look at this size; 0 = off
     on_white: str = "ae"  # STYLIST_ON_WHITE: models that see a photographed garment's crop on white (ae, clip, namer; none)
     imgsz: int = 512  # STYLIST_IMGSZ: detector serving size
     max_pixels: int = 40_000_000  # STYLIST_MAX_PIXELS: larger images are refused (decompression bombs)

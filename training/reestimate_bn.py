@@ -6,9 +6,10 @@ Why: fine-tuning the whole detector on CPU (backbone free, small batches, moment
 backbone's running means and variances far from what its weights now produce — the training loss falls
 while val mAP50 collapses (0.659 -> 0.219 in two epochs, card "Stage 3"). The weights are fine: one pass
 over a few hundred training images in train mode, without gradients and with cumulative averages
-(``momentum=None``), brings that checkpoint back to 0.674. Images are letterboxed as ultralytics serves
-them (long side ``imgsz``, sides a multiple of 32, grey 114 padding). The result is an fp16 checkpoint in
-the source's format with the recipe under the ``"stylist"`` key.
+(``momentum=None``), brings that checkpoint back to 0.674. Images are scaled as in ultralytics' training
+batches (long side ``imgsz``, sides a multiple of 32) and padded to a square with its grey (114), top-left
+rather than centred (per-channel averages do not care where the padding lies). The result is an fp16
+checkpoint in the source's format with the recipe under the ``"stylist"`` key.
 """
 from __future__ import annotations
 

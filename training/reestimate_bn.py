@@ -17,6 +17,7 @@ import argparse
 from pathlib import Path
 
 import stylist  # noqa: F401  (offline settings before ultralytics is imported)
+from training.soup_detector import save_checkpoint, served_model
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 
@@ -52,7 +53,7 @@ def reestimate(src: str | Path, images: list[Path], dst: str | Path, imgsz: int 
     import torch
 
     ckpt = torch.load(src, map_location="cpu", weights_only=False)
-    model = (ckpt.get("ema") or ckpt["model"]).float()
+    model = served_model(ckpt).float()
     norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     if not norms:
         raise ValueError(f"{src} has no batch-norm layers")
@@ -66,14 +67,8 @@ def reestimate(src: str | Path, images: list[Path], dst: str | Path, imgsz: int 
     model.eval()
     for m in norms:
         m.momentum = 0.03  # ultralytics' default, so a later fine-tune behaves as usual
-    out = {k: v for k, v in ckpt.items() if k not in ("ema", "optimizer")}
-    out.update(model=model.half(), ema=None, optimizer=None)
-    out["stylist"] = {**(ckpt.get("stylist") or {}),
-                      "bn_reestimated": {"source": str(src), "images": len(images), "imgsz": imgsz}}
-    dst = Path(dst)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(out, dst)
-    return dst
+    return save_checkpoint(ckpt, model, dst, {"bn_reestimated": {"source": str(src), "images": len(images),
+                                                                  "imgsz": imgsz}})
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,9 +17,23 @@ from pathlib import Path
 import stylist  # noqa: F401  (offline settings before ultralytics is imported)
 
 
-def _model(ckpt: dict):
+def served_model(ckpt: dict):
     """The weights ultralytics serves from a checkpoint: the EMA when training left one, else the model."""
     return ckpt.get("ema") or ckpt["model"]
+
+
+def save_checkpoint(ckpt: dict, model, dst: str | Path, recipe: dict) -> Path:
+    """``ckpt`` with ``model`` (fp16) as its only weights and ``recipe`` added under the ``"stylist"`` key,
+    written to ``dst``: the source's format, class names and metadata kept, the optimizer state dropped."""
+    import torch
+
+    out = {k: v for k, v in ckpt.items() if k not in ("ema", "optimizer")}
+    out.update(model=model.half(), ema=None, optimizer=None)
+    out["stylist"] = {**(ckpt.get("stylist") or {}), **recipe}
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(out, dst)
+    return dst
 
 
 def interpolate(base: str | Path, tuned: str | Path, alpha: float, dst: str | Path) -> Path:
@@ -30,20 +44,14 @@ def interpolate(base: str | Path, tuned: str | Path, alpha: float, dst: str | Pa
         raise ValueError(f"alpha must be in [0, 1], got {alpha}")
     a = torch.load(base, map_location="cpu", weights_only=False)
     b = torch.load(tuned, map_location="cpu", weights_only=False)
-    ma, mb = _model(a), _model(b)
+    ma, mb = served_model(a), served_model(b)
     sa, sb = ma.float().state_dict(), mb.float().state_dict()
     if sa.keys() != sb.keys() or any(sa[k].shape != sb[k].shape for k in sa):
         raise ValueError(f"{base} and {tuned} are not the same architecture")
     mixed = {k: (1 - alpha) * sa[k] + alpha * sb[k] if sa[k].is_floating_point() else sb[k] for k in sa}
     out = copy.deepcopy(ma)
     out.load_state_dict(mixed)
-    ckpt = {k: v for k, v in a.items() if k not in ("ema", "optimizer")}
-    ckpt.update(model=out.half(), ema=None, optimizer=None)
-    ckpt["stylist"] = {**(a.get("stylist") or {}), "soup": {"base": str(base), "tuned": str(tuned), "alpha": alpha}}
-    dst = Path(dst)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(ckpt, dst)
-    return dst
+    return save_checkpoint(a, out, dst, {"soup": {"base": str(base), "tuned": str(tuned), "alpha": alpha}})
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,6 +16,7 @@ from stylist.crop_vectors import PhotoCrops
 from stylist.errors import UnknownItemError
 from stylist.filtered import FilteredIndex, supported
 from stylist.garment_photo import namer_may_decide, namer_says_one
+from stylist.hits import Hit, merge_hits, where_filter
 from stylist.item_kind import item_kind, shown_kinds
 from stylist.item_namer import ItemNamer, View
 from stylist.labels import FusedLabel
@@ -24,7 +25,7 @@ from stylist.protocols import ClassNamer, ClipEncoder, CropEmbedder
 from stylist.relax import refines, relax_query
 from stylist.results import Detection, ParsedQuery
 from stylist.schema import CLASSES
-from stylist.store import CLIP, VISUAL, CatalogStore, Hit, merge_hits, where_filter
+from stylist.store import CLIP, VISUAL, CatalogStore
 from stylist.timing import StageClock
 from stylist.white_view import ON_WHITE_MODELS, on_white_models, two_views, white_crops
 

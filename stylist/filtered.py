@@ -13,8 +13,9 @@ import threading
 
 import numpy as np
 
+from stylist.hits import Hit
 from stylist.metrics import l2_normalize
-from stylist.store import VISUAL, CatalogStore, Hit
+from stylist.store import VISUAL, CatalogStore
 
 _OPS = {"$in": lambda col, v: np.isin(col, list(v)), "$lte": lambda col, v: col <= v, "$gte": lambda col, v: col >= v,
         "$eq": lambda col, v: col == v}

@@ -19,6 +19,7 @@ from stylist.catalog_profile import CatalogProfile
 from stylist.clip_colours import ClipColours
 from stylist.config import Config, load_config
 from stylist.garment_photo import judged
+from stylist.hits import Hit
 from stylist.images import load_image
 from stylist.models.registry import shared_clip, shared_detector, shared_embedder, shared_namer
 from stylist.models.signature import model_signature
@@ -27,7 +28,7 @@ from stylist.protocols import ClassNamer, ClipEncoder, CropEmbedder, ItemDetecto
 from stylist.query import parse_query
 from stylist.relax import relax_query, rerank_or_loosen
 from stylist.results import Detection, ItemResult, Product
-from stylist.store import CatalogStore, Hit
+from stylist.store import CatalogStore
 from stylist.vectors import VectorCache
 from stylist.verify import serving_detector
 from stylist.word_scores import WordScores, exclusion_reference, word_scores

@@ -12,17 +12,15 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Mapping, Sequence
 from urllib.parse import urlparse
 
 import numpy as np
 
-from stylist.colors import color_family, family_members
 from stylist.config import Config
 from stylist.errors import EmptyIndexError, IndexUnavailableError
-from stylist.results import ParsedQuery
+from stylist.hits import Hit
 from stylist.schema import CLIP_SUFFIX, VISUAL_SUFFIX
 from stylist.stored_metadata import clean_metadata, pack_metadata, unpack_metadata
 from stylist.vector_file import VectorFile, VectorFileError
@@ -39,48 +37,6 @@ CLIP_META_KEYS = ("category", "color", "color_confidence", "price")  # text-only
 # is persisted (by default every 1,000 writes); persisting every 256 leaves at most that many duplicates
 # on disk after a build (was ~3.4 MB per 11k products) at no measurable cost to the build.
 _SPACE = {"hnsw": {"space": "cosine", "ef_search": 200, "sync_threshold": 256, "batch_size": 128}}
-
-
-@dataclass(frozen=True)
-class Hit:
-    """One nearest neighbour: cosine similarity (1 - distance) and the stored metadata."""
-
-    id: str
-    similarity: float
-    meta: dict
-
-
-def where_filter(query: ParsedQuery | None, categories: Sequence[str], colors: bool) -> dict | None:
-    """A Chroma ``where`` for the hard/structured wishes: category, colour family (when ``colors``), price,
-    and the excluded categories and colour families ("no heels" must not fetch only heels)."""
-    clauses: list[dict] = []
-    if categories:
-        clauses.append({"category": {"$in": list(categories)}})
-    if query is not None:
-        if colors and query.colors:
-            names = sorted({m for c in query.colors for m in family_members(color_family(c) or c)})
-            clauses.append({"color": {"$in": names or list(query.colors)}})
-        if query.max_price is not None:
-            clauses.append({"price": {"$lte": float(query.max_price)}})
-        if query.min_price is not None:
-            clauses.append({"price": {"$gte": float(query.min_price)}})
-        if query.exclude_categories:
-            clauses.append({"category": {"$nin": list(query.exclude_categories)}})
-        if query.exclude_colors:
-            names = sorted({m for c in query.exclude_colors for m in family_members(color_family(c) or c)})
-            clauses.append({"color": {"$nin": names}})
-    if not clauses:
-        return None
-    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
-
-
-def merge_hits(*lists: list[Hit]) -> list[Hit]:
-    """Hits of several queries, each product once (its first occurrence), in order."""
-    seen: dict[str, Hit] = {}
-    for hits in lists:
-        for h in hits:
-            seen.setdefault(h.id, h)
-    return list(seen.values())
 
 
 def _settings():

@@ -10,8 +10,9 @@ from typing import Sequence
 
 import numpy as np
 
+from stylist.hits import Hit
 from stylist.protocols import ClipEncoder
-from stylist.store import CLIP, CatalogStore, Hit
+from stylist.store import CLIP, CatalogStore
 
 CLIP_CACHE_SIZE = 50_000  # candidate CLIP vectors kept in memory (~50 MB at 256-d)
 TEXT_CACHE_SIZE = 2048

@@ -13,9 +13,9 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from stylist.hits import Hit
 from stylist.results import Detection
 from stylist.schema import CLASSES
-from stylist.store import Hit
 
 if TYPE_CHECKING:
     from stylist.search import Stylist

@@ -106,7 +106,7 @@ def test_clip_collection_keeps_slim_metadata(store):
 
 def test_where_filter_honours_exclusions(store):
     from stylist.query import parse_query
-    from stylist.store import where_filter
+    from stylist.hits import where_filter
 
     _, vis, _ = _fill(store)
     where = where_filter(parse_query("no shoes, not crimson"), [], True)  # no shoes; no red family

@@ -17,7 +17,7 @@ import argparse
 from pathlib import Path
 
 import stylist  # noqa: F401  (offline settings before ultralytics is imported)
-from training.soup_detector import save_checkpoint, served_model
+from training.yolo_checkpoint import save_yolo_checkpoint, served_model
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 
@@ -67,8 +67,8 @@ def reestimate(src: str | Path, images: list[Path], dst: str | Path, imgsz: int 
     model.eval()
     for m in norms:
         m.momentum = 0.03  # ultralytics' default, so a later fine-tune behaves as usual
-    return save_checkpoint(ckpt, model, dst, {"bn_reestimated": {"source": str(src), "images": len(images),
-                                                                  "imgsz": imgsz}})
+    return save_yolo_checkpoint(ckpt, model, dst, {"bn_reestimated": {"source": str(src), "images": len(images),
+                                                                       "imgsz": imgsz}})
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,25 +15,7 @@ import copy
 from pathlib import Path
 
 import stylist  # noqa: F401  (offline settings before ultralytics is imported)
-
-
-def served_model(ckpt: dict):
-    """The weights ultralytics serves from a checkpoint: the EMA when training left one, else the model."""
-    return ckpt.get("ema") or ckpt["model"]
-
-
-def save_checkpoint(ckpt: dict, model, dst: str | Path, recipe: dict) -> Path:
-    """``ckpt`` with ``model`` (fp16) as its only weights and ``recipe`` added under the ``"stylist"`` key,
-    written to ``dst``: the source's format, class names and metadata kept, the optimizer state dropped."""
-    import torch
-
-    out = {k: v for k, v in ckpt.items() if k not in ("ema", "optimizer")}
-    out.update(model=model.half(), ema=None, optimizer=None)
-    out["stylist"] = {**(ckpt.get("stylist") or {}), **recipe}
-    dst = Path(dst)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(out, dst)
-    return dst
+from training.yolo_checkpoint import save_yolo_checkpoint, served_model
 
 
 def interpolate(base: str | Path, tuned: str | Path, alpha: float, dst: str | Path) -> Path:
@@ -51,7 +33,7 @@ def interpolate(base: str | Path, tuned: str | Path, alpha: float, dst: str | Pa
     mixed = {k: (1 - alpha) * sa[k] + alpha * sb[k] if sa[k].is_floating_point() else sb[k] for k in sa}
     out = copy.deepcopy(ma)
     out.load_state_dict(mixed)
-    return save_checkpoint(a, out, dst, {"soup": {"base": str(base), "tuned": str(tuned), "alpha": alpha}})
+    return save_yolo_checkpoint(a, out, dst, {"soup": {"base": str(base), "tuned": str(tuned), "alpha": alpha}})
 
 
 def main(argv: list[str] | None = None) -> int:
